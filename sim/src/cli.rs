@@ -1,0 +1,222 @@
+//! Command-line flags.
+
+use std::path::PathBuf;
+
+use crate::config::{AuthMethod, Client, ConfigFile, Secret, SimConfig};
+
+pub const HELP: &str = "\
+vipps-sim: a local Vipps MobilePay Login (OpenID Connect) simulator
+
+USAGE: vipps-sim [FLAGS]
+
+  --listen ADDR                 address to listen on [default: 127.0.0.1:7070]; port 0 picks a free port
+  --config FILE                 JSON with optional `clients` and `users` arrays replacing the defaults
+  --client-id ID                define a client from flags (replaces the default client, or overrides
+                                the config file's client with that id)
+  --client-secret SECRET        its secret (required with --client-id)
+  --redirect-uri URI            a registered redirect URI (repeatable; at least one with --client-id)
+  --token-auth-method METHOD    client_secret_basic (default) or client_secret_post
+  --discovery-max-age SECS      Cache-Control max-age on discovery [default: 3600]
+  --jwks-max-age SECS           Cache-Control max-age on the JWKS [default: no Cache-Control header]
+  --key-file PATH               PKCS#8 PEM RSA private key; generated and written there if missing
+                                [default: a fresh key in memory]
+  --code-ttl SECS               authorization code lifetime [default: 120]
+  --access-token-ttl SECS       access token lifetime and `expires_in` [default: 600]
+  --id-token-ttl SECS           ID token lifetime [default: 3600]
+  --help                        print this help
+
+On start, prints one line to stdout: `vipps-sim listening on http://127.0.0.1:PORT`.
+";
+
+#[derive(Debug)]
+pub enum Command {
+    Help,
+    Run(Box<Options>),
+}
+
+#[derive(Debug)]
+pub struct Options {
+    pub listen: String,
+    pub key_file: Option<PathBuf>,
+    pub config: SimConfig,
+}
+
+#[derive(Default)]
+struct ClientFlags {
+    id: Option<String>,
+    secret: Option<String>,
+    redirect_uris: Vec<String>,
+    method: Option<AuthMethod>,
+}
+
+/// Parses the arguments (without the program name). All problems are reported at once.
+pub fn parse(args: &[String]) -> Result<Command, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut listen = "127.0.0.1:7070".to_string();
+    let mut key_file = None;
+    let mut config_file = None;
+    let mut client = ClientFlags::default();
+    let mut config = SimConfig::default();
+
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        if flag == "--help" || flag == "-h" {
+            return Ok(Command::Help);
+        }
+        let known = [
+            "--listen",
+            "--config",
+            "--client-id",
+            "--client-secret",
+            "--redirect-uri",
+            "--token-auth-method",
+            "--discovery-max-age",
+            "--jwks-max-age",
+            "--key-file",
+            "--code-ttl",
+            "--access-token-ttl",
+            "--id-token-ttl",
+        ];
+        if !known.contains(&flag) {
+            problems.push(format!("unknown argument `{arg}` (see --help)"));
+            continue;
+        }
+        let Some(value) = inline.or_else(|| it.next().cloned()) else {
+            problems.push(format!("{flag} needs a value"));
+            continue;
+        };
+        let mut secs = |target: &mut u64| match value.parse::<u64>() {
+            Ok(v) => *target = v,
+            Err(_) => problems.push(format!("{flag}: `{value}` is not a number of seconds")),
+        };
+        match flag {
+            "--listen" => listen = value,
+            "--config" => config_file = Some(PathBuf::from(value)),
+            "--key-file" => key_file = Some(PathBuf::from(value)),
+            "--client-id" => client.id = Some(value),
+            "--client-secret" => client.secret = Some(value),
+            "--redirect-uri" => client.redirect_uris.push(value),
+            "--token-auth-method" => match AuthMethod::parse(&value) {
+                Some(m) => client.method = Some(m),
+                None => problems.push(format!(
+                    "--token-auth-method: `{value}` is not client_secret_basic or client_secret_post"
+                )),
+            },
+            "--discovery-max-age" => secs(&mut config.settings.discovery_max_age),
+            "--jwks-max-age" => {
+                let mut v = 0;
+                secs(&mut v);
+                config.settings.jwks_max_age = Some(v);
+            }
+            "--code-ttl" => secs(&mut config.settings.code_ttl),
+            "--access-token-ttl" => secs(&mut config.settings.access_token_ttl),
+            "--id-token-ttl" => secs(&mut config.settings.id_token_ttl),
+            _ => unreachable!("every known flag is matched"),
+        }
+    }
+
+    let mut clients_from_file = false;
+    if let Some(path) = &config_file {
+        match ConfigFile::load(path) {
+            Ok(file) => {
+                if let Some(clients) = file.clients {
+                    config.clients = clients;
+                    clients_from_file = true;
+                }
+                if let Some(users) = file.users {
+                    config.users = users;
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+
+    match client.id {
+        Some(id) => {
+            if client.secret.is_none() {
+                problems.push("--client-id needs --client-secret".into());
+            }
+            if client.redirect_uris.is_empty() {
+                problems.push("--client-id needs at least one --redirect-uri".into());
+            }
+            let flag_client = Client {
+                client_id: id,
+                client_secret: Secret::new(client.secret.unwrap_or_default()),
+                redirect_uris: client.redirect_uris,
+                token_endpoint_auth_method: client.method.unwrap_or(AuthMethod::ClientSecretBasic),
+            };
+            if clients_from_file {
+                config.clients.retain(|c| c.client_id != flag_client.client_id);
+                config.clients.push(flag_client);
+            } else {
+                config.clients = vec![flag_client];
+            }
+        }
+        None => {
+            if client.secret.is_some() || !client.redirect_uris.is_empty() || client.method.is_some() {
+                problems.push(
+                    "--client-secret, --redirect-uri and --token-auth-method need --client-id".into(),
+                );
+            }
+        }
+    }
+
+    problems.extend(config.problems());
+    if problems.is_empty() {
+        Ok(Command::Run(Box::new(Options { listen, key_file, config })))
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    fn run(s: &str) -> Options {
+        match parse(&args(s)) {
+            Ok(Command::Run(o)) => *o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = run("");
+        assert_eq!(o.listen, "127.0.0.1:7070");
+        assert_eq!(o.config.clients[0].client_id, "demo-client");
+        assert_eq!(o.config.settings.jwks_max_age, None);
+        assert_eq!(o.config.users.len(), 4);
+    }
+
+    #[test]
+    fn client_from_flags_replaces_default() {
+        let o = run("--listen 127.0.0.1:0 --client-id c1 --client-secret=s:1 --redirect-uri https://a/cb \
+                     --redirect-uri https://b/cb --token-auth-method client_secret_post --jwks-max-age 60 \
+                     --code-ttl 5");
+        assert_eq!(o.config.clients.len(), 1);
+        let c = &o.config.clients[0];
+        assert_eq!(c.client_id, "c1");
+        assert!(c.client_secret.matches("s:1"));
+        assert_eq!(c.redirect_uris, ["https://a/cb", "https://b/cb"]);
+        assert_eq!(c.token_endpoint_auth_method, AuthMethod::ClientSecretPost);
+        assert_eq!(o.config.settings.jwks_max_age, Some(60));
+        assert_eq!(o.config.settings.code_ttl, 5);
+    }
+
+    #[test]
+    fn all_problems_at_once() {
+        let err = parse(&args("--bogus --code-ttl x --client-secret s --token-auth-method none")).unwrap_err();
+        assert_eq!(err.len(), 4, "{err:?}");
+        assert!(matches!(parse(&args("--listen x --help")), Ok(Command::Help)));
+        assert!(parse(&args("--client-id c")).unwrap_err().len() == 2);
+    }
+}

@@ -1,0 +1,196 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2) and the simulated user's
+//! answer: confirm as a test user, or cancel.
+
+use crate::html;
+use crate::http::{append_query, Request, Response};
+use crate::pkce::{self, ChallengeError};
+use crate::random;
+use crate::state::{CodeGrant, PendingLogin, Sim};
+
+use super::discovery::SCOPES_SUPPORTED;
+use super::server_error;
+
+/// Vipps' gateway answers 502 beyond these (VIPPS-NOTES.md).
+pub const MAX_URL_LEN: usize = 2000;
+pub const MAX_STATE_NONCE_LEN: usize = 1000;
+/// Minimum length of `state` and `nonce` (Hydra's entropy check).
+pub const MIN_STATE_NONCE_LEN: usize = 8;
+
+const INVALID_STATE: &str =
+    "The state is missing or does not have enough characters and is therefore considered too weak";
+
+/// `GET .../oauth2/auth`
+pub fn authorize(sim: &Sim, req: &Request) -> Response {
+    let params = req.query_params();
+
+    // 1. The gateway in front of Vipps Login refuses over-long requests before anything else.
+    let host = req.header("host").map(str::len).unwrap_or(sim.base.len().saturating_sub("http://".len()));
+    let full_len = "http://".len() + host + req.raw_url.len();
+    let too_long = |name: &str| params.get(name).is_some_and(|v| v.chars().count() > MAX_STATE_NONCE_LEN);
+    if full_len > MAX_URL_LEN || too_long("state") || too_long("nonce") {
+        return Response::html(502, html::bad_gateway());
+    }
+
+    // 2. Without a known client and an exactly registered redirect URI there is nowhere safe to
+    //    send errors: show an error page (RFC 6749 §4.1.2.1).
+    if !params.repeated(&["client_id", "redirect_uri"]).is_empty() {
+        return error_page("client_id and redirect_uri must be given once");
+    }
+    let Some(client) = params.get("client_id").and_then(|id| sim.client(id)) else {
+        return error_page("The client is unknown (client_id)");
+    };
+    let Some(redirect_uri) = params.get("redirect_uri").filter(|uri| client.has_redirect_uri(uri)) else {
+        return error_page(
+            "The redirect_uri is missing or does not exactly match a redirect URI registered for this client",
+        );
+    };
+
+    // 3. From here on errors go back to the client.
+    let state = params.get("state");
+    let fail = |error: &str, description: &str| {
+        let mut p = vec![("error", error), ("error_description", description)];
+        if let Some(s) = state {
+            p.push(("state", s));
+        }
+        Response::redirect(&append_query(redirect_uri, &p))
+    };
+
+    let repeated = params.repeated(&[
+        "response_type",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    ]);
+    if let Some(name) = repeated.first() {
+        return fail("invalid_request", &format!("The request includes the parameter '{name}' more than once"));
+    }
+    if params.get("response_type") != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "The authorization server does not support obtaining an authorization code using this method",
+        );
+    }
+    let scopes = match parse_scopes(params.get("scope")) {
+        Ok(s) => s,
+        Err(description) => return fail("invalid_scope", &description),
+    };
+    let state = match state {
+        Some(s) if s.chars().count() >= MIN_STATE_NONCE_LEN => s,
+        _ => return fail("invalid_state", INVALID_STATE),
+    };
+    let nonce = params.get("nonce");
+    if nonce.is_some_and(|n| n.chars().count() < MIN_STATE_NONCE_LEN) {
+        return fail(
+            "invalid_request",
+            "The nonce does not have enough characters and is therefore considered too weak",
+        );
+    }
+    let challenge = match pkce::from_authorize(params.get("code_challenge"), params.get("code_challenge_method")) {
+        Ok(c) => c,
+        Err(ChallengeError::MethodWithoutChallenge) => {
+            return fail("invalid_request", "code_challenge_method was sent without code_challenge")
+        }
+        Err(ChallengeError::UnknownMethod) => {
+            return fail("invalid_request", "code_challenge_method must be 'plain' or 'S256'")
+        }
+    };
+
+    // 4. Remember the request and show the login page.
+    let Ok(id) = random::token() else {
+        return server_error("random source");
+    };
+    let pending = PendingLogin {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        scopes,
+        state: state.to_string(),
+        nonce: nonce.map(str::to_string),
+        challenge,
+        created_at: sim.now(),
+    };
+    let page = html::login_page(&id, &client.client_id, &pending.scopes, &sim.users);
+    sim.store().pending.insert(id, pending);
+    Response::html(200, page).with_header("Cache-Control", "no-store")
+}
+
+/// Space-separated scopes (RFC 6749 §3.3), de-duplicated in order. `openid` is required.
+fn parse_scopes(scope: Option<&str>) -> Result<Vec<String>, String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for s in scope.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+        if !SCOPES_SUPPORTED.contains(&s) && s != "delegatedConsents" {
+            return Err(format!("The requested scope is invalid, unknown, or malformed: '{s}' is not supported"));
+        }
+        if !scopes.iter().any(|x| x == s) {
+            scopes.push(s.to_string());
+        }
+    }
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err("The requested scope is invalid, unknown, or malformed: 'openid' is required".into());
+    }
+    Ok(scopes)
+}
+
+fn error_page(detail: &str) -> Response {
+    Response::html(400, html::error_page("Something went wrong", detail))
+}
+
+/// `POST .../oauth2/auth/confirm` (form `req`, `user`): the user logs in and consents.
+pub fn confirm(sim: &Sim, req: &Request) -> Response {
+    let form = req.form_params();
+    let req_id = form.get("req").unwrap_or("");
+    let user = form.get("user").and_then(|sub| sim.user(sub));
+    let now = sim.now();
+    let (Ok(code), Ok(sid)) = (random::hydra_style_token(), random::uuid_v4()) else {
+        return server_error("random source");
+    };
+    let code_ttl = sim.settings().code_ttl;
+
+    let mut store = sim.store();
+    if !store.pending.contains_key(req_id) {
+        return error_page("This login request is unknown, already used or has expired");
+    }
+    let Some(user) = user else {
+        return error_page("Unknown user");
+    };
+    let Some(pending) = store.pending.remove(req_id) else {
+        return error_page("This login request is unknown, already used or has expired");
+    };
+    let location = append_query(
+        &pending.redirect_uri,
+        &[("code", &code), ("state", &pending.state), ("scope", &pending.scopes.join(" "))],
+    );
+    store.codes.insert(
+        code,
+        CodeGrant {
+            client_id: pending.client_id,
+            redirect_uri: pending.redirect_uri,
+            scopes: pending.scopes,
+            nonce: pending.nonce,
+            challenge: pending.challenge,
+            sub: user.sub.clone(),
+            sid,
+            auth_time: now,
+            rat: pending.created_at,
+            expires_at: now.saturating_add(code_ttl),
+        },
+    );
+    Response::redirect(&location)
+}
+
+/// `POST .../oauth2/auth/cancel` (form `req`): the user cancels; Vipps answers `access_denied`.
+pub fn cancel(sim: &Sim, req: &Request) -> Response {
+    let form = req.form_params();
+    let Some(pending) = form.get("req").and_then(|id| sim.store().pending.remove(id)) else {
+        return error_page("This login request is unknown, already used or has expired");
+    };
+    Response::redirect(&append_query(
+        &pending.redirect_uri,
+        &[
+            ("error", "access_denied"),
+            ("error_description", "User cancelled the login"),
+            ("state", &pending.state),
+        ],
+    ))
+}

@@ -1,0 +1,213 @@
+//! The simulator's shared state: configuration, the clock, pending logins, codes, access tokens
+//! and request counters. One `Sim` is shared by all worker threads.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use crate::config::{Client, Settings, SimConfig};
+use crate::keys::SigningKey;
+use crate::pkce::Challenge;
+use crate::users::User;
+
+/// Path prefix of every Vipps Login endpoint; the issuer is `BASE` + this.
+pub const ISSUER_PATH: &str = "/access-management-1.0/access/";
+
+/// How long the login page stays usable after the authorize request.
+pub const PENDING_LOGIN_TTL: u64 = 600;
+
+/// An authorize request waiting for the user to confirm or cancel.
+#[derive(Debug, Clone)]
+pub struct PendingLogin {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: String,
+    pub nonce: Option<String>,
+    pub challenge: Option<Challenge>,
+    /// When the authorize request arrived (the ID token's `rat`).
+    pub created_at: u64,
+}
+
+/// What an authorization code stands for.
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub challenge: Option<Challenge>,
+    pub sub: String,
+    pub sid: String,
+    pub auth_time: u64,
+    pub rat: u64,
+    pub expires_at: u64,
+}
+
+/// A code that has been presented once. A second presentation revokes what the first one issued
+/// (RFC 6749 §4.1.2, and what Ory Hydra does).
+#[derive(Debug, Clone)]
+pub struct UsedCode {
+    pub forget_at: u64,
+    pub access_token: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
+    pub sub: String,
+    pub sid: String,
+    pub scopes: Vec<String>,
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Store {
+    pub pending: HashMap<String, PendingLogin>,
+    pub codes: HashMap<String, CodeGrant>,
+    pub used_codes: HashMap<String, UsedCode>,
+    pub access_tokens: HashMap<String, AccessGrant>,
+}
+
+impl Store {
+    /// Drops everything that can no longer be used, so memory stays bounded.
+    pub fn purge(&mut self, now: u64) {
+        self.pending.retain(|_, p| now < p.created_at.saturating_add(PENDING_LOGIN_TTL));
+        self.codes.retain(|_, c| now < c.expires_at);
+        self.used_codes.retain(|_, u| now < u.forget_at);
+        self.access_tokens.retain(|_, t| now < t.expires_at);
+    }
+}
+
+/// Which endpoint a request was for, for `/_sim/stats`.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    Discovery,
+    Jwks,
+    Authorize,
+    Confirm,
+    Cancel,
+    Token,
+    Userinfo,
+}
+
+const ENDPOINTS: [(Endpoint, &str); 7] = [
+    (Endpoint::Discovery, "discovery"),
+    (Endpoint::Jwks, "jwks"),
+    (Endpoint::Authorize, "authorize"),
+    (Endpoint::Confirm, "confirm"),
+    (Endpoint::Cancel, "cancel"),
+    (Endpoint::Token, "token"),
+    (Endpoint::Userinfo, "userinfo"),
+];
+
+/// Requests received per endpoint, whatever their outcome.
+#[derive(Debug, Default)]
+pub struct Stats([AtomicU64; 7]);
+
+impl Stats {
+    pub fn bump(&self, e: Endpoint) {
+        self.0[e as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self, e: Endpoint) -> u64 {
+        self.0[e as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn reset(&self) {
+        for c in &self.0 {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        for (e, name) in ENDPOINTS {
+            m.insert(name.to_string(), json!(self.get(e)));
+        }
+        Value::Object(m)
+    }
+}
+
+pub struct Sim {
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base: String,
+    /// `BASE/access-management-1.0/access/`, trailing slash included, as at Vipps.
+    pub issuer: String,
+    pub clients: Vec<Client>,
+    pub users: Vec<User>,
+    pub key: SigningKey,
+    pub stats: Stats,
+    settings: Mutex<Settings>,
+    store: Mutex<Store>,
+    /// A fixed time for tests; the system clock when `None`.
+    fixed_now: Mutex<Option<u64>>,
+}
+
+/// Locks a mutex, recovering from poisoning: the data are plain maps that a panicking thread cannot
+/// leave half-updated in a way that matters here, and the server must keep answering.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Sim {
+    pub fn new(config: SimConfig, key: SigningKey, base: &str) -> Self {
+        let base = base.trim_end_matches('/').to_string();
+        Sim {
+            issuer: format!("{base}{ISSUER_PATH}"),
+            base,
+            clients: config.clients,
+            users: config.users,
+            key,
+            stats: Stats::default(),
+            settings: Mutex::new(config.settings),
+            store: Mutex::new(Store::default()),
+            fixed_now: Mutex::new(None),
+        }
+    }
+
+    /// Seconds since the Unix epoch, shifted by the `clock_offset` setting.
+    pub fn now(&self) -> u64 {
+        let base = match *lock(&self.fixed_now) {
+            Some(t) => t,
+            None => SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        };
+        base.saturating_add_signed(self.settings().clock_offset)
+    }
+
+    /// Pins the clock (tests).
+    #[cfg(test)]
+    pub fn set_now(&self, t: u64) {
+        *lock(&self.fixed_now) = Some(t);
+    }
+
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    pub fn update_settings<R>(&self, f: impl FnOnce(&mut Settings) -> R) -> R {
+        f(&mut lock(&self.settings))
+    }
+
+    /// The store, with expired entries already purged.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        let now = self.now();
+        let mut store = lock(&self.store);
+        store.purge(now);
+        store
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    pub fn user(&self, sub: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.sub == sub)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}

@@ -1,0 +1,474 @@
+//! The request handler. Written against [`Platform`], so every flow runs natively in tests.
+//!
+//! One [`App`] lives per isolate: it holds the parsed configuration and the in-memory copies of
+//! discovery and JWKS. Errors become responses in exactly one place, [`App::error_reply`],
+//! which also logs them once with their stable code.
+
+use crate::cache::{self, CachedDoc, Freshness};
+use crate::config::{Config, ConfigErrors};
+use crate::error::{Code, Error};
+use crate::gate::{self, AuthRoute, Route};
+use crate::http::{IncomingRequest, InboundResponse, Outcome, OutboundRequest, Reply};
+use crate::oidc::{authorize, callback, discovery, discovery::Discovery, id_token, jwks, jwks::Jwks, token, userinfo};
+use crate::pages;
+use crate::platform::{FetchError, Level, Platform};
+use crate::return_to::SafeReturnPath;
+use crate::session::{cookie, user::SESSION_COOKIE, Session, TransactionCookie};
+use crate::util::b64url;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// At most one forced JWKS refetch (unknown `kid`) per this many seconds.
+pub const JWKS_REFETCH_INTERVAL: u64 = 60;
+
+struct Memo<T> {
+    doc: CachedDoc,
+    value: Rc<T>,
+}
+
+pub struct App {
+    config: Result<Config, ConfigErrors>,
+    config_logged: Cell<bool>,
+    discovery: RefCell<Option<Memo<Discovery>>>,
+    jwks: RefCell<Option<Memo<Jwks>>>,
+    last_forced_jwks: Cell<Option<u64>>,
+}
+
+enum DocKind {
+    Discovery,
+    Jwks,
+}
+
+impl DocKind {
+    fn name(&self) -> &'static str {
+        match self {
+            DocKind::Discovery => "discovery",
+            DocKind::Jwks => "jwks",
+        }
+    }
+    fn unavailable(&self) -> Code {
+        match self {
+            DocKind::Discovery => Code::DiscoveryUnavailable,
+            DocKind::Jwks => Code::JwksUnavailable,
+        }
+    }
+    fn invalid(&self) -> Code {
+        match self {
+            DocKind::Discovery => Code::DiscoveryInvalid,
+            DocKind::Jwks => Code::JwksInvalid,
+        }
+    }
+}
+
+/// Result of the callback: the response (or error) plus the transaction cookie update, which
+/// goes out either way so a consumed state stays consumed.
+struct CallbackResult {
+    result: Result<Reply, Error>,
+    tx_cookie: Option<String>,
+}
+
+impl App {
+    pub fn new(config: Result<Config, ConfigErrors>) -> App {
+        App {
+            config,
+            config_logged: Cell::new(false),
+            discovery: RefCell::new(None),
+            jwks: RefCell::new(None),
+            last_forced_jwks: Cell::new(None),
+        }
+    }
+
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref().ok()
+    }
+
+    /// Handles one request.
+    pub async fn handle<P: Platform>(&self, p: &P, req: &IncomingRequest) -> Outcome {
+        let config = match &self.config {
+            Ok(c) => c,
+            Err(errors) => return Outcome::Reply(self.config_error(p, errors)),
+        };
+        let route = gate::route(config, req.url.path());
+        let result = match route {
+            Route::Auth(AuthRoute::Login) => self.login(p, config, req).await,
+            Route::Auth(AuthRoute::Callback) => {
+                let r = self.callback(p, config, req).await;
+                let reply = match r.result {
+                    Ok(reply) => reply,
+                    Err(e) => self.error_reply(p, config, req, &e, true),
+                };
+                return Outcome::Reply(match r.tx_cookie {
+                    Some(c) => reply.with_cookie(c),
+                    None => reply,
+                });
+            }
+            Route::Auth(AuthRoute::Session) => self.session(p, config, req),
+            Route::Auth(AuthRoute::Logout) => self.logout(config, req),
+            Route::AuthUnknown => Err(Error::from(Code::NotFound)),
+            Route::Public => {
+                let user = Session::from_cookie_header(config, &req.cookie_header(), p.now()).map(|s| s.sub);
+                return Outcome::Forward { user };
+            }
+            Route::Protected => match Session::from_cookie_header(config, &req.cookie_header(), p.now()) {
+                Some(s) => return Outcome::Forward { user: Some(s.sub) },
+                None => self.login_required(config, req),
+            },
+        };
+        Outcome::Reply(match result {
+            Ok(r) => r,
+            Err(e) => self.error_reply(p, config, req, &e, matches!(route, Route::Auth(AuthRoute::Login))),
+        })
+    }
+
+    // ---- errors -------------------------------------------------------------------------
+
+    fn config_error<P: Platform>(&self, p: &P, errors: &ConfigErrors) -> Reply {
+        if !self.config_logged.replace(true) {
+            p.log(Level::Error, Code::ConfigInvalid.as_str(), &errors.to_string());
+        }
+        let problems: Vec<(String, String)> =
+            errors.0.iter().map(|p| (p.var.to_string(), p.message.clone())).collect();
+        Reply::html(500, pages::config_error_page(&problems))
+    }
+
+    /// The one place an error becomes a response; logs it once with its code.
+    fn error_reply<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest, e: &Error, html: bool) -> Reply {
+        let level = if e.code.is_broken() {
+            Level::Error
+        } else if matches!(e.code, Code::SessionRequired | Code::NotFound | Code::AccessDenied) {
+            Level::Info
+        } else {
+            Level::Warn
+        };
+        p.log(level, e.code.as_str(), &e.detail);
+        let status = e.code.status();
+        if html || req.wants_html() {
+            let retry = match e.code {
+                Code::ConfigInvalid | Code::NotFound | Code::MethodNotAllowed | Code::LogoutBadOrigin => None,
+                _ => Some(config.login_path()),
+            };
+            Reply::html(status, pages::error_page(e.code, retry.as_deref(), "/"))
+        } else {
+            let (_, message) = e.code.user_text();
+            Reply::json(status, &serde_json::json!({"error": e.code.as_str(), "message": message}))
+        }
+    }
+
+    fn login_required(&self, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+        let navigates = matches!(req.method.as_str(), "GET" | "HEAD") && req.wants_html();
+        if !navigates {
+            return Err(Error::from(Code::SessionRequired));
+        }
+        let mut target = req.url.path().to_string();
+        if let Some(q) = req.url.query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        let location = format!(
+            "{}?{}",
+            config.login_path(),
+            crate::util::form_encode([("return_to", target.as_str())])
+        );
+        Ok(Reply::redirect(302, &location))
+    }
+
+    // ---- login --------------------------------------------------------------------------
+
+    async fn login<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+        if !matches!(req.method.as_str(), "GET" | "HEAD") {
+            return Err(Error::from(Code::MethodNotAllowed));
+        }
+        // The transaction cookie must be set on the origin the callback will arrive at;
+        // start the login there (localhost vs 127.0.0.1, www vs apex).
+        let callback_origin = config.redirect_uri.url().origin().ascii_serialization();
+        if req.origin() != callback_origin {
+            let mut loc = format!("{callback_origin}{}", req.url.path());
+            if let Some(q) = req.url.query() {
+                loc.push('?');
+                loc.push_str(q);
+            }
+            return Ok(Reply::redirect(302, &loc));
+        }
+        let raw_return = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "return_to")
+            .map(|(_, v)| v.into_owned());
+        let return_to = match raw_return.as_deref() {
+            None => SafeReturnPath::root(),
+            Some(raw) => SafeReturnPath::parse(raw).unwrap_or_else(|| {
+                p.log(Level::Info, "login.return_to_refused", "return_to is not a same-origin path; using /");
+                SafeReturnPath::root()
+            }),
+        };
+        let disc = self.discovery(p, config).await?;
+        let mut state_bytes = [0u8; 16];
+        p.fill_random(&mut state_bytes).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
+        let state = b64url(&state_bytes);
+        let mut tx = TransactionCookie::from_cookie_header(config, &req.cookie_header()).unwrap_or_default();
+        let (nonce, verifier) = tx.begin(config, state.clone(), &return_to, p.now());
+        let location = authorize::build_url(config, &disc, &state, &nonce, &verifier)?;
+        Ok(Reply::redirect(302, &location).with_cookie(tx.to_set_cookie(config)))
+    }
+
+    // ---- callback -----------------------------------------------------------------------
+
+    async fn callback<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> CallbackResult {
+        let mut tx_cookie = None;
+        let result = self.callback_inner(p, config, req, &mut tx_cookie).await;
+        CallbackResult { result, tx_cookie }
+    }
+
+    async fn callback_inner<P: Platform>(
+        &self,
+        p: &P,
+        config: &Config,
+        req: &IncomingRequest,
+        tx_cookie: &mut Option<String>,
+    ) -> Result<Reply, Error> {
+        if req.method != "GET" {
+            return Err(Error::from(Code::MethodNotAllowed));
+        }
+        let params = callback::parse(req.url.query())?;
+        let now = p.now();
+        // State first: nothing touches the network before the state matched this browser.
+        let mut tx = match TransactionCookie::from_cookie_header(config, &req.cookie_header()) {
+            Some(tx) => tx,
+            None => {
+                if let Some(e) = &params.error {
+                    return Err(Error::new(callback::error_code(e), "error callback without a login transaction"));
+                }
+                return Err(Error::new(Code::TransactionMissing, "no valid login transaction cookie"));
+            }
+        };
+        let Some(state) = params.state.as_deref() else {
+            return Err(Error::new(Code::StateMissing, "callback without state"));
+        };
+        let taken = tx.take(config, state, now);
+        *tx_cookie = Some(tx.to_set_cookie(config));
+        let txn = taken.map_err(|code| Error::new(code, "state does not match a pending login in this browser"))?;
+        if let Some(e) = &params.error {
+            return Err(Error::new(
+                callback::error_code(e),
+                format!("provider returned error={}", crate::oidc::safe_code(e)),
+            ));
+        }
+        let disc = self.discovery(p, config).await?;
+        // RFC 9207: when the provider names itself, it must be our issuer (mix-up defence).
+        if let Some(iss) = &params.iss {
+            if iss != &disc.issuer {
+                return Err(Error::new(Code::CallbackIssMismatch, "iss parameter differs from the discovery issuer"));
+            }
+        }
+        let Some(code) = params.code.as_ref().filter(|c| !c.expose().is_empty()) else {
+            return Err(Error::new(Code::CallbackMissingCode, "callback without code"));
+        };
+
+        let resp = self.upstream(p, token::build_request(config, &disc, &txn, code), Code::TokenBadResponse).await?;
+        let tokens = token::process_response(&resp)?;
+
+        let expected = id_token::Expected {
+            issuer: &disc.issuer,
+            client_id: &config.client_id,
+            nonce: &txn.nonce,
+            access_token: Some(tokens.access_token.expose()),
+            now: p.now(),
+        };
+        let keys = self.jwks(p, config, &disc, false).await?;
+        let verified = match id_token::verify(tokens.id_token.expose(), &keys, &expected) {
+            Err(e) if e.code == Code::IdTokenUnknownKey && self.may_force_jwks(p.now()) => {
+                // Key rotation: one refetch, at most once per minute per isolate.
+                let keys = self.jwks(p, config, &disc, true).await?;
+                id_token::verify(tokens.id_token.expose(), &keys, &expected)?
+            }
+            other => other?,
+        };
+
+        let resp = self.upstream(p, userinfo::build_request(config, &disc, &tokens.access_token), Code::UserinfoFailed).await?;
+        let info = userinfo::process_response(&resp, &verified.sub)?;
+
+        let session = Session::from_userinfo(config, &verified.sub, &info, p.now());
+        let (set_cookie, dropped) = session.to_set_cookie(config);
+        if dropped > 0 {
+            p.log(Level::Warn, "session.claims_dropped", &format!("{dropped} claims dropped to keep the cookie under 4 KB"));
+        }
+        p.log(Level::Info, "login.ok", "");
+        Ok(Reply::redirect(303, txn.return_to.as_str()).with_cookie(set_cookie))
+    }
+
+    fn may_force_jwks(&self, now: u64) -> bool {
+        match self.last_forced_jwks.get() {
+            Some(t) if now < t + JWKS_REFETCH_INTERVAL => false,
+            _ => {
+                self.last_forced_jwks.set(Some(now));
+                true
+            }
+        }
+    }
+
+    /// A back-channel call: network failures and timeouts become "unavailable" (503).
+    async fn upstream<P: Platform>(&self, p: &P, req: OutboundRequest, bad: Code) -> Result<InboundResponse, Error> {
+        let what = if bad == Code::UserinfoFailed { "userinfo" } else { "token" };
+        match p.fetch(req).await {
+            Ok(r) if (300..400).contains(&r.status) => Err(Error::new(bad, format!("{what} endpoint redirected; not followed"))),
+            Ok(r) => Ok(r),
+            Err(FetchError::Timeout) => Err(Error::new(Code::DiscoveryUnavailable, format!("{what} endpoint timed out"))),
+            Err(FetchError::TooLarge) => Err(Error::new(bad, format!("{what} response too large"))),
+            Err(FetchError::Network(e)) => Err(Error::new(Code::DiscoveryUnavailable, format!("{what} endpoint unreachable: {e}"))),
+        }
+    }
+
+    // ---- session and logout -------------------------------------------------------------
+
+    fn session<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+        if !matches!(req.method.as_str(), "GET" | "HEAD") {
+            return Err(Error::from(Code::MethodNotAllowed));
+        }
+        match Session::from_cookie_header(config, &req.cookie_header(), p.now()) {
+            Some(s) => Ok(Reply::json(200, &s.to_json())),
+            None => {
+                // Polled by front ends: not worth an error log line per call.
+                let (_, message) = Code::SessionRequired.user_text();
+                Ok(Reply::json(401, &serde_json::json!({"error": Code::SessionRequired.as_str(), "message": message})))
+            }
+        }
+    }
+
+    fn logout(&self, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+        match req.method.as_str() {
+            "GET" | "HEAD" => return Ok(Reply::html(200, pages::logout_page(&format!("{}/logout", config.auth_prefix)))),
+            "POST" => {}
+            _ => return Err(Error::from(Code::MethodNotAllowed)),
+        }
+        // A cross-site POST cannot log users out (the browser sends Origin on POST).
+        if let Some(origin) = req.header("origin") {
+            let ours = [req.origin(), config.redirect_uri.url().origin().ascii_serialization()];
+            if !ours.iter().any(|o| o == origin) {
+                return Err(Error::new(Code::LogoutBadOrigin, "cross-origin logout refused"));
+            }
+        }
+        let clear = cookie::clear_cookie(SESSION_COOKIE);
+        // Vipps has no merchant-initiated logout: this ends the local session only.
+        if req.wants_html() {
+            Ok(Reply::redirect(303, "/").with_cookie(clear))
+        } else {
+            Ok(Reply::json(200, &serde_json::json!({"ok": true})).with_cookie(clear))
+        }
+    }
+
+    // ---- discovery and JWKS cache -------------------------------------------------------
+
+    async fn discovery<P: Platform>(&self, p: &P, config: &Config) -> Result<Rc<Discovery>, Error> {
+        let url = config.discovery_url.clone();
+        self.document(p, DocKind::Discovery, url.as_str(), &self.discovery, false, |body| discovery::parse(&url, body))
+            .await
+    }
+
+    async fn jwks<P: Platform>(&self, p: &P, _config: &Config, disc: &Discovery, force: bool) -> Result<Rc<Jwks>, Error> {
+        self.document(p, DocKind::Jwks, &disc.jwks_uri, &self.jwks, force, jwks::parse).await
+    }
+
+    /// Memory, then KV, then the network; on failure, a stale copy within the bounded window.
+    async fn document<P: Platform, T>(
+        &self,
+        p: &P,
+        kind: DocKind,
+        url: &str,
+        memo: &RefCell<Option<Memo<T>>>,
+        force: bool,
+        parse: impl Fn(&str) -> Result<T, Error>,
+    ) -> Result<Rc<T>, Error> {
+        let now = p.now();
+        let mut stale: Option<Memo<T>> = None;
+        if let Some(m) = memo.borrow().as_ref().filter(|m| m.doc.url == url) {
+            if !force && m.doc.is_fresh(now) {
+                return Ok(m.value.clone());
+            }
+            stale = Some(Memo { doc: m.doc.clone(), value: m.value.clone() });
+        }
+        let key = cache::kv_key(kind.name(), url);
+        if !force {
+            match p.kv_get(&key).await {
+                Ok(Some(raw)) => {
+                    if let Ok(doc) = serde_json::from_str::<CachedDoc>(&raw) {
+                        if doc.url == url {
+                            if let Ok(value) = parse(&doc.body) {
+                                let m = Memo { doc, value: Rc::new(value) };
+                                if m.doc.is_fresh(now) {
+                                    let v = m.value.clone();
+                                    *memo.borrow_mut() = Some(m);
+                                    return Ok(v);
+                                }
+                                if stale.as_ref().is_none_or(|s| s.doc.fetched_at < m.doc.fetched_at) {
+                                    stale = Some(m);
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => p.log(Level::Warn, "kv.read_failed", &e.0),
+            }
+        }
+        let fetched = self.fetch_document(p, &kind, url, &parse).await;
+        match fetched {
+            Ok((doc, value)) => {
+                let value = Rc::new(value);
+                if doc.ttl > 0 {
+                    let ttl = doc.kv_ttl();
+                    if let Ok(raw) = serde_json::to_string(&doc) {
+                        if let Err(e) = p.kv_put(&key, raw, ttl).await {
+                            p.log(Level::Warn, "kv.write_failed", &e.0);
+                        }
+                    }
+                    *memo.borrow_mut() = Some(Memo { doc, value: value.clone() });
+                } else {
+                    *memo.borrow_mut() = None;
+                }
+                Ok(value)
+            }
+            Err(e) => match stale.filter(|s| s.doc.is_usable_stale(now)) {
+                Some(s) if !force || e.code == kind.unavailable() => {
+                    p.log(Level::Warn, &format!("{}.serving_stale", kind.name()), &e.to_string());
+                    let v = s.value.clone();
+                    *memo.borrow_mut() = Some(s);
+                    Ok(v)
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    async fn fetch_document<P: Platform, T>(
+        &self,
+        p: &P,
+        kind: &DocKind,
+        url: &str,
+        parse: &impl Fn(&str) -> Result<T, Error>,
+    ) -> Result<(CachedDoc, T), Error> {
+        let req = OutboundRequest {
+            method: "GET",
+            url: url.to_string(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: None,
+        };
+        let resp = match p.fetch(req).await {
+            Ok(r) => r,
+            Err(FetchError::TooLarge) => return Err(Error::new(kind.invalid(), "response too large")),
+            Err(e) => return Err(Error::new(kind.unavailable(), format!("{e:?}"))),
+        };
+        if resp.status >= 500 || resp.status == 429 {
+            return Err(Error::new(kind.unavailable(), format!("status {}", resp.status)));
+        }
+        if resp.status != 200 {
+            return Err(Error::new(kind.invalid(), format!("status {}", resp.status)));
+        }
+        let body = String::from_utf8(resp.body.clone()).map_err(|_| Error::new(kind.invalid(), "body is not UTF-8"))?;
+        let value = parse(&body)?;
+        let ttl = match cache::freshness(resp.header("cache-control"), resp.header("age")) {
+            Freshness::Ttl(t) => t,
+            Freshness::NoStore => 0,
+        };
+        Ok((CachedDoc { url: url.to_string(), body, fetched_at: p.now(), ttl }, value))
+    }
+}

@@ -1,0 +1,217 @@
+//! The edge: the only module that imports `worker`. It adapts the runtime to [`Platform`],
+//! converts requests and responses, and forwards gated requests to the backend.
+
+use crate::app::App;
+use crate::config::{Backend, Config};
+use crate::http::{IncomingRequest, InboundResponse, Outcome, OutboundRequest, Reply};
+use crate::platform::{FetchError, Level, Platform, StoreError};
+use futures_util::future::{select, Either};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use worker::{
+    event, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+    Response, ResponseBuilder,
+};
+
+/// Name of the KV binding that caches discovery and JWKS.
+pub const KV_BINDING: &str = "VIPPS_CACHE";
+/// Name of the static assets binding.
+pub const ASSETS_BINDING: &str = "ASSETS";
+/// Header that carries the logged-in user's `sub` to an origin. Stripped from client requests.
+pub const USER_HEADER: &str = "vipps-login-sub";
+/// Largest back-channel response body we read.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+thread_local! {
+    static APP: RefCell<Option<Rc<App>>> = const { RefCell::new(None) };
+}
+
+/// Reads a var or secret as a string; numbers and booleans from `[vars]` are accepted too.
+fn env_string(env: &Env, name: &str) -> Option<String> {
+    let v = js_sys::Reflect::get(env.as_ref(), &wasm_bindgen::JsValue::from_str(name)).ok()?;
+    if let Some(s) = v.as_string() {
+        Some(s)
+    } else if let Some(n) = v.as_f64() {
+        Some(format!("{n}"))
+    } else {
+        v.as_bool().map(|b| b.to_string())
+    }
+}
+
+/// The isolate's `App`, with configuration parsed once.
+fn app(env: &Env) -> Rc<App> {
+    APP.with(|cell| {
+        cell.borrow_mut()
+            .get_or_insert_with(|| Rc::new(App::new(Config::from_lookup(&|k| env_string(env, k)))))
+            .clone()
+    })
+}
+
+struct EdgePlatform<'a> {
+    env: &'a Env,
+    timeout_ms: u64,
+}
+
+fn log_line(level: Level, code: &str, detail: &str) {
+    let line = serde_json::json!({"level": level.as_str(), "code": code, "detail": detail}).to_string();
+    match level {
+        Level::Error => worker::console_error!("{}", line),
+        Level::Warn => worker::console_warn!("{}", line),
+        Level::Info => worker::console_log!("{}", line),
+    }
+}
+
+impl EdgePlatform<'_> {
+    async fn fetch_inner(&self, req: OutboundRequest, signal: &worker::AbortSignal) -> Result<InboundResponse, FetchError> {
+        let headers = Headers::new();
+        for (k, v) in &req.headers {
+            headers.append(k, v).map_err(|_| FetchError::Network("bad header".into()))?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(req.method.to_string()))
+            .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual);
+        if let Some(body) = req.body {
+            init.with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+        }
+        let request = Request::new_with_init(&req.url, &init).map_err(|e| FetchError::Network(e.to_string()))?;
+        let mut resp = Fetch::Request(request)
+            .send_with_signal(signal)
+            .await
+            .map_err(|e| FetchError::Network(e.to_string()))?;
+        let declared = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY) {
+            return Err(FetchError::TooLarge);
+        }
+        let headers: Vec<(String, String)> = resp.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let status = resp.status_code();
+        let body = resp.bytes().await.map_err(|e| FetchError::Network(e.to_string()))?;
+        if body.len() > MAX_BODY {
+            return Err(FetchError::TooLarge);
+        }
+        Ok(InboundResponse { status, headers, body })
+    }
+}
+
+impl Platform for EdgePlatform<'_> {
+    fn now_millis(&self) -> u64 {
+        worker::Date::now().as_millis()
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) -> Result<(), String> {
+        getrandom::getrandom(buf).map_err(|e| e.to_string())
+    }
+
+    async fn fetch(&self, req: OutboundRequest) -> Result<InboundResponse, FetchError> {
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let work = std::pin::pin!(self.fetch_inner(req, &signal));
+        let timeout = std::pin::pin!(Delay::from(Duration::from_millis(self.timeout_ms)));
+        match select(work, timeout).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => {
+                controller.abort();
+                Err(FetchError::Timeout)
+            }
+        }
+    }
+
+    async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let kv = self.env.kv(KV_BINDING).map_err(|e| StoreError(e.to_string()))?;
+        kv.get(key).text().await.map_err(|e| StoreError(e.to_string()))
+    }
+
+    async fn kv_put(&self, key: &str, value: String, ttl_secs: u64) -> Result<(), StoreError> {
+        let kv = self.env.kv(KV_BINDING).map_err(|e| StoreError(e.to_string()))?;
+        kv.put(key, value)
+            .map_err(|e| StoreError(e.to_string()))?
+            .expiration_ttl(ttl_secs)
+            .execute()
+            .await
+            .map_err(|e| StoreError(e.to_string()))
+    }
+
+    fn log(&self, level: Level, code: &str, detail: &str) {
+        log_line(level, code, detail);
+    }
+}
+
+fn incoming(req: &Request) -> worker::Result<IncomingRequest> {
+    Ok(IncomingRequest {
+        method: req.method().to_string(),
+        url: req.url()?,
+        headers: req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+        body: None,
+    })
+}
+
+fn response(reply: Reply) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in &reply.headers {
+        headers.append(k, v)?;
+    }
+    Ok(ResponseBuilder::new().with_status(reply.status).with_headers(headers).fixed(reply.body.into_bytes()))
+}
+
+/// Sends a gated request on to the backend.
+async fn forward(env: &Env, config: &Config, req: Request, user: Option<String>) -> worker::Result<Response> {
+    match &config.backend {
+        Backend::Assets => env.assets(ASSETS_BINDING)?.fetch_request(req).await,
+        Backend::Origin | Backend::Proxy(_) => {
+            let url = match &config.backend {
+                Backend::Proxy(base) => {
+                    let mut u = base.clone();
+                    let incoming = req.url()?;
+                    let path = format!("{}{}", base.path().trim_end_matches('/'), incoming.path());
+                    u.set_path(&path);
+                    u.set_query(incoming.query());
+                    u.to_string()
+                }
+                _ => req.url()?.to_string(),
+            };
+            let headers = Headers::new();
+            for (k, v) in req.headers().entries() {
+                if !k.eq_ignore_ascii_case(USER_HEADER) {
+                    headers.append(&k, &v)?;
+                }
+            }
+            if let Some(sub) = user {
+                headers.set(USER_HEADER, &sub)?;
+            }
+            let mut init = RequestInit::new();
+            init.with_method(req.method()).with_headers(headers).with_redirect(RequestRedirect::Manual);
+            if let Some(body) = req.inner().body() {
+                init.with_body(Some(body.into()));
+            }
+            Fetch::Request(Request::new_with_init(&url, &init)?).send().await
+        }
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let app = app(&env);
+    let timeout_ms = app.config().map(|c| c.upstream_timeout_ms).unwrap_or(8000);
+    let platform = EdgePlatform { env: &env, timeout_ms };
+    let inc = match incoming(&req) {
+        Ok(i) => i,
+        Err(e) => {
+            log_line(Level::Warn, "request.unreadable", &e.to_string());
+            return response(Reply::json(400, &serde_json::json!({"error": "request.invalid"})));
+        }
+    };
+    match app.handle(&platform, &inc).await {
+        Outcome::Reply(r) => response(r),
+        Outcome::Forward { user } => match app.config() {
+            Some(config) => match forward(&env, config, req, user).await {
+                Ok(r) => Ok(r),
+                Err(e) => {
+                    log_line(Level::Error, "backend.unavailable", &e.to_string());
+                    response(Reply::json(502, &serde_json::json!({"error": "backend.unavailable"})))
+                }
+            },
+            None => response(Reply::json(500, &serde_json::json!({"error": "config.invalid"}))),
+        },
+    }
+}

@@ -1,0 +1,245 @@
+//! The one error type of the request path, its stable codes, and the one mapping to HTTP.
+//!
+//! Two classes (STYLE.md, principle 4): *rejected* input (bad state, bad token, user cancel)
+//! answers 4xx and offers a fresh login; *broken* dependencies (Vipps or KV unreachable,
+//! nonsense from upstream) answer 502/503 with "try again". Every error is logged once, with its
+//! code, where it is turned into a response ([`crate::app`]); users never see internals.
+
+use std::fmt;
+
+/// Stable error codes. The string form (`state.mismatch`) is part of the public interface:
+/// it appears in JSON errors, on error pages and in logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    ConfigInvalid,
+    // Callback and login transaction
+    CallbackDuplicateParam,
+    CallbackMissingCode,
+    CallbackIssMismatch,
+    StateMissing,
+    StateMismatch,
+    StateExpired,
+    TransactionMissing,
+    AccessDenied,
+    ProviderError,
+    // Token endpoint
+    TokenInvalidGrant,
+    TokenRejected,
+    TokenBadResponse,
+    // ID token (OIDC Core §3.1.3.7)
+    IdTokenMalformed,
+    IdTokenAlgorithm,
+    IdTokenUnknownKey,
+    IdTokenSignature,
+    IdTokenIssuer,
+    IdTokenAudience,
+    IdTokenAzp,
+    IdTokenExpired,
+    IdTokenIssuedAt,
+    IdTokenNotYetValid,
+    IdTokenNonce,
+    IdTokenSubject,
+    IdTokenAtHash,
+    // Userinfo
+    UserinfoFailed,
+    UserinfoSubMismatch,
+    // Discovery and keys
+    DiscoveryUnavailable,
+    DiscoveryInvalid,
+    JwksUnavailable,
+    JwksInvalid,
+    // Sessions and routes
+    SessionRequired,
+    LogoutBadOrigin,
+    NotFound,
+    MethodNotAllowed,
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        use Code::*;
+        match self {
+            ConfigInvalid => "config.invalid",
+            CallbackDuplicateParam => "callback.duplicate_param",
+            CallbackMissingCode => "callback.missing_code",
+            CallbackIssMismatch => "callback.iss_mismatch",
+            StateMissing => "state.missing",
+            StateMismatch => "state.mismatch",
+            StateExpired => "state.expired",
+            TransactionMissing => "state.no_transaction",
+            AccessDenied => "callback.access_denied",
+            ProviderError => "callback.provider_error",
+            TokenInvalidGrant => "token.invalid_grant",
+            TokenRejected => "token.rejected",
+            TokenBadResponse => "token.bad_response",
+            IdTokenMalformed => "id_token.malformed",
+            IdTokenAlgorithm => "id_token.algorithm",
+            IdTokenUnknownKey => "id_token.unknown_key",
+            IdTokenSignature => "id_token.signature",
+            IdTokenIssuer => "id_token.issuer_mismatch",
+            IdTokenAudience => "id_token.audience_mismatch",
+            IdTokenAzp => "id_token.azp_mismatch",
+            IdTokenExpired => "id_token.expired",
+            IdTokenIssuedAt => "id_token.iat_invalid",
+            IdTokenNotYetValid => "id_token.not_yet_valid",
+            IdTokenNonce => "id_token.nonce_mismatch",
+            IdTokenSubject => "id_token.sub_missing",
+            IdTokenAtHash => "id_token.at_hash_mismatch",
+            UserinfoFailed => "userinfo.failed",
+            UserinfoSubMismatch => "userinfo.sub_mismatch",
+            DiscoveryUnavailable => "discovery.unavailable",
+            DiscoveryInvalid => "discovery.invalid",
+            JwksUnavailable => "jwks.unavailable",
+            JwksInvalid => "jwks.invalid",
+            SessionRequired => "session.required",
+            LogoutBadOrigin => "logout.bad_origin",
+            NotFound => "route.not_found",
+            MethodNotAllowed => "route.method_not_allowed",
+            Internal => "internal",
+        }
+    }
+
+    /// HTTP status for this code.
+    pub fn status(self) -> u16 {
+        use Code::*;
+        match self {
+            ConfigInvalid | Internal => 500,
+            CallbackDuplicateParam | CallbackMissingCode | CallbackIssMismatch | StateMissing
+            | StateMismatch | StateExpired | TransactionMissing | ProviderError
+            | TokenInvalidGrant => 400,
+            AccessDenied | LogoutBadOrigin => 403,
+            IdTokenMalformed | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature
+            | IdTokenIssuer | IdTokenAudience | IdTokenAzp | IdTokenExpired | IdTokenIssuedAt
+            | IdTokenNotYetValid | IdTokenNonce | IdTokenSubject | IdTokenAtHash
+            | UserinfoSubMismatch | SessionRequired => 401,
+            NotFound => 404,
+            MethodNotAllowed => 405,
+            TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => {
+                502
+            }
+            DiscoveryUnavailable | JwksUnavailable => 503,
+        }
+    }
+
+    /// Rejected input is expected on the open internet; broken dependencies need an operator.
+    pub fn is_broken(self) -> bool {
+        self.status() >= 500
+    }
+
+    /// What the user is told: a title and one sentence. Never upstream text.
+    pub fn user_text(self) -> (&'static str, &'static str) {
+        use Code::*;
+        match self {
+            AccessDenied => (
+                "Login cancelled",
+                "You cancelled the login in Vipps. You can try again whenever you like.",
+            ),
+            StateExpired => (
+                "Login took too long",
+                "The login was not finished in time. Please start it again.",
+            ),
+            TransactionMissing | StateMismatch | StateMissing => (
+                "Login could not be completed",
+                "This login was not started in this browser, was already used, or cookies are blocked. Please start the login again.",
+            ),
+            TokenInvalidGrant => (
+                "Login could not be completed",
+                "The login answer from Vipps was already used or has expired. Please start the login again.",
+            ),
+            DiscoveryUnavailable | JwksUnavailable => (
+                "Vipps is not reachable right now",
+                "We could not reach Vipps MobilePay. Please try again in a moment.",
+            ),
+            TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => (
+                "Login failed",
+                "Vipps MobilePay did not give a usable answer. Please try again in a moment.",
+            ),
+            ConfigInvalid => (
+                "This site is not configured correctly",
+                "The login service is missing settings. The site owner has been told.",
+            ),
+            SessionRequired => ("Login required", "Please log in to see this page."),
+            LogoutBadOrigin => ("Logout refused", "The logout request did not come from this site."),
+            NotFound => ("Not found", "There is nothing at this address."),
+            MethodNotAllowed => ("Not allowed", "This address does not accept that kind of request."),
+            Internal => ("Something went wrong", "Please try again in a moment."),
+            _ => (
+                "Login could not be verified",
+                "The answer from Vipps MobilePay did not pass our security checks. Please start the login again.",
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error on the request path: a stable code plus a detail for the operator's log.
+/// The detail names what failed (expected vs actual where that is not secret), never a token,
+/// code, verifier, secret or personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: Code,
+    pub detail: String,
+}
+
+impl Error {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Error { code, detail: detail.into() }
+    }
+}
+
+impl From<Code> for Error {
+    fn from(code: Code) -> Self {
+        Error { code, detail: String::new() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.detail.is_empty() {
+            write!(f, "{}", self.code)
+        } else {
+            write!(f, "{}: {}", self.code, self.detail)
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_dotted_and_unique() {
+        use Code::*;
+        let all = [
+            ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
+            StateMissing, StateMismatch, StateExpired, TransactionMissing, AccessDenied,
+            ProviderError, TokenInvalidGrant, TokenRejected, TokenBadResponse, IdTokenMalformed,
+            IdTokenAlgorithm, IdTokenUnknownKey, IdTokenSignature, IdTokenIssuer, IdTokenAudience,
+            IdTokenAzp, IdTokenExpired, IdTokenIssuedAt, IdTokenNotYetValid, IdTokenNonce,
+            IdTokenSubject, IdTokenAtHash, UserinfoFailed, UserinfoSubMismatch,
+            DiscoveryUnavailable, DiscoveryInvalid, JwksUnavailable, JwksInvalid, SessionRequired,
+            LogoutBadOrigin, NotFound, MethodNotAllowed, Internal,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for c in all {
+            assert!(seen.insert(c.as_str()), "duplicate {}", c);
+            assert!(c.as_str().contains('.') || c == Internal);
+            assert!((400..600).contains(&c.status()));
+        }
+    }
+
+    #[test]
+    fn vipps_down_is_503_not_500() {
+        assert_eq!(Code::DiscoveryUnavailable.status(), 503);
+        assert_eq!(Code::JwksUnavailable.status(), 503);
+        assert!(!Code::StateMismatch.is_broken());
+    }
+}

@@ -1,0 +1,136 @@
+//! The session cookie: who is logged in, until when.
+
+use super::cookie;
+use crate::config::Config;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub const SESSION_COOKIE: &str = "__Host-vipps-session";
+/// Browsers accept 4096 bytes per cookie, name and attributes included.
+pub const MAX_COOKIE_BYTES: usize = 4000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub sub: String,
+    /// Issued at (Unix seconds).
+    pub iat: u64,
+    /// Expires at (Unix seconds).
+    pub exp: u64,
+    /// Claims copied from userinfo (`SESSION_CLAIMS`).
+    #[serde(default)]
+    pub claims: Map<String, Value>,
+}
+
+impl Session {
+    /// Builds the session from userinfo, keeping only the configured claims.
+    pub fn from_userinfo(config: &Config, sub: &str, userinfo: &Map<String, Value>, now: u64) -> Session {
+        let claims = config
+            .session_claims
+            .iter()
+            .filter_map(|name| userinfo.get(name).map(|v| (name.clone(), v.clone())))
+            .collect();
+        Session { sub: sub.to_string(), iat: now, exp: now + config.session_ttl, claims }
+    }
+
+    /// The `Set-Cookie` value. Claims are dropped, last configured first, until the cookie fits
+    /// in [`MAX_COOKIE_BYTES`]; the second value says how many were dropped.
+    pub fn to_set_cookie(&self, config: &Config) -> (String, usize) {
+        let mut s = self.clone();
+        let mut dropped = 0;
+        loop {
+            let payload = serde_json::to_vec(&s).unwrap_or_default();
+            let value = cookie::sign(&config.keys.session[0], SESSION_COOKIE, &payload);
+            let header = cookie::set_cookie(SESSION_COOKIE, &value, config.session_ttl);
+            if header.len() <= MAX_COOKIE_BYTES || s.claims.is_empty() {
+                return (header, dropped);
+            }
+            let last = config.session_claims.iter().rev().find(|c| s.claims.contains_key(*c)).cloned();
+            match last {
+                Some(name) => {
+                    s.claims.remove(&name);
+                }
+                None => s.claims.clear(),
+            }
+            dropped += 1;
+        }
+    }
+
+    /// The valid session in a `Cookie` header, if any.
+    pub fn from_cookie_header(config: &Config, cookie_header: &str, now: u64) -> Option<Session> {
+        cookie::values(cookie_header, SESSION_COOKIE).into_iter().find_map(|v| {
+            let (payload, _) = cookie::verify(&config.keys.session, SESSION_COOKIE, v)?;
+            let s: Session = serde_json::from_slice(&payload).ok()?;
+            (now < s.exp && s.iat <= now + 60 && !s.sub.is_empty()).then_some(s)
+        })
+    }
+
+    /// The JSON `GET /auth/session` answers.
+    pub fn to_json(&self) -> Value {
+        let mut m = self.claims.clone();
+        m.insert("sub".into(), Value::String(self.sub.clone()));
+        m.insert("iat".into(), Value::from(self.iat));
+        m.insert("exp".into(), Value::from(self.exp));
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::parse;
+    use serde_json::json;
+
+    fn userinfo() -> Map<String, Value> {
+        json!({"sub":"u1","name":"Kari Nordmann","email":"kari@example.no","nin":"01010112345",
+               "address":{"street_address":"Gate 1"},"phone_number":"4791234567"})
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    fn cookie_value(set_cookie: &str) -> String {
+        let first = set_cookie.split(';').next().unwrap();
+        format!("a=b; {first}")
+    }
+
+    #[test]
+    fn round_trip_keeps_only_configured_claims() {
+        let c = parse(&[]).unwrap();
+        let s = Session::from_userinfo(&c, "u1", &userinfo(), 1000);
+        assert!(s.claims.contains_key("name"));
+        assert!(!s.claims.contains_key("nin"));
+        assert!(!s.claims.contains_key("address"));
+        assert!(!s.claims.contains_key("phone_number"));
+        let (h, dropped) = s.to_set_cookie(&c);
+        assert_eq!(dropped, 0);
+        assert!(h.starts_with("__Host-vipps-session="));
+        let back = Session::from_cookie_header(&c, &cookie_value(&h), 1001).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn expired_and_tampered_are_refused() {
+        let c = parse(&[]).unwrap();
+        let s = Session::from_userinfo(&c, "u1", &userinfo(), 1000);
+        let (h, _) = s.to_set_cookie(&c);
+        let hv = cookie_value(&h);
+        assert!(Session::from_cookie_header(&c, &hv, 1000 + c.session_ttl).is_none());
+        let tampered = hv.replacen("v1.", "v1.e", 1);
+        assert!(Session::from_cookie_header(&c, &tampered, 1001).is_none());
+        let other = parse(&[("SESSION_SECRET", "another-secret-another-secret-xx")]).unwrap();
+        assert!(Session::from_cookie_header(&other, &hv, 1001).is_none());
+    }
+
+    #[test]
+    fn oversized_claims_are_dropped_to_fit() {
+        let c = parse(&[("SESSION_CLAIMS", "name,email")]).unwrap();
+        let mut ui = userinfo();
+        ui.insert("email".into(), Value::String("x".repeat(5000)));
+        let s = Session::from_userinfo(&c, "u1", &ui, 1000);
+        let (h, dropped) = s.to_set_cookie(&c);
+        assert_eq!(dropped, 1);
+        assert!(h.len() <= MAX_COOKIE_BYTES);
+        let back = Session::from_cookie_header(&c, &cookie_value(&h), 1001).unwrap();
+        assert!(back.claims.contains_key("name"));
+    }
+}

@@ -1,0 +1,103 @@
+//! Small encoding helpers shared by the protocol modules.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use subtle::ConstantTimeEq;
+
+/// HMAC-SHA256 over the concatenation of `parts`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC accepts keys of any length (RFC 2104 §2), so this cannot fail.
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
+}
+
+/// base64url without padding (RFC 4648 §5), as JOSE and PKCE use it.
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url without padding; `None` on any malformed input.
+pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s.as_bytes()).ok()
+}
+
+/// Standard base64 with padding (HTTP Basic authentication).
+pub fn b64_std(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Constant-time equality for secrets and MACs. Length is not secret.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Escapes text for an HTML text node or a double-quoted attribute.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` serialisation of key/value pairs.
+pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    ser.finish()
+}
+
+/// Percent-encodes one component the way `application/x-www-form-urlencoded` does
+/// (RFC 6749 §2.3.1 asks for exactly this before HTTP Basic encoding of client credentials).
+pub fn form_urlencode_component(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b64url_round_trip_and_rejects_garbage() {
+        let bytes = [0u8, 255, 62, 63, 1, 2, 3];
+        assert_eq!(b64url_decode(&b64url(&bytes)).unwrap(), bytes);
+        assert!(b64url_decode("a+b/").is_none());
+        assert!(b64url_decode("abc=").is_none());
+    }
+
+    #[test]
+    fn ct_eq_compares_bytes() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn html_escape_escapes_all_specials() {
+        assert_eq!(html_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn form_component_encoding_per_rfc6749_2_3_1() {
+        assert_eq!(form_urlencode_component("a b+c:%@="), "a+b%2Bc%3A%25%40%3D");
+    }
+}
