@@ -27,3 +27,8 @@ pub mod return_to;
 pub mod secret;
 pub mod session;
 pub mod util;
+
+#[cfg(test)]
+mod app_tests;
+#[cfg(test)]
+pub(crate) mod testkit;

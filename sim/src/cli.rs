@@ -149,17 +149,25 @@ pub fn parse(args: &[String]) -> Result<Command, Vec<String>> {
                 redirect_uris: client.redirect_uris,
                 token_endpoint_auth_method: client.method.unwrap_or(AuthMethod::ClientSecretBasic),
             };
-            if clients_from_file {
-                config.clients.retain(|c| c.client_id != flag_client.client_id);
+            if flag_client.client_secret.is_empty() || flag_client.redirect_uris.is_empty() {
+                // Already reported above; do not report it again as a config problem.
+            } else if clients_from_file {
+                config
+                    .clients
+                    .retain(|c| c.client_id != flag_client.client_id);
                 config.clients.push(flag_client);
             } else {
                 config.clients = vec![flag_client];
             }
         }
         None => {
-            if client.secret.is_some() || !client.redirect_uris.is_empty() || client.method.is_some() {
+            if client.secret.is_some()
+                || !client.redirect_uris.is_empty()
+                || client.method.is_some()
+            {
                 problems.push(
-                    "--client-secret, --redirect-uri and --token-auth-method need --client-id".into(),
+                    "--client-secret, --redirect-uri and --token-auth-method need --client-id"
+                        .into(),
                 );
             }
         }
@@ -167,7 +175,11 @@ pub fn parse(args: &[String]) -> Result<Command, Vec<String>> {
 
     problems.extend(config.problems());
     if problems.is_empty() {
-        Ok(Command::Run(Box::new(Options { listen, key_file, config })))
+        Ok(Command::Run(Box::new(Options {
+            listen,
+            key_file,
+            config,
+        })))
     } else {
         Err(problems)
     }
@@ -214,9 +226,15 @@ mod tests {
 
     #[test]
     fn all_problems_at_once() {
-        let err = parse(&args("--bogus --code-ttl x --client-secret s --token-auth-method none")).unwrap_err();
+        let err = parse(&args(
+            "--bogus --code-ttl x --client-secret s --token-auth-method none",
+        ))
+        .unwrap_err();
         assert_eq!(err.len(), 4, "{err:?}");
-        assert!(matches!(parse(&args("--listen x --help")), Ok(Command::Help)));
+        assert!(matches!(
+            parse(&args("--listen x --help")),
+            Ok(Command::Help)
+        ));
         assert!(parse(&args("--client-id c")).unwrap_err().len() == 2);
     }
 }

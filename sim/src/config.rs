@@ -76,7 +76,9 @@ impl Client {
     /// Exact, byte-for-byte comparison, as Vipps does: no normalisation of case, trailing `/`,
     /// query or percent-encoding.
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|registered| registered == uri)
+        self.redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
     }
 }
 
@@ -206,7 +208,11 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { clients: vec![default_client()], users: default_users(), settings: Settings::default() }
+        SimConfig {
+            clients: vec![default_client()],
+            users: default_users(),
+            settings: Settings::default(),
+        }
     }
 }
 
@@ -226,13 +232,19 @@ impl SimConfig {
                 problems.push(format!("client `{}` is defined twice", c.client_id));
             }
             if c.client_secret.is_empty() {
-                problems.push(format!("client `{}` has an empty client_secret", c.client_id));
+                problems.push(format!(
+                    "client `{}` has an empty client_secret",
+                    c.client_id
+                ));
             }
             if c.redirect_uris.is_empty() {
                 problems.push(format!("client `{}` has no redirect_uris", c.client_id));
             }
             for uri in &c.redirect_uris {
-                if !uri.contains(':') || uri.contains('#') || !uri.bytes().all(|b| b.is_ascii_graphic()) {
+                if !uri.contains(':')
+                    || uri.contains('#')
+                    || !uri.bytes().all(|b| b.is_ascii_graphic())
+                {
                     problems.push(format!(
                         "client `{}`: redirect URI `{uri}` must be absolute, printable ASCII, without a fragment",
                         c.client_id
@@ -290,12 +302,19 @@ mod tests {
     #[test]
     fn patch_is_all_or_nothing() {
         let mut s = Settings::default();
-        s.apply_patch(&json!({"discovery_max_age": 2, "jwks_max_age": 5, "mode": "x"})).unwrap();
-        assert_eq!((s.discovery_max_age, s.jwks_max_age, s.mode.as_deref()), (2, Some(5), Some("x")));
-        s.apply_patch(&json!({"jwks_max_age": null, "mode": null})).unwrap();
+        s.apply_patch(&json!({"discovery_max_age": 2, "jwks_max_age": 5, "mode": "x"}))
+            .unwrap();
+        assert_eq!(
+            (s.discovery_max_age, s.jwks_max_age, s.mode.as_deref()),
+            (2, Some(5), Some("x"))
+        );
+        s.apply_patch(&json!({"jwks_max_age": null, "mode": null}))
+            .unwrap();
         assert_eq!((s.jwks_max_age, s.mode.clone()), (None, None));
         let before = s.clone();
-        let err = s.apply_patch(&json!({"discovery_max_age": 9, "bogus": 1, "code_ttl": "x"})).unwrap_err();
+        let err = s
+            .apply_patch(&json!({"discovery_max_age": 9, "bogus": 1, "code_ttl": "x"}))
+            .unwrap_err();
         assert_eq!(err.len(), 2);
         assert_eq!(s, before);
         assert!(s.apply_patch(&json!([1])).is_err());
@@ -310,8 +329,15 @@ mod tests {
         }))
         .unwrap();
         let clients = f.clients.unwrap();
-        assert_eq!(clients[0].token_endpoint_auth_method, AuthMethod::ClientSecretPost);
-        let cfg = SimConfig { clients, users: f.users.unwrap(), settings: Settings::default() };
+        assert_eq!(
+            clients[0].token_endpoint_auth_method,
+            AuthMethod::ClientSecretPost
+        );
+        let cfg = SimConfig {
+            clients,
+            users: f.users.unwrap(),
+            settings: Settings::default(),
+        };
         assert!(cfg.problems().is_empty());
         assert!(serde_json::from_value::<ConfigFile>(json!({"client": []})).is_err());
     }

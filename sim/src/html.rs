@@ -52,11 +52,16 @@ pub fn login_page(req_id: &str, client_id: &str, scopes: &[String], users: &[Use
     let req = escape(req_id);
     let mut body = String::new();
     body.push_str("<div class=\"card\">\n<h1>Log in</h1>\n");
-    body.push_str(&format!("<p><code class=\"client-id\">{}</code> asks for:</p>\n<ul class=\"scopes\">\n", escape(client_id)));
+    body.push_str(&format!(
+        "<p><code class=\"client-id\">{}</code> asks for:</p>\n<ul class=\"scopes\">\n",
+        escape(client_id)
+    ));
     for scope in scopes {
         body.push_str(&format!("<li class=\"scope\">{}</li>\n", escape(scope)));
     }
-    body.push_str("</ul>\n</div>\n<div class=\"card\">\n<p class=\"muted\">Choose a test user:</p>\n");
+    body.push_str(
+        "</ul>\n</div>\n<div class=\"card\">\n<p class=\"muted\">Choose a test user:</p>\n",
+    );
     for user in users {
         let sub = escape(&user.sub);
         body.push_str(&format!(
@@ -100,7 +105,11 @@ pub fn index_page(discovery_url: &str, users: &[User], client_ids: &[&str]) -> S
          <p>Discovery: <a href=\"{u}\">{u}</a></p>\n<p>Clients: {clients}</p>\n</div>\n\
          <div class=\"card\">\n<h1>Test users</h1>\n<ul>\n",
         u = escape(discovery_url),
-        clients = client_ids.iter().map(|c| format!("<code>{}</code>", escape(c))).collect::<Vec<_>>().join(", "),
+        clients = client_ids
+            .iter()
+            .map(|c| format!("<code>{}</code>", escape(c)))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     for u in users {
         body.push_str(&format!(
@@ -123,17 +132,34 @@ mod tests {
 
     #[test]
     fn escapes_everything_dangerous() {
-        assert_eq!(escape(r#"<a href="x" onclick='y'>&"#), "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;");
+        assert_eq!(
+            escape(r#"<a href="x" onclick='y'>&"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;"
+        );
     }
 
     #[test]
     fn login_page_markers() {
         let users = default_users();
-        let page = login_page("REQ1", "<client>", &["openid".into(), "name".into()], &users);
+        let page = login_page(
+            "REQ1",
+            "<client>",
+            &["openid".into(), "name".into()],
+            &users,
+        );
         assert!(page.contains("<title>Vipps MobilePay Login (simulator)</title>"));
-        assert_eq!(page.matches(r#"name="req" value="REQ1""#).count(), users.len() + 1);
-        assert!(page.contains(&format!(r#"data-user="{}">Confirm as Kari Nordmann</button>"#, users[0].sub)));
-        assert!(page.contains(&format!(r#"<input type="hidden" name="user" value="{}">"#, users[1].sub)));
+        assert_eq!(
+            page.matches(r#"name="req" value="REQ1""#).count(),
+            users.len() + 1
+        );
+        assert!(page.contains(&format!(
+            r#"data-user="{}">Confirm as Kari Nordmann</button>"#,
+            users[0].sub
+        )));
+        assert!(page.contains(&format!(
+            r#"<input type="hidden" name="user" value="{}">"#,
+            users[1].sub
+        )));
         assert!(page.contains(r#"action="/access-management-1.0/access/oauth2/auth/cancel""#));
         assert!(page.contains("&lt;client&gt;"));
         assert!(page.contains("Confirm as Åse Bjørnstad"));

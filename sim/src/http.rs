@@ -91,7 +91,10 @@ impl Params {
 
     /// The first value for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first value for `key`, treating an empty value as absent (as OAuth servers do).
@@ -194,9 +197,18 @@ mod tests {
 
     #[test]
     fn append_query_picks_separator() {
-        assert_eq!(append_query("https://a/cb", &[("code", "x y")]), "https://a/cb?code=x+y");
-        assert_eq!(append_query("https://a/cb?v=1", &[("code", "x")]), "https://a/cb?v=1&code=x");
-        assert_eq!(append_query("https://a/cb?", &[("code", "x")]), "https://a/cb?code=x");
+        assert_eq!(
+            append_query("https://a/cb", &[("code", "x y")]),
+            "https://a/cb?code=x+y"
+        );
+        assert_eq!(
+            append_query("https://a/cb?v=1", &[("code", "x")]),
+            "https://a/cb?v=1&code=x"
+        );
+        assert_eq!(
+            append_query("https://a/cb?", &[("code", "x")]),
+            "https://a/cb?code=x"
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ pub struct SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).field("private", &"[redacted]").finish()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("private", &"[redacted]")
+            .finish()
     }
 }
 
@@ -43,7 +46,10 @@ impl SigningKey {
             .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
             .map_err(|e| format!("not an RSA private key in PKCS#8 PEM: {e}"))?;
         if private.size() * 8 < KEY_BITS {
-            return Err(format!("the RSA key has {} bits; at least {KEY_BITS} are needed", private.size() * 8));
+            return Err(format!(
+                "the RSA key has {} bits; at least {KEY_BITS} are needed",
+                private.size() * 8
+            ));
         }
         Ok(Self::from_private(private))
     }
@@ -55,7 +61,8 @@ impl SigningKey {
             Ok(pem) => Self::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate()?;
-                key.write_new(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                key.write_new(path)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 Ok(key)
             }
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
@@ -111,11 +118,6 @@ impl SigningKey {
             .sign_with_rng(&mut OsRng, Pkcs1v15Sign::new::<Sha256>(), &digest)
             .map_err(|e| format!("RS256 signing failed: {e}"))
     }
-
-    #[cfg(test)]
-    pub fn public_key(&self) -> rsa::RsaPublicKey {
-        self.private.to_public_key()
-    }
 }
 
 #[cfg(test)]
@@ -152,13 +154,18 @@ pub mod tests {
 
     #[test]
     fn load_or_create_writes_then_reads_the_same_key() {
-        let dir = std::env::temp_dir().join(format!("vipps-sim-key-{}", crate::random::uuid_v4().unwrap()));
+        let dir = std::env::temp_dir().join(format!(
+            "vipps-sim-key-{}",
+            crate::random::uuid_v4().unwrap()
+        ));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("key.pem");
         let created = SigningKey::load_or_create(&path).unwrap();
         let loaded = SigningKey::load_or_create(&path).unwrap();
         assert_eq!(created.kid(), loaded.kid());
-        assert!(fs::read_to_string(&path).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert!(fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----"));
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -25,7 +25,10 @@ use cli::Command;
 use keys::SigningKey;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let options = match cli::parse(&args) {
         Ok(Command::Help) => {
             print!("{}", cli::HELP);
@@ -50,7 +53,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let clients: Vec<String> = options.config.clients.iter().map(|c| c.client_id.clone()).collect();
+    let clients: Vec<String> = options
+        .config
+        .clients
+        .iter()
+        .map(|c| c.client_id.clone())
+        .collect();
     let running = match server::start(&options.listen, options.config, key) {
         Ok(r) => r,
         Err(e) => {

@@ -48,7 +48,10 @@ pub fn from_authorize(
                 None => Method::Plain,
                 Some(m) => Method::parse(m).ok_or(ChallengeError::UnknownMethod)?,
             };
-            Ok(Some(Challenge { value: value.to_string(), method }))
+            Ok(Some(Challenge {
+                value: value.to_string(),
+                method,
+            }))
         }
     }
 }
@@ -56,7 +59,9 @@ pub fn from_authorize(
 /// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`.
 pub fn verifier_is_well_formed(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// RFC 7636 §4.6: does `verifier` answer `challenge`?
@@ -76,7 +81,7 @@ mod tests {
     use super::*;
 
     // RFC 7636 Appendix B.
-    const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1qUdc3yEy9N6HD8Fa0e3RyGmo";
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const S256_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     #[test]
@@ -91,7 +96,9 @@ mod tests {
 
     #[test]
     fn s256_rfc_example() {
-        let c = from_authorize(Some(S256_CHALLENGE), Some("S256")).unwrap().unwrap();
+        let c = from_authorize(Some(S256_CHALLENGE), Some("S256"))
+            .unwrap()
+            .unwrap();
         assert!(verify(&c, VERIFIER));
         assert!(!verify(&c, &VERIFIER.replace('d', "e")));
     }
@@ -99,8 +106,14 @@ mod tests {
     #[test]
     fn authorize_parameter_errors() {
         assert_eq!(from_authorize(None, None), Ok(None));
-        assert_eq!(from_authorize(None, Some("S256")), Err(ChallengeError::MethodWithoutChallenge));
-        assert_eq!(from_authorize(Some("x"), Some("s256")), Err(ChallengeError::UnknownMethod));
+        assert_eq!(
+            from_authorize(None, Some("S256")),
+            Err(ChallengeError::MethodWithoutChallenge)
+        );
+        assert_eq!(
+            from_authorize(Some("x"), Some("s256")),
+            Err(ChallengeError::UnknownMethod)
+        );
     }
 
     #[test]

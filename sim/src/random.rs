@@ -66,6 +66,8 @@ mod tests {
     fn tokens_are_url_safe() {
         let t = hydra_style_token().unwrap();
         assert_eq!(t.len(), 87);
-        assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        assert!(t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
     }
 }

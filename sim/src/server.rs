@@ -26,7 +26,8 @@ pub struct RunningServer {
 /// Binds `listen` and starts the worker threads. The issuer's host is the bound address
 /// (loopback when bound to an unspecified address).
 pub fn start(listen: &str, config: SimConfig, key: SigningKey) -> Result<RunningServer, String> {
-    let server = tiny_http::Server::http(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let server =
+        tiny_http::Server::http(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let bound = server.server_addr().to_ip().ok_or("not an IP listener")?;
     let ip = match bound.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -49,7 +50,12 @@ pub fn start(listen: &str, config: SimConfig, key: SigningKey) -> Result<Running
             })
         })
         .collect();
-    Ok(RunningServer { sim, server, stopping, threads })
+    Ok(RunningServer {
+        sim,
+        server,
+        stopping,
+        threads,
+    })
 }
 
 impl RunningServer {
@@ -81,7 +87,12 @@ fn serve(sim: &Sim, mut raw: tiny_http::Request) {
     request.headers = raw
         .headers()
         .iter()
-        .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_string(),
+                h.value.as_str().to_string(),
+            )
+        })
         .collect();
     let mut body = Vec::new();
     let read = raw.as_reader().take(MAX_BODY + 1).read_to_end(&mut body);
@@ -96,7 +107,12 @@ fn serve(sim: &Sim, mut raw: tiny_http::Request) {
         }
     };
     // One line per request; never the query string (codes, state) or anything personal.
-    eprintln!("{} {} {}", request.method, loggable(&request.path), response.status);
+    eprintln!(
+        "{} {} {}",
+        request.method,
+        loggable(&request.path),
+        response.status
+    );
 
     let mut out = tiny_http::Response::from_data(response.body).with_status_code(response.status);
     for (name, value) in &response.headers {
@@ -109,5 +125,8 @@ fn serve(sim: &Sim, mut raw: tiny_http::Request) {
 }
 
 fn loggable(path: &str) -> String {
-    path.chars().take(200).map(|c| if c.is_ascii_graphic() { c } else { '?' }).collect()
+    path.chars()
+        .take(200)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
 }

@@ -74,7 +74,8 @@ pub struct Store {
 impl Store {
     /// Drops everything that can no longer be used, so memory stays bounded.
     pub fn purge(&mut self, now: u64) {
-        self.pending.retain(|_, p| now < p.created_at.saturating_add(PENDING_LOGIN_TTL));
+        self.pending
+            .retain(|_, p| now < p.created_at.saturating_add(PENDING_LOGIN_TTL));
         self.codes.retain(|_, c| now < c.expires_at);
         self.used_codes.retain(|_, u| now < u.forget_at);
         self.access_tokens.retain(|_, t| now < t.expires_at);
@@ -172,7 +173,10 @@ impl Sim {
     pub fn now(&self) -> u64 {
         let base = match *lock(&self.fixed_now) {
             Some(t) => t,
-            None => SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
         };
         base.saturating_add_signed(self.settings().clock_offset)
     }

@@ -44,7 +44,10 @@ impl Address {
 
     fn to_claim(&self) -> Value {
         let formatted = self.formatted.clone().unwrap_or_else(|| {
-            format!("{}\n{} {}\n{}", self.street_address, self.postal_code, self.region, self.country)
+            format!(
+                "{}\n{} {}\n{}",
+                self.street_address, self.postal_code, self.region, self.country
+            )
         });
         json!({
             "street_address": self.street_address,
@@ -119,11 +122,19 @@ impl User {
                 }
                 "phoneNumber" => {
                     claims.insert("phone_number".into(), json!(self.phone_number));
-                    claims.insert("phone_number_verified".into(), json!(self.phone_number_verified));
+                    claims.insert(
+                        "phone_number_verified".into(),
+                        json!(self.phone_number_verified),
+                    );
                 }
                 "address" => {
-                    let home = self.address.as_ref().map(Address::to_claim).unwrap_or_else(Address::empty_claim);
-                    let others: Vec<Value> = self.other_addresses.iter().map(Address::to_claim).collect();
+                    let home = self
+                        .address
+                        .as_ref()
+                        .map(Address::to_claim)
+                        .unwrap_or_else(Address::empty_claim);
+                    let others: Vec<Value> =
+                        self.other_addresses.iter().map(Address::to_claim).collect();
                     claims.insert("address".into(), home);
                     claims.insert("other_addresses".into(), Value::Array(others));
                 }
@@ -182,7 +193,12 @@ pub fn default_users() -> Vec<User> {
             phone_number_verified: true,
             birthdate: "1999-01-30".into(),
             nin: "30819910053".into(),
-            address: Some(Address::new("Munkegata 5\nLeilighet H0301", "7011", "TRONDHEIM", "home")),
+            address: Some(Address::new(
+                "Munkegata 5\nLeilighet H0301",
+                "7011",
+                "TRONDHEIM",
+                "home",
+            )),
             other_addresses: vec![],
         },
         User {
@@ -225,7 +241,18 @@ mod tests {
         let u = &users[1];
         let c = u.userinfo_claims(&scopes("openid name email"), "s");
         let keys: Vec<&str> = c.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["email", "email_verified", "family_name", "given_name", "name", "sid", "sub"]);
+        assert_eq!(
+            keys,
+            [
+                "email",
+                "email_verified",
+                "family_name",
+                "given_name",
+                "name",
+                "sid",
+                "sub"
+            ]
+        );
 
         let c = u.userinfo_claims(&scopes("openid phoneNumber birthDate nin"), "s");
         assert_eq!(c["phone_number"], "4792345678");
@@ -253,6 +280,9 @@ mod tests {
     fn multiline_street_address() {
         let users = default_users();
         let c = users[2].userinfo_claims(&scopes("openid address"), "s");
-        assert!(c["address"]["street_address"].as_str().unwrap().contains('\n'));
+        assert!(c["address"]["street_address"]
+            .as_str()
+            .unwrap()
+            .contains('\n'));
     }
 }

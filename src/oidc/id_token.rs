@@ -158,3 +158,145 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Verif
     }
     Ok(VerifiedIdToken { sub, claims: c })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{at_hash, jwk, keys, raw_token, sign, ISSUER, SUB};
+    use serde_json::{json, Value};
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn jwks_of(values: Vec<Value>) -> Jwks {
+        super::super::jwks::parse(&json!({"keys": values}).to_string()).unwrap()
+    }
+    fn one_key() -> Jwks {
+        jwks_of(vec![jwk(&keys()[0], "public:k0")])
+    }
+    fn claims() -> Value {
+        json!({"iss": ISSUER, "sub": SUB, "aud": ["client-1"], "exp": NOW + 3600, "iat": NOW,
+               "auth_time": NOW, "nonce": "n-123456789", "sid": "s", "jti": "j", "at_hash": at_hash("at")})
+    }
+    fn expected() -> Expected<'static> {
+        Expected { issuer: ISSUER, client_id: "client-1", nonce: "n-123456789", access_token: Some("at"), now: NOW }
+    }
+    fn check(c: Value) -> Result<VerifiedIdToken, Error> {
+        verify(&sign(&keys()[0], Some("public:k0"), &c), &one_key(), &expected())
+    }
+    fn code_of(c: Value) -> Code {
+        check(c).unwrap_err().code
+    }
+    fn with(f: impl Fn(&mut Value)) -> Value {
+        let mut c = claims();
+        f(&mut c);
+        c
+    }
+
+    #[test]
+    fn accepts_a_vipps_shaped_token() {
+        let t = check(claims()).unwrap();
+        assert_eq!(t.sub, SUB);
+        // aud as a plain string and as a one-element array both pass.
+        assert!(check(with(|c| c["aud"] = json!("client-1"))).is_ok());
+        // Without a kid, a single key is used.
+        assert!(verify(&sign(&keys()[0], None, &claims()), &one_key(), &expected()).is_ok());
+    }
+
+    #[test]
+    fn refuses_each_failed_check_with_its_code() {
+        assert_eq!(code_of(with(|c| c["iss"] = json!("https://evil.example/"))), Code::IdTokenIssuer);
+        assert_eq!(code_of(with(|c| c["iss"] = json!(ISSUER.trim_end_matches('/')))), Code::IdTokenIssuer);
+        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("iss"); })), Code::IdTokenIssuer);
+        assert_eq!(code_of(with(|c| c["aud"] = json!(["other"]))), Code::IdTokenAudience);
+        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("aud"); })), Code::IdTokenAudience);
+        assert_eq!(code_of(with(|c| c["aud"] = json!(["client-1", "other"]))), Code::IdTokenAzp);
+        assert!(check(with(|c| { c["aud"] = json!(["client-1", "other"]); c["azp"] = json!("client-1"); })).is_ok());
+        assert_eq!(code_of(with(|c| c["azp"] = json!("other"))), Code::IdTokenAzp);
+        assert_eq!(code_of(with(|c| c["exp"] = json!(NOW - LEEWAY_SECS - 1))), Code::IdTokenExpired);
+        assert!(check(with(|c| c["exp"] = json!(NOW - LEEWAY_SECS + 5))).is_ok());
+        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("exp"); })), Code::IdTokenExpired);
+        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("iat"); })), Code::IdTokenIssuedAt);
+        assert_eq!(code_of(with(|c| c["iat"] = json!(NOW + LEEWAY_SECS + 10))), Code::IdTokenIssuedAt);
+        assert_eq!(code_of(with(|c| c["iat"] = json!(NOW - 86_400))), Code::IdTokenIssuedAt);
+        assert_eq!(code_of(with(|c| c["nbf"] = json!(NOW + 3000))), Code::IdTokenNotYetValid);
+        assert_eq!(code_of(with(|c| c["nonce"] = json!("other-nonce"))), Code::IdTokenNonce);
+        assert_eq!(code_of(with(|c| c["nonce"] = json!(""))), Code::IdTokenNonce);
+        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("nonce"); })), Code::IdTokenNonce);
+        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("sub"); })), Code::IdTokenSubject);
+        assert_eq!(code_of(with(|c| c["sub"] = json!(""))), Code::IdTokenSubject);
+        assert_eq!(code_of(with(|c| c["at_hash"] = json!(at_hash("other")))), Code::IdTokenAtHash);
+    }
+
+    #[test]
+    fn wrong_json_types_are_malformed() {
+        assert_eq!(code_of(with(|c| c["sub"] = json!(42))), Code::IdTokenMalformed);
+        assert_eq!(code_of(with(|c| c["exp"] = json!("tomorrow"))), Code::IdTokenMalformed);
+        assert_eq!(code_of(with(|c| c["aud"] = json!({"a": 1}))), Code::IdTokenMalformed);
+        assert_eq!(code_of(with(|c| c["nonce"] = json!(["n-123456789"]))), Code::IdTokenMalformed);
+    }
+
+    #[test]
+    fn signature_and_key_selection() {
+        // Signed by a key the JWKS does not hold, under a known kid: bad signature.
+        let forged = sign(&keys()[1], Some("public:k0"), &claims());
+        assert_eq!(verify(&forged, &one_key(), &expected()).unwrap_err().code, Code::IdTokenSignature);
+        // Unknown kid: the caller may refetch the JWKS once.
+        let rotated = sign(&keys()[1], Some("public:k1"), &claims());
+        assert_eq!(verify(&rotated, &one_key(), &expected()).unwrap_err().code, Code::IdTokenUnknownKey);
+        let both = jwks_of(vec![jwk(&keys()[0], "public:k0"), jwk(&keys()[1], "public:k1")]);
+        assert!(verify(&rotated, &both, &expected()).is_ok());
+        // No kid with several keys: refused (OIDC Core §10.1).
+        let no_kid = sign(&keys()[0], None, &claims());
+        assert_eq!(verify(&no_kid, &both, &expected()).unwrap_err().code, Code::IdTokenUnknownKey);
+        // A token cut and re-glued with other claims fails.
+        let good = sign(&keys()[0], Some("public:k0"), &claims());
+        let parts: Vec<&str> = good.split('.').collect();
+        let other = crate::util::b64url(with(|c| c["sub"] = json!("attacker")).to_string().as_bytes());
+        let spliced = format!("{}.{}.{}", parts[0], other, parts[2]);
+        assert_eq!(verify(&spliced, &one_key(), &expected()).unwrap_err().code, Code::IdTokenSignature);
+    }
+
+    #[test]
+    fn algorithm_confusion_is_refused() {
+        for alg in ["none", "None", "NONE", "nOnE", "HS256", "HS384", "HS512", "RS384", "PS256", "ES256", "rs256"] {
+            let t = raw_token(&json!({"alg": alg, "kid": "public:k0", "typ": "JWT"}), &claims(), if alg.eq_ignore_ascii_case("none") { b"" } else { b"sig" });
+            assert_eq!(verify(&t, &one_key(), &expected()).unwrap_err().code, Code::IdTokenAlgorithm, "{alg}");
+        }
+        // HS256 "signed" with the RSA public key bytes as the HMAC secret.
+        let n = jwk(&keys()[0], "k")["n"].as_str().unwrap().to_string();
+        let header = json!({"alg": "HS256", "kid": "public:k0"});
+        let signing_input = format!("{}.{}", crate::util::b64url(header.to_string().as_bytes()), crate::util::b64url(claims().to_string().as_bytes()));
+        let mac = crate::util::hmac_sha256(n.as_bytes(), &[signing_input.as_bytes()]);
+        let t = format!("{signing_input}.{}", crate::util::b64url(&mac));
+        assert_eq!(verify(&t, &one_key(), &expected()).unwrap_err().code, Code::IdTokenAlgorithm);
+        assert_eq!(verify("a.b", &one_key(), &expected()).unwrap_err().code, Code::IdTokenMalformed);
+        assert_eq!(verify(&"a".repeat(MAX_TOKEN_LEN + 1), &one_key(), &expected()).unwrap_err().code, Code::IdTokenMalformed);
+    }
+
+    #[test]
+    fn hostile_jwks_contents_are_ignored() {
+        let good = jwk(&keys()[0], "public:k0");
+        let mut private = jwk(&keys()[1], "public:k1");
+        private["d"] = json!("AQAB");
+        let mut enc = jwk(&keys()[1], "public:enc");
+        enc["use"] = json!("enc");
+        let mut hs = jwk(&keys()[1], "public:hs");
+        hs["alg"] = json!("HS256");
+        let set = super::super::jwks::parse(&json!({"keys": [
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "public:k0"},
+            {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "kid": "ec"},
+            private, enc, hs, {"kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "weak"}, {"kty": 5}, "string", good
+        ]}).to_string()).unwrap();
+        assert_eq!(set.keys.len(), 1);
+        assert_eq!(set.keys[0].kid.as_deref(), Some("public:k0"));
+        // The oct key sharing the kid must not be chosen; the RSA one verifies.
+        assert!(check(claims()).is_ok());
+        assert!(verify(&sign(&keys()[0], Some("public:k0"), &claims()), &set, &expected()).is_ok());
+        // Thousands of keys: cut at MAX_KEYS before parsing.
+        let many: Vec<Value> = (0..5000).map(|i| json!({"kty": "oct", "k": "c2VjcmV0", "kid": format!("k{i}")})).collect();
+        assert!(super::super::jwks::parse(&json!({"keys": many}).to_string()).is_err());
+        // Duplicate kids: ambiguous, refused.
+        let dup = jwks_of(vec![jwk(&keys()[0], "public:k0"), jwk(&keys()[1], "public:k0")]);
+        assert_eq!(verify(&sign(&keys()[0], Some("public:k0"), &claims()), &dup, &expected()).unwrap_err().code, Code::IdTokenUnknownKey);
+    }
+}

@@ -24,9 +24,16 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
     let params = req.query_params();
 
     // 1. The gateway in front of Vipps Login refuses over-long requests before anything else.
-    let host = req.header("host").map(str::len).unwrap_or(sim.base.len().saturating_sub("http://".len()));
+    let host = req
+        .header("host")
+        .map(str::len)
+        .unwrap_or(sim.base.len().saturating_sub("http://".len()));
     let full_len = "http://".len() + host + req.raw_url.len();
-    let too_long = |name: &str| params.get(name).is_some_and(|v| v.chars().count() > MAX_STATE_NONCE_LEN);
+    let too_long = |name: &str| {
+        params
+            .get(name)
+            .is_some_and(|v| v.chars().count() > MAX_STATE_NONCE_LEN)
+    };
     if full_len > MAX_URL_LEN || too_long("state") || too_long("nonce") {
         return Response::html(502, html::bad_gateway());
     }
@@ -39,7 +46,10 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
     let Some(client) = params.get("client_id").and_then(|id| sim.client(id)) else {
         return error_page("The client is unknown (client_id)");
     };
-    let Some(redirect_uri) = params.get("redirect_uri").filter(|uri| client.has_redirect_uri(uri)) else {
+    let Some(redirect_uri) = params
+        .get("redirect_uri")
+        .filter(|uri| client.has_redirect_uri(uri))
+    else {
         return error_page(
             "The redirect_uri is missing or does not exactly match a redirect URI registered for this client",
         );
@@ -64,7 +74,10 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
         "code_challenge_method",
     ]);
     if let Some(name) = repeated.first() {
-        return fail("invalid_request", &format!("The request includes the parameter '{name}' more than once"));
+        return fail(
+            "invalid_request",
+            &format!("The request includes the parameter '{name}' more than once"),
+        );
     }
     if params.get("response_type") != Some("code") {
         return fail(
@@ -80,20 +93,30 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
         Some(s) if s.chars().count() >= MIN_STATE_NONCE_LEN => s,
         _ => return fail("invalid_state", INVALID_STATE),
     };
-    let nonce = params.get("nonce");
+    // An empty parameter counts as absent, as in Hydra.
+    let nonce = params.get_nonempty("nonce");
     if nonce.is_some_and(|n| n.chars().count() < MIN_STATE_NONCE_LEN) {
         return fail(
             "invalid_request",
             "The nonce does not have enough characters and is therefore considered too weak",
         );
     }
-    let challenge = match pkce::from_authorize(params.get("code_challenge"), params.get("code_challenge_method")) {
+    let challenge = match pkce::from_authorize(
+        params.get_nonempty("code_challenge"),
+        params.get_nonempty("code_challenge_method"),
+    ) {
         Ok(c) => c,
         Err(ChallengeError::MethodWithoutChallenge) => {
-            return fail("invalid_request", "code_challenge_method was sent without code_challenge")
+            return fail(
+                "invalid_request",
+                "code_challenge_method was sent without code_challenge",
+            )
         }
         Err(ChallengeError::UnknownMethod) => {
-            return fail("invalid_request", "code_challenge_method must be 'plain' or 'S256'")
+            return fail(
+                "invalid_request",
+                "code_challenge_method must be 'plain' or 'S256'",
+            )
         }
     };
 
@@ -120,14 +143,18 @@ fn parse_scopes(scope: Option<&str>) -> Result<Vec<String>, String> {
     let mut scopes: Vec<String> = Vec::new();
     for s in scope.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
         if !SCOPES_SUPPORTED.contains(&s) && s != "delegatedConsents" {
-            return Err(format!("The requested scope is invalid, unknown, or malformed: '{s}' is not supported"));
+            return Err(format!(
+                "The requested scope is invalid, unknown, or malformed: '{s}' is not supported"
+            ));
         }
         if !scopes.iter().any(|x| x == s) {
             scopes.push(s.to_string());
         }
     }
     if !scopes.iter().any(|s| s == "openid") {
-        return Err("The requested scope is invalid, unknown, or malformed: 'openid' is required".into());
+        return Err(
+            "The requested scope is invalid, unknown, or malformed: 'openid' is required".into(),
+        );
     }
     Ok(scopes)
 }
@@ -147,19 +174,21 @@ pub fn confirm(sim: &Sim, req: &Request) -> Response {
     };
     let code_ttl = sim.settings().code_ttl;
 
-    let mut store = sim.store();
-    if !store.pending.contains_key(req_id) {
-        return error_page("This login request is unknown, already used or has expired");
-    }
+    // An unknown user leaves the request usable; a known one consumes it.
     let Some(user) = user else {
         return error_page("Unknown user");
     };
+    let mut store = sim.store();
     let Some(pending) = store.pending.remove(req_id) else {
         return error_page("This login request is unknown, already used or has expired");
     };
     let location = append_query(
         &pending.redirect_uri,
-        &[("code", &code), ("state", &pending.state), ("scope", &pending.scopes.join(" "))],
+        &[
+            ("code", &code),
+            ("state", &pending.state),
+            ("scope", &pending.scopes.join(" ")),
+        ],
     );
     store.codes.insert(
         code,
@@ -182,7 +211,10 @@ pub fn confirm(sim: &Sim, req: &Request) -> Response {
 /// `POST .../oauth2/auth/cancel` (form `req`): the user cancels; Vipps answers `access_denied`.
 pub fn cancel(sim: &Sim, req: &Request) -> Response {
     let form = req.form_params();
-    let Some(pending) = form.get("req").and_then(|id| sim.store().pending.remove(id)) else {
+    let Some(pending) = form
+        .get("req")
+        .and_then(|id| sim.store().pending.remove(id))
+    else {
         return error_page("This login request is unknown, already used or has expired");
     };
     Response::redirect(&append_query(

@@ -33,8 +33,12 @@ impl AuthError {
         match self {
             AuthError::NoCredentials => "No client authentication was included.",
             AuthError::MultipleMethods => "More than one client authentication method was used.",
-            AuthError::MalformedBasic => "The Authorization header is not valid HTTP Basic credentials.",
-            AuthError::ClientIdMismatch => "The client_id in the body differs from the one in the Authorization header.",
+            AuthError::MalformedBasic => {
+                "The Authorization header is not valid HTTP Basic credentials."
+            }
+            AuthError::ClientIdMismatch => {
+                "The client_id in the body differs from the one in the Authorization header."
+            }
             AuthError::UnknownClient => "The client is unknown.",
             AuthError::MethodNotAllowed(AuthMethod::ClientSecretBasic) => {
                 "The client is not allowed to use client_secret_basic; it uses client_secret_post."
@@ -62,15 +66,25 @@ pub fn decode_basic(header: &str) -> Option<(String, String)> {
 
 fn form_urldecode(s: &str) -> Option<String> {
     let plus_as_space = s.replace('+', " ");
-    percent_decode_str(&plus_as_space).decode_utf8().ok().map(|c| c.into_owned())
+    percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 fn is_basic(header: &str) -> bool {
-    header.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("basic "))
+    header
+        .trim_start()
+        .get(..6)
+        .is_some_and(|s| s.eq_ignore_ascii_case("basic "))
 }
 
 /// Authenticates the client of a token request, or returns the 401 to send.
-pub fn authenticate<'s>(sim: &'s Sim, req: &Request, form: &Params) -> Result<&'s Client, Response> {
+pub fn authenticate<'s>(
+    sim: &'s Sim,
+    req: &Request,
+    form: &Params,
+) -> Result<&'s Client, Response> {
     let basic_header = req.header("authorization").filter(|h| is_basic(h));
     let result = check(sim, basic_header, form);
     result.map_err(|(error, client)| {
@@ -116,9 +130,18 @@ fn check<'s>(
         }
         (None, Some(secret)) => {
             let id = body_id.ok_or((AuthError::NoCredentials, None))?;
-            (id.to_string(), secret.to_string(), AuthMethod::ClientSecretPost)
+            (
+                id.to_string(),
+                secret.to_string(),
+                AuthMethod::ClientSecretPost,
+            )
         }
-        (None, None) => return Err((AuthError::NoCredentials, body_id.and_then(|id| sim.client(id)))),
+        (None, None) => {
+            return Err((
+                AuthError::NoCredentials,
+                body_id.and_then(|id| sim.client(id)),
+            ))
+        }
     };
     let client = sim.client(&id).ok_or((AuthError::UnknownClient, None))?;
     if client.token_endpoint_auth_method != method {
@@ -138,14 +161,20 @@ mod tests {
     /// What a careful client sends: each part form-urlencoded, then base64.
     fn basic(id: &str, secret: &str) -> String {
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        format!("Basic {}", STANDARD.encode(format!("{}:{}", enc(id), enc(secret))))
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+        )
     }
 
     #[test]
     fn decodes_form_encoded_parts() {
         let secret = "a:b%c+d e@f=g";
         let header = basic("client:id", secret);
-        assert_eq!(decode_basic(&header), Some(("client:id".into(), secret.into())));
+        assert_eq!(
+            decode_basic(&header),
+            Some(("client:id".into(), secret.into()))
+        );
     }
 
     #[test]
@@ -154,7 +183,10 @@ mod tests {
         // raw `:` in the secret survives because only the first `:` splits.
         let header = format!("Basic {}", STANDARD.encode("id:x+y:z"));
         assert_eq!(decode_basic(&header), Some(("id".into(), "x y:z".into())));
-        let header = format!("basic {}", STANDARD.encode("id:%3A%25").trim_end_matches('='));
+        let header = format!(
+            "basic {}",
+            STANDARD.encode("id:%3A%25").trim_end_matches('=')
+        );
         assert_eq!(decode_basic(&header), Some(("id".into(), ":%".into())));
     }
 
@@ -162,9 +194,18 @@ mod tests {
     fn rejects_malformed() {
         assert_eq!(decode_basic("Bearer abc"), None);
         assert_eq!(decode_basic("Basic !!!"), None);
-        assert_eq!(decode_basic(&format!("Basic {}", STANDARD.encode("no-colon"))), None);
-        assert_eq!(decode_basic(&format!("Basic {}", STANDARD.encode([0xff, b':', b'a']))), None);
-        assert_eq!(decode_basic(&format!("Basic {}", STANDARD.encode("id:%ff"))), None);
+        assert_eq!(
+            decode_basic(&format!("Basic {}", STANDARD.encode("no-colon"))),
+            None
+        );
+        assert_eq!(
+            decode_basic(&format!("Basic {}", STANDARD.encode([0xff, b':', b'a']))),
+            None
+        );
+        assert_eq!(
+            decode_basic(&format!("Basic {}", STANDARD.encode("id:%ff"))),
+            None
+        );
         assert_eq!(decode_basic("Basic"), None);
     }
 

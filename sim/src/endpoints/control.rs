@@ -32,7 +32,10 @@ pub fn config(sim: &Sim, req: &Request) -> Response {
             }
         };
         if let Err(problems) = sim.update_settings(|s| s.apply_patch(&patch)) {
-            return Response::json(400, &json!({"error": "invalid_request", "problems": problems}));
+            return Response::json(
+                400,
+                &json!({"error": "invalid_request", "problems": problems}),
+            );
         }
     }
     Response::json(200, &sim.settings().to_json()).with_header("Cache-Control", "no-store")
@@ -41,5 +44,8 @@ pub fn config(sim: &Sim, req: &Request) -> Response {
 /// `GET /`
 pub fn index(sim: &Sim, _req: &Request) -> Response {
     let client_ids: Vec<&str> = sim.clients.iter().map(|c| c.client_id.as_str()).collect();
-    Response::html(200, html::index_page(&sim.url(DISCOVERY_PATH), &sim.users, &client_ids))
+    Response::html(
+        200,
+        html::index_page(&sim.url(DISCOVERY_PATH), &sim.users, &client_ids),
+    )
 }

@@ -7,7 +7,15 @@ use crate::http::{Request, Response};
 use crate::state::Sim;
 
 /// The scopes Vipps lists. `delegatedConsents` is accepted at authorize but not listed, as at Vipps.
-pub const SCOPES_SUPPORTED: [&str; 7] = ["openid", "address", "name", "email", "phoneNumber", "nin", "birthDate"];
+pub const SCOPES_SUPPORTED: [&str; 7] = [
+    "openid",
+    "address",
+    "name",
+    "email",
+    "phoneNumber",
+    "nin",
+    "birthDate",
+];
 
 pub fn discovery(sim: &Sim, _req: &Request) -> Response {
     // The lists follow Vipps' example document; what the simulator does not implement
@@ -45,7 +53,9 @@ pub fn jwks(sim: &Sim, _req: &Request) -> Response {
     let response = Response::json(200, &json!({ "keys": [sim.key.public_jwk()] }));
     // Vipps' JWKS caching is unconfirmed: by default send no Cache-Control at all.
     match sim.settings().jwks_max_age {
-        Some(max_age) => response.with_header("Cache-Control", &format!("public, max-age={max_age}")),
+        Some(max_age) => {
+            response.with_header("Cache-Control", &format!("public, max-age={max_age}"))
+        }
         None => response,
     }
 }

@@ -25,7 +25,8 @@ type Handler = fn(&Sim, &Request) -> Response;
 
 /// Answers one request. Never panics on request input.
 pub fn handle(sim: &Sim, req: &Request) -> Response {
-    let (endpoint, methods, handler): (Option<Endpoint>, &[&str], Handler) = match req.path.as_str() {
+    let (endpoint, methods, handler): (Option<Endpoint>, &[&str], Handler) = match req.path.as_str()
+    {
         DISCOVERY_PATH => (Some(Endpoint::Discovery), &["GET"], discovery::discovery),
         JWKS_PATH => (Some(Endpoint::Jwks), &["GET"], discovery::jwks),
         AUTHORIZE_PATH => (Some(Endpoint::Authorize), &["GET"], authorize::authorize),
@@ -43,17 +44,24 @@ pub fn handle(sim: &Sim, req: &Request) -> Response {
         sim.stats.bump(e);
     }
     if !methods.contains(&req.method.as_str()) {
-        return Response::json(405, &json!({"error": "method_not_allowed"})).with_header("Allow", &methods.join(", "));
+        return Response::json(405, &json!({"error": "method_not_allowed"}))
+            .with_header("Allow", &methods.join(", "));
     }
     handler(sim, req)
 }
 
 pub fn not_found() -> Response {
-    Response::json(404, &json!({"error": "not_found", "error_description": "No such endpoint"}))
+    Response::json(
+        404,
+        &json!({"error": "not_found", "error_description": "No such endpoint"}),
+    )
 }
 
 /// For failures that are the simulator's own (randomness, signing): never the client's fault.
 pub fn server_error(what: &str) -> Response {
     eprintln!("vipps-sim: internal error: {what}");
-    Response::json(500, &json!({"error": "server_error", "error_description": "Internal error in the simulator"}))
+    Response::json(
+        500,
+        &json!({"error": "server_error", "error_description": "Internal error in the simulator"}),
+    )
 }

@@ -18,9 +18,12 @@ credentials) or refresh token is invalid, expired, revoked, does not match the r
 authorization request, or was issued to another client";
 
 fn error(status: u16, code: &str, description: &str) -> Response {
-    Response::json(status, &json!({ "error": code, "error_description": description }))
-        .with_header("Cache-Control", "no-store")
-        .with_header("Pragma", "no-cache")
+    Response::json(
+        status,
+        &json!({ "error": code, "error_description": description }),
+    )
+    .with_header("Cache-Control", "no-store")
+    .with_header("Pragma", "no-cache")
 }
 
 fn invalid_request(description: &str) -> Response {
@@ -42,10 +45,19 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
         Ok(c) => c,
         Err(response) => return response,
     };
-    if let Some(name) =
-        form.repeated(&["grant_type", "code", "redirect_uri", "code_verifier", "client_id"]).first()
+    if let Some(name) = form
+        .repeated(&[
+            "grant_type",
+            "code",
+            "redirect_uri",
+            "code_verifier",
+            "client_id",
+        ])
+        .first()
     {
-        return invalid_request(&format!("The request includes the parameter '{name}' more than once"));
+        return invalid_request(&format!(
+            "The request includes the parameter '{name}' more than once"
+        ));
     }
     match form.get_nonempty("grant_type") {
         None => return invalid_request("The request is missing the 'grant_type' parameter"),
@@ -73,7 +85,10 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
         // A code is consumed on first presentation, whatever happens next (RFC 6749 §4.1.2).
         let Some(grant) = store.codes.remove(code) else {
             // A second presentation revokes what the first one issued (RFC 6749 §4.1.2).
-            let revoked = store.used_codes.get_mut(code).and_then(|used| used.access_token.take());
+            let revoked = store
+                .used_codes
+                .get_mut(code)
+                .and_then(|used| used.access_token.take());
             if let Some(token) = revoked {
                 store.access_tokens.remove(&token);
             }
@@ -91,13 +106,17 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
         }
         // RFC 6749 §4.1.3: identical to the authorize request's redirect_uri, byte for byte.
         if form.get("redirect_uri") != Some(grant.redirect_uri.as_str()) {
-            return invalid_grant("The redirect_uri is missing or differs from the one used at authorize.");
+            return invalid_grant(
+                "The redirect_uri is missing or differs from the one used at authorize.",
+            );
         }
         // RFC 7636 §4.6.
         match (&grant.challenge, form.get_nonempty("code_verifier")) {
             (None, None) => {}
             (None, Some(_)) => {
-                return invalid_grant("A code_verifier was sent but the authorize request had no code_challenge.")
+                return invalid_grant(
+                    "A code_verifier was sent but the authorize request had no code_challenge.",
+                )
             }
             (Some(_), None) => return invalid_grant("The code_verifier is missing."),
             (Some(challenge), Some(verifier)) => {

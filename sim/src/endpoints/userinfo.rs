@@ -30,17 +30,26 @@ fn bearer_token(req: &Request) -> Option<&str> {
 pub fn userinfo(sim: &Sim, req: &Request) -> Response {
     // Vipps answers 401 when a subscription key is sent to userinfo.
     if req.header("ocp-apim-subscription-key").is_some() {
-        return unauthorized("Do not send Ocp-Apim-Subscription-Key to the userinfo endpoint", "Bearer");
+        return unauthorized(
+            "Do not send Ocp-Apim-Subscription-Key to the userinfo endpoint",
+            "Bearer",
+        );
     }
     let Some(token) = bearer_token(req) else {
         return unauthorized("A Bearer access token is required", "Bearer");
     };
     let grant = sim.store().access_tokens.get(token).cloned();
     let Some(grant) = grant else {
-        return unauthorized("The access token is invalid or has expired", "Bearer error=\"invalid_token\"");
+        return unauthorized(
+            "The access token is invalid or has expired",
+            "Bearer error=\"invalid_token\"",
+        );
     };
     let Some(user) = sim.user(&grant.sub) else {
-        return unauthorized("The access token is invalid or has expired", "Bearer error=\"invalid_token\"");
+        return unauthorized(
+            "The access token is invalid or has expired",
+            "Bearer error=\"invalid_token\"",
+        );
     };
     let claims = user.userinfo_claims(&grant.scopes, &grant.sid);
     Response::json(200, &Value::Object(claims)).with_header("Cache-Control", "no-store")

@@ -1,0 +1,462 @@
+//! Whole flows through [`App::handle`] on a fake platform and a fake provider: every outcome is
+//! asserted exactly (status, cookies set or not, which subrequests were made).
+
+use crate::app::App;
+use crate::config::tests::vars;
+use crate::config::Config;
+use crate::http::{IncomingRequest, Outcome, Reply};
+use crate::testkit::*;
+use serde_json::json;
+use std::collections::HashMap;
+
+fn app_with(extra: &[(&str, &str)]) -> App {
+    let mut all = vec![("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("PUBLIC_PATHS", "/")];
+    all.extend_from_slice(extra);
+    let m = vars(&all);
+    App::new(Config::from_lookup(&|k| m.get(k).cloned()))
+}
+
+#[derive(Default)]
+struct Jar(HashMap<String, String>);
+
+impl Jar {
+    fn absorb(&mut self, reply: &Reply) {
+        for sc in reply.set_cookies() {
+            let first = sc.split(';').next().unwrap();
+            let (k, v) = first.split_once('=').unwrap();
+            if sc.contains("Max-Age=0") {
+                self.0.remove(k);
+            } else {
+                self.0.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    fn header(&self) -> String {
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+}
+
+fn req(url: &str, jar: &Jar) -> IncomingRequest {
+    IncomingRequest::get(url).unwrap().with_header("cookie", &jar.header()).with_header("accept", "text/html")
+}
+
+fn reply(o: Outcome) -> Reply {
+    match o {
+        Outcome::Reply(r) => r,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+/// Starts a login; returns the authorize URL's query and tells the fake IdP the nonce.
+fn start(app: &App, p: &FakePlatform, jar: &mut Jar, return_to: &str) -> HashMap<String, String> {
+    let url = format!("https://shop.example/auth/login?return_to={}", crate::util::form_urlencode_component(return_to));
+    let r = reply(block_on(app.handle(p, &req(&url, jar))));
+    assert_eq!(r.status, 302);
+    jar.absorb(&r);
+    let loc = url::Url::parse(r.header("location").unwrap()).unwrap();
+    let q: HashMap<String, String> = loc.query_pairs().into_owned().collect();
+    *p.idp.nonce.borrow_mut() = q["nonce"].clone();
+    q
+}
+
+fn finish(app: &App, p: &FakePlatform, jar: &mut Jar, query: &str) -> Reply {
+    let r = reply(block_on(app.handle(p, &req(&format!("https://shop.example/auth/callback?{query}"), jar))));
+    jar.absorb(&r);
+    r
+}
+
+fn has_session_cookie(r: &Reply) -> bool {
+    r.set_cookies().any(|c| c.starts_with("__Host-vipps-session=") && !c.contains("Max-Age=0"))
+}
+
+#[test]
+fn full_login_sets_session_and_returns() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/private/page?x=1");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["state"].len() >= 22 && q["state"].len() <= 64);
+    let r = finish(&app, &p, &mut jar, &format!("code=abc&state={}&scope=openid", q["state"]));
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/private/page?x=1"));
+    assert!(has_session_cookie(&r));
+    // The transaction entry is consumed: the login cookie is cleared.
+    assert!(r.set_cookies().any(|c| c.starts_with("__Host-vipps-login=;") && c.contains("Max-Age=0")));
+    // Exactly token + userinfo, plus discovery and JWKS once.
+    assert_eq!(p.count(TOKEN_URL), 1);
+    assert_eq!(p.count(USERINFO_URL), 1);
+    assert_eq!(p.count(DISCOVERY_URL), 1);
+    assert_eq!(p.count(JWKS_URL), 1);
+    // The token request carried the verifier whose S256 matches the challenge.
+    let token_req = p.requests.borrow().iter().find(|r| r.url == TOKEN_URL).cloned().unwrap();
+    let body: HashMap<String, String> = url::form_urlencoded::parse(token_req.body.unwrap().as_bytes()).into_owned().collect();
+    let verifier = crate::secret::Secret::new(body["code_verifier"].clone());
+    assert_eq!(crate::oidc::authorize::s256_challenge(&verifier), q["code_challenge"]);
+    // The session endpoint shows the user, without the NIN or phone number.
+    let s = reply(block_on(app.handle(&p, &req("https://shop.example/auth/session", &jar))));
+    assert_eq!(s.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+    assert_eq!(v["sub"], SUB);
+    assert_eq!(v["name"], "Ada Lovelace");
+    assert!(v.get("nin").is_none() && v.get("phone_number").is_none());
+    // Protected paths now forward with the user.
+    let o = block_on(app.handle(&p, &req("https://shop.example/private/page", &jar)));
+    assert_eq!(o, Outcome::Forward { user: Some(SUB.into()) });
+}
+
+#[test]
+fn twenty_logins_fetch_discovery_and_jwks_once() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    for _ in 0..20 {
+        let mut jar = Jar::default();
+        let q = start(&app, &p, &mut jar, "/");
+        let r = finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+        assert_eq!(r.status, 303);
+    }
+    assert_eq!(p.count(DISCOVERY_URL), 1);
+    assert_eq!(p.count(JWKS_URL), 1);
+    assert_eq!(p.count(TOKEN_URL), 20);
+    assert_eq!(p.kv.borrow().len(), 2, "only discovery and JWKS are written to KV");
+}
+
+#[test]
+fn discovery_refetched_after_max_age_and_kv_shared_across_isolates() {
+    let p = FakePlatform::default();
+    *p.idp.discovery_cache_control.borrow_mut() = Some("max-age=60".into());
+    let app = app_with(&[]);
+    start(&app, &p, &mut Jar::default(), "/");
+    start(&app, &p, &mut Jar::default(), "/");
+    assert_eq!(p.count(DISCOVERY_URL), 1);
+    // A second isolate reads KV instead of the network.
+    let app2 = app_with(&[]);
+    start(&app2, &p, &mut Jar::default(), "/");
+    assert_eq!(p.count(DISCOVERY_URL), 1);
+    p.advance(61);
+    start(&app, &p, &mut Jar::default(), "/");
+    assert_eq!(p.count(DISCOVERY_URL), 2);
+}
+
+#[test]
+fn no_store_discovery_is_never_reused() {
+    let p = FakePlatform::default();
+    *p.idp.discovery_cache_control.borrow_mut() = Some("no-store".into());
+    let app = app_with(&[]);
+    start(&app, &p, &mut Jar::default(), "/");
+    start(&app, &p, &mut Jar::default(), "/");
+    assert_eq!(p.count(DISCOVERY_URL), 2);
+    assert!(p.kv.borrow().is_empty());
+}
+
+#[test]
+fn vipps_down_serves_stale_within_bound_then_503() {
+    let p = FakePlatform::default();
+    *p.idp.discovery_cache_control.borrow_mut() = Some("max-age=60".into());
+    let app = app_with(&[]);
+    start(&app, &p, &mut Jar::default(), "/");
+    p.idp.down.set(true);
+    p.advance(120);
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/auth/login", &Jar::default()))));
+    assert_eq!(r.status, 302, "stale discovery keeps login starting");
+    assert!(p.logged("discovery.serving_stale"));
+    p.advance(crate::cache::STALE_IF_ERROR);
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/auth/login", &Jar::default()))));
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("discovery.unavailable"));
+    assert!(!has_session_cookie(&r));
+}
+
+#[test]
+fn valid_session_needs_neither_vipps_nor_kv() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+    p.idp.down.set(true);
+    p.kv_broken.set(true);
+    let before = p.requests.borrow().len();
+    let o = block_on(app.handle(&p, &req("https://shop.example/private", &jar)));
+    assert_eq!(o, Outcome::Forward { user: Some(SUB.into()) });
+    assert_eq!(p.requests.borrow().len(), before);
+}
+
+#[test]
+fn kv_failure_falls_back_to_memory() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    p.kv_broken.set(true);
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let r = finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+    assert_eq!(r.status, 303);
+    start(&app, &p, &mut Jar::default(), "/");
+    assert_eq!(p.count(DISCOVERY_URL), 1);
+    assert!(p.logged("kv.write_failed"));
+}
+
+/// A rejected callback: exact status, error code on the page, no session, no token call.
+fn assert_rejected(r: &Reply, p: &FakePlatform, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert!(r.body.contains(code), "page lacks {code}: {}", r.body);
+    assert!(!has_session_cookie(r));
+    assert_eq!(p.count(TOKEN_URL), 0, "no token request may be made");
+    assert!(p.logged(code));
+}
+
+#[test]
+fn state_attacks_are_refused_before_any_network_call() {
+    let app = app_with(&[]);
+    // Missing state.
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    start(&app, &p, &mut jar, "/");
+    assert_rejected(&finish(&app, &p, &mut jar, "code=c"), &p, 400, "state.missing");
+    // Altered state.
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let mut bad = q["state"].clone();
+    bad.push('x');
+    assert_rejected(&finish(&app, &p, &mut jar, &format!("code=c&state={bad}")), &p, 400, "state.mismatch");
+    // Duplicated in the query.
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let s = &q["state"];
+    assert_rejected(&finish(&app, &p, &mut jar, &format!("code=c&state={s}&state={s}")), &p, 400, "callback.duplicate_param");
+    // No transaction cookie (another browser, or cookies blocked).
+    let p = FakePlatform::default();
+    let q = start(&app, &p, &mut Jar::default(), "/");
+    assert_rejected(&finish(&app, &p, &mut Jar::default(), &format!("code=c&state={}", q["state"])), &p, 400, "state.no_transaction");
+    // Tampered transaction cookie.
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let v = jar.0.get_mut("__Host-vipps-login").unwrap();
+    v.insert(4, 'A');
+    assert_rejected(&finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"])), &p, 400, "state.no_transaction");
+    // Expired.
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    p.advance(601);
+    assert_rejected(&finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"])), &p, 400, "state.expired");
+}
+
+#[test]
+fn replayed_callback_is_refused() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let query = format!("code=c&state={}", q["state"]);
+    assert_eq!(finish(&app, &p, &mut jar, &query).status, 303);
+    let r = finish(&app, &p, &mut jar, &query);
+    assert_eq!(r.status, 400);
+    assert!(!has_session_cookie(&r));
+    assert_eq!(p.count(TOKEN_URL), 1, "the replay made no token request");
+}
+
+#[test]
+fn several_tabs_log_in_independently() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q1 = start(&app, &p, &mut jar, "/one");
+    let n1 = p.idp.nonce.borrow().clone();
+    let q2 = start(&app, &p, &mut jar, "/two");
+    assert_eq!(jar.0.len(), 1, "one transaction cookie for both tabs");
+    let r2 = finish(&app, &p, &mut jar, &format!("code=c&state={}", q2["state"]));
+    assert_eq!(r2.header("location"), Some("/two"));
+    *p.idp.nonce.borrow_mut() = n1;
+    let r1 = finish(&app, &p, &mut jar, &format!("code=c&state={}", q1["state"]));
+    assert_eq!(r1.header("location"), Some("/one"));
+}
+
+#[test]
+fn cancelled_login_shows_a_friendly_page() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let r = finish(&app, &p, &mut jar, &format!("error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={}", q["state"]));
+    assert_rejected(&r, &p, 403, "callback.access_denied");
+    assert!(r.body.contains("Login cancelled"));
+    assert!(r.body.contains("Try again"));
+    assert!(!r.body.contains("<script>alert"));
+    // Unknown errors, with or without a valid state, are handled too.
+    let r = finish(&app, &p, &mut jar, "error=weird_new_error&state=nope");
+    assert_eq!(r.status, 400);
+    assert!(!has_session_cookie(&r));
+}
+
+#[test]
+fn rfc9207_iss_must_match() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let r = finish(&app, &p, &mut jar, &format!("code=c&state={}&iss=https%3A%2F%2Fevil.example%2F", q["state"]));
+    assert_rejected(&r, &p, 400, "callback.iss_mismatch");
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let r = finish(&app, &p, &mut jar, &format!("code=c&state={}&iss={}", q["state"], crate::util::form_urlencode_component(ISSUER)));
+    assert_eq!(r.status, 303);
+}
+
+#[test]
+fn bad_id_token_or_userinfo_sets_no_session() {
+    let cases: Vec<(Box<dyn Fn(&FakePlatform)>, &str)> = vec![
+        (Box::new(|p| *p.idp.id_token_claims.borrow_mut() = Box::new(|c| c["iss"] = json!("https://evil/"))), "id_token.issuer_mismatch"),
+        (Box::new(|p| *p.idp.id_token_claims.borrow_mut() = Box::new(|c| c["nonce"] = json!("other"))), "id_token.nonce_mismatch"),
+        (Box::new(|p| p.idp.signing_key.set(1)), "id_token.signature"),
+        (Box::new(|p| *p.idp.userinfo.borrow_mut() = json!({"sub": "someone-else"})), "userinfo.sub_mismatch"),
+    ];
+    for (setup, code) in cases {
+        let app = app_with(&[]);
+        let p = FakePlatform::default();
+        setup(&p);
+        let mut jar = Jar::default();
+        let q = start(&app, &p, &mut jar, "/");
+        let r = finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+        assert_eq!(r.status, 401, "{code}: {}", r.body);
+        assert!(r.body.contains(code), "{code}");
+        assert!(!has_session_cookie(&r), "{code}");
+        assert_eq!(p.count(TOKEN_URL), 1, "{code}: the code is never retried");
+        if code.starts_with("id_token") {
+            assert_eq!(p.count(USERINFO_URL), 0, "{code}: no userinfo call after a bad ID token");
+        }
+    }
+}
+
+#[test]
+fn key_rotation_refetches_jwks_at_most_once_a_minute() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"])).status, 303);
+    // Rotate: the provider now signs with key 1 under a new kid, and publishes it.
+    p.idp.signing_key.set(1);
+    *p.idp.kid.borrow_mut() = Some("public:key-1".into());
+    *p.idp.jwks.borrow_mut() = json!({"keys": [jwk(&keys()[1], "public:key-1")]});
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"])).status, 303);
+    assert_eq!(p.count(JWKS_URL), 2);
+    // A token under an unknown kid within the minute: no further refetch.
+    *p.idp.kid.borrow_mut() = Some("public:unknown".into());
+    for _ in 0..3 {
+        let mut jar = Jar::default();
+        let q = start(&app, &p, &mut jar, "/");
+        let r = finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+        assert_eq!(r.status, 401);
+        assert!(r.body.contains("id_token.unknown_key"));
+    }
+    assert_eq!(p.count(JWKS_URL), 2);
+}
+
+#[test]
+fn protected_paths_redirect_browsers_and_401_apis() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/private/x?a=b", &Jar::default()))));
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("/auth/login?return_to=%2Fprivate%2Fx%3Fa%3Db"));
+    let api = IncomingRequest::get("https://shop.example/api/data").unwrap().with_header("accept", "application/json");
+    let r = reply(block_on(app.handle(&p, &api)));
+    assert_eq!(r.status, 401);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["error"], "session.required");
+    let o = block_on(app.handle(&p, &req("https://shop.example/", &Jar::default())));
+    assert_eq!(o, Outcome::Forward { user: None });
+    assert!(p.requests.borrow().is_empty());
+}
+
+#[test]
+fn tampered_session_cookie_is_not_a_session() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+    let v = jar.0.get_mut("__Host-vipps-session").unwrap();
+    let pos = v.len() - 3;
+    let c = if v.as_bytes()[pos] == b'A' { "B" } else { "A" };
+    v.replace_range(pos..pos + 1, c);
+    let s = reply(block_on(app.handle(&p, &req("https://shop.example/auth/session", &jar))));
+    assert_eq!(s.status, 401);
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/private", &jar))));
+    assert_eq!(r.status, 302);
+}
+
+#[test]
+fn long_return_to_keeps_authorize_url_short_and_open_redirects_fall_back() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let long = format!("/{}", "a".repeat(5000));
+    let url = format!("https://shop.example/auth/login?return_to={long}");
+    let r = reply(block_on(app.handle(&p, &req(&url, &Jar::default()))));
+    assert_eq!(r.status, 302);
+    assert!(r.header("location").unwrap().len() < 2000);
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "//evil.example/x");
+    let r = finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+    assert_eq!(r.header("location"), Some("/"));
+}
+
+#[test]
+fn login_moves_to_the_callback_origin_first() {
+    let app = app_with(&[("VIPPS_REDIRECT_URI", "http://localhost:8787/auth/callback")]);
+    let p = FakePlatform::default();
+    let r = reply(block_on(app.handle(&p, &req("http://127.0.0.1:8787/auth/login?return_to=%2Fx", &Jar::default()))));
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("http://localhost:8787/auth/login?return_to=%2Fx"));
+    assert!(r.set_cookies().next().is_none());
+}
+
+#[test]
+fn logout_clears_the_session_and_refuses_cross_site_posts() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut post = IncomingRequest::get("https://shop.example/auth/logout").unwrap().with_header("origin", "https://evil.example");
+    post.method = "POST".into();
+    let r = reply(block_on(app.handle(&p, &post)));
+    assert_eq!(r.status, 403);
+    assert!(r.set_cookies().next().is_none());
+    let mut post = IncomingRequest::get("https://shop.example/auth/logout").unwrap().with_header("origin", "https://shop.example");
+    post.method = "POST".into();
+    let r = reply(block_on(app.handle(&p, &post)));
+    assert_eq!(r.status, 200);
+    assert!(r.set_cookies().any(|c| c.starts_with("__Host-vipps-session=;") && c.contains("Max-Age=0")));
+}
+
+#[test]
+fn broken_config_names_variables_not_values() {
+    let m = vars(&[("SESSION_SECRET", "too-short-secret"), ("VIPPS_CLIENT_ID", "")]);
+    let app = App::new(Config::from_lookup(&|k| m.get(k).cloned()));
+    let p = FakePlatform::default();
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/private", &Jar::default()))));
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("SESSION_SECRET") && r.body.contains("VIPPS_CLIENT_ID"));
+    assert!(!r.body.contains("too-short-secret"));
+    block_on(app.handle(&p, &req("https://shop.example/", &Jar::default())));
+    assert_eq!(p.logs.borrow().iter().filter(|(_, c, _)| c == "config.invalid").count(), 1, "logged once per isolate");
+}
+
+#[test]
+fn logs_never_hold_secrets_or_personal_data() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    finish(&app, &p, &mut jar, &format!("code=the-auth-code&state={}", q["state"]));
+    let mut jar2 = Jar::default();
+    let q2 = start(&app, &p, &mut jar2, "/");
+    finish(&app, &p, &mut jar2, &format!("code=the-auth-code&state={}x", q2["state"]));
+    let logs = format!("{:?}", p.logs.borrow());
+    for secret in ["the-auth-code", "s3cret-value", "access-token-1", "10121550047", "4712345678", &q["state"], &q["nonce"], "Ada"] {
+        assert!(!logs.contains(secret), "log holds {secret}: {logs}");
+    }
+}
