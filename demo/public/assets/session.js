@@ -1,0 +1,23 @@
+// Shows who is logged in, from GET /auth/session (200 with the user, or 401).
+(async () => {
+  const status = document.getElementById("status");
+  const profile = document.getElementById("profile");
+  const login = document.getElementById("login");
+  try {
+    const res = await fetch("/auth/session", { headers: { accept: "application/json" }, credentials: "same-origin" });
+    if (res.ok) {
+      const user = await res.json();
+      status.textContent = `Logged in as ${user.name || user.sub}`;
+      status.dataset.state = "logged-in";
+      status.dataset.sub = user.sub;
+      if (profile) profile.textContent = JSON.stringify(user, null, 2);
+      if (login) login.hidden = true;
+    } else {
+      status.textContent = "You are not logged in.";
+      status.dataset.state = "logged-out";
+    }
+  } catch (e) {
+    status.textContent = "Could not check your session.";
+    status.dataset.state = "error";
+  }
+})();
