@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make test`: every test. Installs what a fresh machine lacks (see scripts/setup.sh, plus
+# Debian's chromium for the browser test), then runs, in order:
+#   1. native unit tests of the protocol core and the simulator
+#   2. the wasm build, and `wrangler deploy --dry-run` bundling it
+#   3. end-to-end tests: the wasm Worker in workerd against the simulator
+#   4. a real browser (headless chromium) logging in through the demo site
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+
+bash scripts/setup.sh
+if ! command -v chromium >/dev/null 2>&1; then
+  step "installing Debian's chromium for the browser test"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
+step "unit tests: protocol core and simulator"
+cargo test --workspace --lib --bins
+
+step "build: wasm Worker"
+bash scripts/build.sh
+cargo build -q -p vipps-sim
+
+step "bundle: wrangler deploy --dry-run"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+npx wrangler deploy --dry-run --outdir "$out" > "$out.log" 2>&1 || { cat "$out.log"; exit 1; }
+test -s "$out/shim.js" && ls "$out"/*index_bg.wasm >/dev/null
+echo "bundled: $(du -sh "$out" | cut -f1) in $out"
+
+step "end-to-end: wasm Worker in workerd against the simulator"
+cargo test --test e2e -- --test-threads=2
+
+step "browser: headless chromium logs in through the demo"
+node --test tests/browser.test.mjs
