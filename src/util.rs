@@ -7,8 +7,15 @@ use subtle::ConstantTimeEq;
 /// HMAC-SHA256 over the concatenation of `parts`.
 pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     use hmac::{Hmac, Mac};
-    // HMAC accepts keys of any length (RFC 2104 §2), so this cannot fail.
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    // RFC 2104 §2: a key longer than the block is hashed, a shorter one zero-padded. Doing it
+    // here gives the fixed-size key `Mac::new` takes, with no fallible constructor.
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&sha256(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new(&block.into());
     for p in parts {
         mac.update(p);
     }
@@ -82,6 +89,23 @@ mod tests {
         assert_eq!(b64url_decode(&b64url(&bytes)).unwrap(), bytes);
         assert!(b64url_decode("a+b/").is_none());
         assert!(b64url_decode("abc=").is_none());
+    }
+
+    #[test]
+    fn hmac_matches_rfc4231() {
+        fn hex(b: &[u8]) -> String {
+            b.iter().map(|x| format!("{x:02x}")).collect()
+        }
+        // Test case 2: short key.
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"])),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 6: 131-byte key, hashed first.
+        assert_eq!(
+            hex(&hmac_sha256(&[0xaa; 131], &[b"Test Using Larger Than Block-Size Key - Hash Key First"])),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 
     #[test]
