@@ -312,9 +312,9 @@ impl App {
         match p.fetch(req).await {
             Ok(r) if (300..400).contains(&r.status) => Err(Error::new(bad, format!("{what} endpoint redirected; not followed"))),
             Ok(r) => Ok(r),
-            Err(FetchError::Timeout) => Err(Error::new(Code::DiscoveryUnavailable, format!("{what} endpoint timed out"))),
+            Err(FetchError::Timeout) => Err(Error::new(Code::VippsUnavailable, format!("{what} endpoint timed out"))),
             Err(FetchError::TooLarge) => Err(Error::new(bad, format!("{what} response too large"))),
-            Err(FetchError::Network(e)) => Err(Error::new(Code::DiscoveryUnavailable, format!("{what} endpoint unreachable: {e}"))),
+            Err(FetchError::Network(e)) => Err(Error::new(Code::VippsUnavailable, format!("{what} endpoint unreachable: {e}"))),
         }
     }
 
@@ -360,18 +360,20 @@ impl App {
 
     async fn discovery<P: Platform>(&self, p: &P, config: &Config) -> Result<Rc<Discovery>, Error> {
         let url = config.discovery_url.clone();
-        self.document(p, DocKind::Discovery, url.as_str(), &self.discovery, false, |body| discovery::parse(&url, body))
+        self.document(p, config, DocKind::Discovery, url.as_str(), &self.discovery, false, |body| discovery::parse(&url, body))
             .await
     }
 
-    async fn jwks<P: Platform>(&self, p: &P, _config: &Config, disc: &Discovery, force: bool) -> Result<Rc<Jwks>, Error> {
-        self.document(p, DocKind::Jwks, &disc.jwks_uri, &self.jwks, force, jwks::parse).await
+    async fn jwks<P: Platform>(&self, p: &P, config: &Config, disc: &Discovery, force: bool) -> Result<Rc<Jwks>, Error> {
+        self.document(p, config, DocKind::Jwks, &disc.jwks_uri, &self.jwks, force, jwks::parse).await
     }
 
     /// Memory, then KV, then the network; on failure, a stale copy within the bounded window.
+    #[allow(clippy::too_many_arguments)]
     async fn document<P: Platform, T>(
         &self,
         p: &P,
+        config: &Config,
         kind: DocKind,
         url: &str,
         memo: &RefCell<Option<Memo<T>>>,
@@ -410,7 +412,7 @@ impl App {
                 Err(e) => p.log(Level::Warn, "kv.read_failed", &e.0),
             }
         }
-        let fetched = self.fetch_document(p, &kind, url, &parse).await;
+        let fetched = self.fetch_document(p, config, &kind, url, &parse).await;
         match fetched {
             Ok((doc, value)) => {
                 let value = Rc::new(value);
@@ -442,16 +444,14 @@ impl App {
     async fn fetch_document<P: Platform, T>(
         &self,
         p: &P,
+        config: &Config,
         kind: &DocKind,
         url: &str,
         parse: &impl Fn(&str) -> Result<T, Error>,
     ) -> Result<(CachedDoc, T), Error> {
-        let req = OutboundRequest {
-            method: "GET",
-            url: url.to_string(),
-            headers: vec![("accept".into(), "application/json".into())],
-            body: None,
-        };
+        let mut headers = vec![("accept".to_string(), "application/json".to_string())];
+        headers.extend(crate::oidc::system_headers(config));
+        let req = OutboundRequest { method: "GET", url: url.to_string(), headers, body: None };
         let resp = match p.fetch(req).await {
             Ok(r) => r,
             Err(FetchError::TooLarge) => return Err(Error::new(kind.invalid(), "response too large")),

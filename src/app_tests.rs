@@ -308,7 +308,8 @@ fn rfc9207_iss_must_match() {
 
 #[test]
 fn bad_id_token_or_userinfo_sets_no_session() {
-    let cases: Vec<(Box<dyn Fn(&FakePlatform)>, &str)> = vec![
+    type Setup = Box<dyn Fn(&FakePlatform)>;
+    let cases: Vec<(Setup, &str)> = vec![
         (Box::new(|p| *p.idp.id_token_claims.borrow_mut() = Box::new(|c| c["iss"] = json!("https://evil/"))), "id_token.issuer_mismatch"),
         (Box::new(|p| *p.idp.id_token_claims.borrow_mut() = Box::new(|c| c["nonce"] = json!("other"))), "id_token.nonce_mismatch"),
         (Box::new(|p| p.idp.signing_key.set(1)), "id_token.signature"),
@@ -459,4 +460,35 @@ fn logs_never_hold_secrets_or_personal_data() {
     for secret in ["the-auth-code", "s3cret-value", "access-token-1", "10121550047", "4712345678", &q["state"], &q["nonce"], "Ada"] {
         assert!(!logs.contains(secret), "log holds {secret}: {logs}");
     }
+}
+
+#[test]
+fn every_call_to_vipps_carries_the_system_headers() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+    let reqs = p.requests.borrow();
+    assert_eq!(reqs.len(), 4);
+    for r in reqs.iter() {
+        assert_eq!(crate::http::header(&r.headers, "vipps-system-name"), Some("vipps-edge-login"), "{}", r.url);
+        assert!(crate::http::header(&r.headers, "vipps-system-version").is_some());
+        assert!(crate::http::header(&r.headers, "ocp-apim-subscription-key").is_none());
+    }
+}
+
+#[test]
+fn token_endpoint_down_is_503_and_never_retried() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    // Discovery and JWKS are cached by the first login; take Vipps down for the callback.
+    p.idp.down.set(true);
+    let r = finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("vipps.unavailable"));
+    assert!(!has_session_cookie(&r));
+    assert_eq!(p.count(TOKEN_URL), 1);
 }

@@ -46,6 +46,8 @@ pub enum Code {
     // Discovery and keys
     DiscoveryUnavailable,
     DiscoveryInvalid,
+    /// Token or userinfo endpoint unreachable or timed out.
+    VippsUnavailable,
     JwksUnavailable,
     JwksInvalid,
     // Sessions and routes
@@ -90,6 +92,7 @@ impl Code {
             UserinfoSubMismatch => "userinfo.sub_mismatch",
             DiscoveryUnavailable => "discovery.unavailable",
             DiscoveryInvalid => "discovery.invalid",
+            VippsUnavailable => "vipps.unavailable",
             JwksUnavailable => "jwks.unavailable",
             JwksInvalid => "jwks.invalid",
             SessionRequired => "session.required",
@@ -118,7 +121,7 @@ impl Code {
             TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => {
                 502
             }
-            DiscoveryUnavailable | JwksUnavailable => 503,
+            DiscoveryUnavailable | JwksUnavailable | VippsUnavailable => 503,
         }
     }
 
@@ -147,7 +150,7 @@ impl Code {
                 "Login could not be completed",
                 "The login answer from Vipps was already used or has expired. Please start the login again.",
             ),
-            DiscoveryUnavailable | JwksUnavailable => (
+            DiscoveryUnavailable | JwksUnavailable | VippsUnavailable => (
                 "Vipps is not reachable right now",
                 "We could not reach Vipps MobilePay. Please try again in a moment.",
             ),
@@ -225,7 +228,7 @@ mod tests {
             IdTokenAlgorithm, IdTokenUnknownKey, IdTokenSignature, IdTokenIssuer, IdTokenAudience,
             IdTokenAzp, IdTokenExpired, IdTokenIssuedAt, IdTokenNotYetValid, IdTokenNonce,
             IdTokenSubject, IdTokenAtHash, UserinfoFailed, UserinfoSubMismatch,
-            DiscoveryUnavailable, DiscoveryInvalid, JwksUnavailable, JwksInvalid, SessionRequired,
+            DiscoveryUnavailable, DiscoveryInvalid, VippsUnavailable, JwksUnavailable, JwksInvalid, SessionRequired,
             LogoutBadOrigin, NotFound, MethodNotAllowed, Internal,
         ];
         let mut seen = std::collections::HashSet::new();

@@ -7,7 +7,7 @@ use crate::util::{b64url, sha256};
 use jwt_compact::alg::{Rsa, RsaPrivateKey, RsaPublicKey};
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{AlgorithmExt, Claims, Header};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
@@ -76,12 +76,15 @@ pub const JWKS_URL: &str = "https://id.example/access-management-1.0/access/.wel
 pub const USERINFO_URL: &str = "https://id.example/vipps-userinfo-api/userinfo";
 pub const SUB: &str = "c06c4afe-d9e1-4c5d-939a-177d752a0944";
 
+/// Mutates ID token claims before signing.
+pub type ClaimsHook = Box<dyn Fn(&mut Value)>;
+
 /// A fake provider: what it answers can be changed per test.
 pub struct FakeIdp {
     pub discovery_cache_control: RefCell<Option<String>>,
     pub jwks: RefCell<Value>,
     /// Mutates the ID token claims before signing (hostile cases).
-    pub id_token_claims: RefCell<Box<dyn Fn(&mut Value)>>,
+    pub id_token_claims: RefCell<ClaimsHook>,
     pub signing_key: Cell<usize>,
     pub kid: RefCell<Option<String>>,
     pub userinfo: RefCell<Value>,
@@ -226,9 +229,4 @@ impl Platform for FakePlatform {
     fn log(&self, level: Level, code: &str, detail: &str) {
         self.logs.borrow_mut().push((level, code.to_string(), detail.to_string()));
     }
-}
-
-/// The userinfo map of the default fake user.
-pub fn default_userinfo() -> Map<String, Value> {
-    FakeIdp::default().userinfo.borrow().as_object().cloned().unwrap_or_default()
 }

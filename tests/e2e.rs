@@ -182,6 +182,12 @@ pub struct Browser {
     pub jar: HashMap<String, String>,
 }
 
+impl Default for Browser {
+    fn default() -> Self {
+        Browser::new()
+    }
+}
+
 impl Browser {
     pub fn new() -> Browser {
         let agent: ureq::Agent = ureq::Agent::config_builder()
