@@ -6,6 +6,7 @@ use crate::config::{Backend, Config};
 use crate::http::{IncomingRequest, InboundResponse, Outcome, OutboundRequest, Reply};
 use crate::platform::{FetchError, Level, Platform, StoreError};
 use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -86,9 +87,20 @@ impl EdgePlatform<'_> {
         }
         let headers: Vec<(String, String)> = resp.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
         let status = resp.status_code();
-        let body = resp.bytes().await.map_err(|e| FetchError::Network(e.to_string()))?;
-        if body.len() > MAX_BODY {
-            return Err(FetchError::TooLarge);
+        // Read with a cap as the bytes arrive: a chunked multi-megabyte body is cut off at
+        // MAX_BODY instead of being buffered whole.
+        if !matches!(resp.body(), worker::ResponseBody::Stream(_)) {
+            let body = resp.bytes().await.map_err(|e| FetchError::Network(e.to_string()))?;
+            return if body.len() > MAX_BODY { Err(FetchError::TooLarge) } else { Ok(InboundResponse { status, headers, body }) };
+        }
+        let mut body = Vec::new();
+        let mut stream = resp.stream().map_err(|e| FetchError::Network(e.to_string()))?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| FetchError::Network(e.to_string()))?;
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
         }
         Ok(InboundResponse { status, headers, body })
     }
