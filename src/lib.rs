@@ -31,4 +31,6 @@ pub mod util;
 #[cfg(test)]
 mod app_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 pub(crate) mod testkit;
