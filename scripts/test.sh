@@ -4,18 +4,23 @@
 #   1. native unit tests of the protocol core and the simulator
 #   2. the wasm build, and `wrangler deploy --dry-run` bundling it
 #   3. end-to-end tests: the wasm Worker in workerd against the simulator
-#   4. a real browser (headless chromium) logging in through the demo site
+#   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk);
+#      writes CONFORMANCE.md
+#   5. a real browser (headless chromium) logging in through the demo site
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 
 bash scripts/setup.sh
-if ! command -v chromium >/dev/null 2>&1; then
-  step "installing Debian's chromium for the browser test"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 step "unit tests: protocol core and simulator"
@@ -34,6 +39,13 @@ echo "bundled: $(du -sh "$out" | cut -f1) in $out"
 
 step "end-to-end: wasm Worker in workerd against the simulator"
 cargo test --test e2e -- --test-threads=2
+
+step "conformance: hostile provider, broken network, Vipps down, load"
+rm -rf target/conformance
+status=0
+cargo test --test conformance -- --test-threads=2 || status=$?
+bash scripts/conformance-table.sh
+[ "$status" = 0 ] || exit "$status"
 
 step "browser: headless chromium logs in through the demo"
 node --test tests/browser.test.mjs
