@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::faults::Fault;
+use crate::modes::Mode;
 use crate::users::{default_users, User};
 
 /// How a client authenticates at the token endpoint. Vipps enables exactly one per sales unit.
@@ -122,8 +124,10 @@ pub struct Settings {
     pub access_token_ttl: u64,
     /// `exp - iat` of ID tokens, seconds.
     pub id_token_ttl: u64,
-    /// Misbehaviour to simulate (consulted by the ID-token builder); `None` = behave like Vipps.
-    pub mode: Option<String>,
+    /// Hostile behaviour to simulate (see `modes.rs`); `None` = behave like Vipps.
+    pub mode: Option<Mode>,
+    /// A network fault on one endpoint (see `faults.rs`); `None` = no fault.
+    pub fault: Option<Fault>,
     /// Seconds added to the system clock (lets tests expire codes and tokens without sleeping).
     pub clock_offset: i64,
 }
@@ -137,6 +141,7 @@ impl Default for Settings {
             access_token_ttl: 600,
             id_token_ttl: 3600,
             mode: None,
+            fault: None,
             clock_offset: 0,
         }
     }
@@ -175,11 +180,25 @@ impl Settings {
                         true
                     }
                     Value::String(s) => {
-                        next.mode = Some(s.clone());
+                        match Mode::parse(s) {
+                            Some(m) => next.mode = Some(m),
+                            None => problems
+                                .push(format!("unknown mode `{s}` (GET /_sim/modes lists them)")),
+                        }
                         true
                     }
                     _ => false,
                 },
+                "fault" => {
+                    match value {
+                        Value::Null => next.fault = None,
+                        v => match Fault::parse(v) {
+                            Ok(f) => next.fault = Some(f),
+                            Err(p) => problems.extend(p),
+                        },
+                    }
+                    true
+                }
                 _ => {
                     problems.push(format!("unknown setting `{key}`"));
                     continue;
@@ -302,15 +321,36 @@ mod tests {
     #[test]
     fn patch_is_all_or_nothing() {
         let mut s = Settings::default();
-        s.apply_patch(&json!({"discovery_max_age": 2, "jwks_max_age": 5, "mode": "x"}))
-            .unwrap();
+        s.apply_patch(
+            &json!({"discovery_max_age": 2, "jwks_max_age": 5, "mode": "aud-string",
+                              "fault": {"endpoint": "jwks", "kind": "html"}}),
+        )
+        .unwrap();
         assert_eq!(
-            (s.discovery_max_age, s.jwks_max_age, s.mode.as_deref()),
-            (2, Some(5), Some("x"))
+            (s.discovery_max_age, s.jwks_max_age, s.mode),
+            (2, Some(5), Some(Mode::AudString))
         );
-        s.apply_patch(&json!({"jwks_max_age": null, "mode": null}))
+        assert_eq!(
+            s.to_json()["fault"],
+            json!({"endpoint": "jwks", "kind": "html"})
+        );
+        assert_eq!(s.to_json()["mode"], "aud-string");
+        s.apply_patch(&json!({"jwks_max_age": null, "mode": null, "fault": null}))
             .unwrap();
-        assert_eq!((s.jwks_max_age, s.mode.clone()), (None, None));
+        assert_eq!((s.jwks_max_age, s.mode, s.fault), (None, None, None));
+        // Unknown modes and bad faults change nothing.
+        let before = s.clone();
+        assert_eq!(
+            s.apply_patch(&json!({"mode": "x", "code_ttl": 1}))
+                .unwrap_err()
+                .len(),
+            1
+        );
+        assert!(s.apply_patch(&json!({"mode": 1})).is_err());
+        assert!(s
+            .apply_patch(&json!({"fault": {"endpoint": "x", "kind": "y"}, "code_ttl": 1}))
+            .is_err());
+        assert_eq!(s, before);
         let before = s.clone();
         let err = s
             .apply_patch(&json!({"discovery_max_age": 9, "bogus": 1, "code_ttl": "x"}))

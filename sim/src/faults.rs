@@ -206,7 +206,8 @@ mod tests {
             serde_json::to_value(f).unwrap(),
             json!({"endpoint": "jwks", "kind": "slow", "ms": 250})
         );
-        let f = Fault::parse(&json!({"endpoint": "token", "kind": "status", "status": 503})).unwrap();
+        let f =
+            Fault::parse(&json!({"endpoint": "token", "kind": "status", "status": 503})).unwrap();
         assert_eq!(
             serde_json::to_value(f).unwrap(),
             json!({"endpoint": "token", "kind": "status", "status": 503})

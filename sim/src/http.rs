@@ -112,12 +112,25 @@ impl Params {
     }
 }
 
+/// How the server puts a [`Response`] on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// With `Content-Length`.
+    #[default]
+    Normal,
+    /// `Transfer-Encoding: chunked`, without `Content-Length` (the `huge-chunked` fault).
+    Chunked,
+    /// No response at all: the connection is closed (the `close` fault).
+    Close,
+}
+
 /// An HTTP response as the endpoints produce it.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    pub delivery: Delivery,
 }
 
 impl Response {
@@ -126,6 +139,7 @@ impl Response {
             status,
             headers: vec![("Content-Type".to_string(), content_type.to_string())],
             body: body.into(),
+            delivery: Delivery::Normal,
         }
     }
 
@@ -148,7 +162,24 @@ impl Response {
                 ("Cache-Control".to_string(), "no-store".to_string()),
             ],
             body: Vec::new(),
+            delivery: Delivery::Normal,
         }
+    }
+
+    /// No answer: the server closes the connection instead. `status` 0 only shows in the log.
+    pub fn close() -> Self {
+        Response {
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delivery: Delivery::Close,
+        }
+    }
+
+    /// Sends the body chunked, without `Content-Length`.
+    pub fn chunked(mut self) -> Self {
+        self.delivery = Delivery::Chunked;
+        self
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Self {

@@ -6,10 +6,12 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::keys::SigningKey;
+use crate::modes::{Mode, EVIL_ISSUER, WRONG_NONCE};
 
 /// What the token endpoint knows when it issues an ID token.
 #[derive(Debug, Clone)]
@@ -30,12 +32,20 @@ pub struct IdTokenInput<'a> {
     pub ttl: u64,
 }
 
-/// How the token is signed. Hostile variants (no signature, a corrupted one, another key...)
-/// belong here.
+/// How the token is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signature {
-    /// RS256 with the key published in the JWKS.
+    /// RS256 with the signing key.
     Valid,
+    /// An empty signature part (`alg: none` and friends).
+    Empty,
+    /// A valid RS256 signature whose last byte has all its bits flipped.
+    CorruptedRs256,
+    /// HMAC-SHA256 keyed with the signing key's public key as DER `SubjectPublicKeyInfo`: the
+    /// RS256/HS256 algorithm-confusion attack.
+    HmacWithPublicKey,
+    /// RSASSA-PSS SHA-256 with the signing key ("PS256").
+    Ps256,
 }
 
 #[derive(Debug, Clone)]
@@ -68,11 +78,86 @@ pub fn standard(input: &IdTokenInput<'_>, kid: &str) -> UnsignedIdToken {
     }
 }
 
-/// Alters the token according to the runtime `mode` setting. No modes exist yet: every value
-/// (and `None`) yields Vipps' behaviour.
-pub fn apply_mode(mode: Option<&str>, token: &mut UnsignedIdToken) {
-    // A hostile mode becomes one arm here, e.g. `Some("wrong_iss") => { token.claims.insert(..) }`.
-    let _ = (mode, token);
+/// Alters the token according to the runtime `mode` setting. `None`, and modes that do not
+/// concern the ID token's content, leave Vipps' token as it is. (Which key signs it is the token
+/// endpoint's business: see [`Mode::rotates_key`].)
+pub fn apply_mode(mode: Option<Mode>, token: &mut UnsignedIdToken, input: &IdTokenInput<'_>) {
+    let Some(mode) = mode else { return };
+    let now = input.now;
+    let claims = &mut token.claims;
+    let header = &mut token.header;
+    fn set(claims: &mut Map<String, Value>, k: &str, v: Value) {
+        claims.insert(k.to_string(), v);
+    }
+    match mode {
+        Mode::InvalidIss => set(claims, "iss", json!(EVIL_ISSUER)),
+        Mode::MissingSub => {
+            claims.remove("sub");
+        }
+        Mode::InvalidAud => set(claims, "aud", json!(["someone-else"])),
+        Mode::MissingAud => {
+            claims.remove("aud");
+        }
+        Mode::MissingIat => {
+            claims.remove("iat");
+        }
+        Mode::IdTokenSigNone | Mode::AlgNoneUppercase => {
+            let alg = if mode == Mode::IdTokenSigNone {
+                "none"
+            } else {
+                "NONE"
+            };
+            header.insert("alg".into(), json!(alg));
+            token.signature = Signature::Empty;
+        }
+        Mode::InvalidSigRs256 => token.signature = Signature::CorruptedRs256,
+        Mode::AlgHs256PublicKey => {
+            header.insert("alg".into(), json!("HS256"));
+            token.signature = Signature::HmacWithPublicKey;
+        }
+        Mode::AlgPs256 => {
+            header.insert("alg".into(), json!("PS256"));
+            token.signature = Signature::Ps256;
+        }
+        Mode::NonceInvalid => set(claims, "nonce", json!(WRONG_NONCE)),
+        Mode::MissingNonce => {
+            claims.remove("nonce");
+        }
+        Mode::ExpiredExp => {
+            set(claims, "iat", json!(now.saturating_sub(3700)));
+            set(claims, "exp", json!(now.saturating_sub(3600)));
+        }
+        Mode::MissingExp => {
+            claims.remove("exp");
+        }
+        Mode::NbfFuture => set(claims, "nbf", json!(now.saturating_add(3600))),
+        Mode::IatFarPast => {
+            set(claims, "iat", json!(now.saturating_sub(86_400)));
+            set(claims, "exp", json!(now.saturating_add(3600)));
+        }
+        Mode::ClaimsWrongTypes => set(claims, "sub", json!(12345)),
+        Mode::SecondaryAudNoAzp => {
+            set(claims, "aud", json!([input.client_id, "another-client"]));
+            claims.remove("azp");
+        }
+        Mode::AudString => set(claims, "aud", json!(input.client_id)),
+        Mode::KidAbsentMultipleJwks | Mode::KidAbsentSingleJwks => {
+            header.remove("kid");
+        }
+        Mode::UserinfoInvalidSub
+        | Mode::DiscoveryIssuerMismatch
+        | Mode::DiscoveryForeignHost
+        | Mode::DiscoveryHttpEndpoint
+        | Mode::JwksHostileOnly
+        | Mode::IssParamWrong
+        | Mode::SigningKeyRotation
+        | Mode::SigningKeyRotationJustBeforeSigning
+        | Mode::JwksHostilePlusReal
+        | Mode::JwksManyKeys
+        | Mode::TokenTypeUppercase
+        | Mode::ExpiresInMissing
+        | Mode::IssParamCorrect => {}
+    }
 }
 
 impl UnsignedIdToken {
@@ -87,6 +172,21 @@ impl UnsignedIdToken {
         );
         let signature = match self.signature {
             Signature::Valid => key.sign_rs256(signing_input.as_bytes())?,
+            Signature::Empty => Vec::new(),
+            Signature::CorruptedRs256 => {
+                let mut s = key.sign_rs256(signing_input.as_bytes())?;
+                if let Some(last) = s.last_mut() {
+                    *last ^= 0xff;
+                }
+                s
+            }
+            Signature::HmacWithPublicKey => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(&key.public_key_der()?)
+                    .map_err(|e| e.to_string())?;
+                mac.update(signing_input.as_bytes());
+                mac.finalize().into_bytes().to_vec()
+            }
+            Signature::Ps256 => key.sign_ps256(signing_input.as_bytes())?,
         };
         Ok(format!(
             "{signing_input}.{}",
@@ -167,7 +267,7 @@ pub mod tests {
     fn signed_token_verifies_with_jwks_key() {
         let key = test_key();
         let mut t = standard(&input(), key.kid());
-        apply_mode(Some("anything"), &mut t);
+        apply_mode(None, &mut t, &input());
         let jwt = t.sign(&key).unwrap();
         let claims = verify(&jwt, &key.public_jwk());
         assert_eq!(

@@ -9,9 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand_core::OsRng;
 use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use rsa::{Pkcs1v15Sign, Pss, RsaPrivateKey, RsaPublicKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -109,6 +109,45 @@ impl SigningKey {
             "n": URL_SAFE_NO_PAD.encode(self.private.n().to_bytes_be()),
             "e": URL_SAFE_NO_PAD.encode(self.private.e().to_bytes_be()),
         })
+    }
+
+    /// The public JWK with the private parts too (`d`, `p`, `q`, `dp`, `dq`, `qi`): something a
+    /// JWKS must never contain (the `jwks-hostile-*` modes).
+    pub fn private_jwk(&self) -> Value {
+        let mut jwk = self.public_jwk();
+        let b64 = |bytes: Vec<u8>| Value::String(URL_SAFE_NO_PAD.encode(bytes));
+        jwk["d"] = b64(self.private.d().to_bytes_be());
+        let primes = self.private.primes();
+        if let [p, q] = primes {
+            jwk["p"] = b64(p.to_bytes_be());
+            jwk["q"] = b64(q.to_bytes_be());
+        }
+        if let Some(dp) = self.private.dp() {
+            jwk["dp"] = b64(dp.to_bytes_be());
+        }
+        if let Some(dq) = self.private.dq() {
+            jwk["dq"] = b64(dq.to_bytes_be());
+        }
+        if let Some(qi) = self.private.qinv() {
+            jwk["qi"] = b64(qi.to_bytes_be().1);
+        }
+        jwk
+    }
+
+    /// The public key as DER `SubjectPublicKeyInfo` (the `alg-hs256-public-key` mode's HMAC key).
+    pub fn public_key_der(&self) -> Result<Vec<u8>, String> {
+        RsaPublicKey::from(&self.private)
+            .to_public_key_der()
+            .map(|d| d.as_bytes().to_vec())
+            .map_err(|e| format!("cannot encode the public key: {e}"))
+    }
+
+    /// RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 7518 §3.5, "PS256").
+    pub fn sign_ps256(&self, signing_input: &[u8]) -> Result<Vec<u8>, String> {
+        let digest = Sha256::digest(signing_input);
+        self.private
+            .sign_with_rng(&mut OsRng, Pss::new::<Sha256>(), &digest)
+            .map_err(|e| format!("PS256 signing failed: {e}"))
     }
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `signing_input` (RFC 7518 §3.3, "RS256").

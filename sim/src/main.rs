@@ -5,18 +5,23 @@
 mod cli;
 mod config;
 mod endpoints;
+mod faults;
 mod html;
 mod http;
 mod id_token;
 mod keys;
+mod modes;
 mod pkce;
 mod random;
 mod server;
+mod sockets;
 mod state;
 mod users;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;
 
 use std::io::Write;
 use std::process::ExitCode;

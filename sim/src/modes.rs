@@ -185,10 +185,9 @@ impl Serialize for Mode {
 /// `GET /_sim/modes`: `[{"name", "description", "expect"}]`.
 pub fn list_json() -> Value {
     Value::Array(
-        TABLE
-            .iter()
-            .map(|(_, name, expect, description)| {
-                json!({"name": name, "description": description, "expect": expect.as_str()})
+        Mode::all()
+            .map(|m| {
+                json!({"name": m.name(), "description": m.description(), "expect": m.expect().as_str()})
             })
             .collect(),
     )

@@ -1,6 +1,6 @@
 //! The `tiny_http` adapter: a few worker threads turn sockets into [`Request`]s and back.
 
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -8,11 +8,14 @@ use std::thread::JoinHandle;
 
 use crate::config::SimConfig;
 use crate::endpoints;
-use crate::http::{Request, Response};
+use crate::faults::CLOSE_FALLBACK_WAIT;
+use crate::http::{Delivery, Request, Response};
 use crate::keys::SigningKey;
+use crate::sockets;
 use crate::state::Sim;
 
-pub const WORKER_THREADS: usize = 4;
+/// Handlers may sleep (the `slow` fault), so there are enough threads for the other endpoints.
+pub const WORKER_THREADS: usize = 16;
 /// Larger bodies get 413; nothing the simulator accepts comes close.
 pub const MAX_BODY: u64 = 64 * 1024;
 
@@ -38,12 +41,13 @@ pub fn start(listen: &str, config: SimConfig, key: SigningKey) -> Result<Running
     let sim = Arc::new(Sim::new(config, key, &base));
     let server = Arc::new(server);
     let stopping = Arc::new(AtomicBool::new(false));
+    let port = bound.port();
     let threads = (0..WORKER_THREADS)
         .map(|_| {
             let (sim, server, stopping) = (sim.clone(), server.clone(), stopping.clone());
             std::thread::spawn(move || loop {
                 match server.recv() {
-                    Ok(request) => serve(&sim, request),
+                    Ok(request) => serve(&sim, port, request),
                     Err(_) if stopping.load(Ordering::SeqCst) => break,
                     Err(e) => eprintln!("vipps-sim: connection error: {e}"),
                 }
@@ -82,7 +86,7 @@ impl RunningServer {
     }
 }
 
-fn serve(sim: &Sim, mut raw: tiny_http::Request) {
+fn serve(sim: &Sim, port: u16, mut raw: tiny_http::Request) {
     let mut request = Request::new(raw.method().as_str(), raw.url());
     request.headers = raw
         .headers()
@@ -107,21 +111,63 @@ fn serve(sim: &Sim, mut raw: tiny_http::Request) {
         }
     };
     // One line per request; never the query string (codes, state) or anything personal.
-    eprintln!(
-        "{} {} {}",
-        request.method,
-        loggable(&request.path),
-        response.status
-    );
+    let status = match response.delivery {
+        Delivery::Close => "closed".to_string(),
+        _ => response.status.to_string(),
+    };
+    eprintln!("{} {} {status}", request.method, loggable(&request.path));
 
-    let mut out = tiny_http::Response::from_data(response.body).with_status_code(response.status);
+    let mut headers = Vec::new();
     for (name, value) in &response.headers {
         match tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            Ok(h) => out.add_header(h),
+            Ok(h) => headers.push(h),
             Err(_) => eprintln!("vipps-sim: dropped an invalid {name} header"),
         }
     }
-    let _ = raw.respond(out);
+    let status = tiny_http::StatusCode(response.status);
+    let _ = match response.delivery {
+        // Always Content-Length (tiny_http would switch to chunked from 32 KiB on).
+        Delivery::Normal => {
+            let length = response.body.len();
+            raw.respond(
+                tiny_http::Response::new(
+                    status,
+                    headers,
+                    Cursor::new(response.body),
+                    Some(length),
+                    None,
+                )
+                .with_chunked_threshold(usize::MAX),
+            )
+        }
+        Delivery::Chunked => raw.respond(tiny_http::Response::new(
+            status,
+            headers,
+            Cursor::new(response.body),
+            None,
+            None,
+        )),
+        Delivery::Close => {
+            close(port, raw);
+            Ok(())
+        }
+    };
+}
+
+/// Ends the connection without a response. Where the socket cannot be found (not Linux), it
+/// waits [`CLOSE_FALLBACK_WAIT`] and answers 504 instead.
+fn close(port: u16, raw: tiny_http::Request) {
+    let closed = raw
+        .remote_addr()
+        .is_some_and(|peer| sockets::shut_down_connection(port, *peer));
+    if closed {
+        // Taking the writer keeps tiny_http from answering 500 when the request is dropped.
+        drop(raw.into_writer());
+    } else {
+        std::thread::sleep(CLOSE_FALLBACK_WAIT);
+        let body = serde_json::json!({"error": "server_error", "error_description": "vipps-sim: the connection could not be closed"});
+        let _ = raw.respond(tiny_http::Response::from_data(body.to_string()).with_status_code(504));
+    }
 }
 
 fn loggable(path: &str) -> String {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -92,9 +92,11 @@ pub enum Endpoint {
     Cancel,
     Token,
     Userinfo,
+    /// `/elsewhere`, where the `redirect` fault points.
+    Elsewhere,
 }
 
-const ENDPOINTS: [(Endpoint, &str); 7] = [
+const ENDPOINTS: [(Endpoint, &str); 8] = [
     (Endpoint::Discovery, "discovery"),
     (Endpoint::Jwks, "jwks"),
     (Endpoint::Authorize, "authorize"),
@@ -102,11 +104,12 @@ const ENDPOINTS: [(Endpoint, &str); 7] = [
     (Endpoint::Cancel, "cancel"),
     (Endpoint::Token, "token"),
     (Endpoint::Userinfo, "userinfo"),
+    (Endpoint::Elsewhere, "elsewhere"),
 ];
 
 /// Requests received per endpoint, whatever their outcome.
 #[derive(Debug, Default)]
-pub struct Stats([AtomicU64; 7]);
+pub struct Stats([AtomicU64; 8]);
 
 impl Stats {
     pub fn bump(&self, e: Endpoint) {
@@ -132,6 +135,15 @@ impl Stats {
     }
 }
 
+/// Keys besides the one loaded at start, for the hostile modes.
+#[derive(Debug, Default)]
+pub struct ModeKeys {
+    /// The new key of `signing-key-rotation*`: published first in the JWKS and signing ID tokens.
+    pub rotated: Option<Arc<SigningKey>>,
+    /// The second, unused signing key that `kid-absent-multiple-jwks` publishes. Kept once made.
+    pub decoy: Option<Arc<SigningKey>>,
+}
+
 pub struct Sim {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
@@ -143,6 +155,8 @@ pub struct Sim {
     pub stats: Stats,
     settings: Mutex<Settings>,
     store: Mutex<Store>,
+    /// Locked after `settings` when both are needed, never before.
+    mode_keys: Mutex<ModeKeys>,
     /// A fixed time for tests; the system clock when `None`.
     fixed_now: Mutex<Option<u64>>,
 }
@@ -165,6 +179,7 @@ impl Sim {
             stats: Stats::default(),
             settings: Mutex::new(config.settings),
             store: Mutex::new(Store::default()),
+            mode_keys: Mutex::new(ModeKeys::default()),
             fixed_now: Mutex::new(None),
         }
     }
@@ -191,8 +206,42 @@ impl Sim {
         lock(&self.settings).clone()
     }
 
-    pub fn update_settings<R>(&self, f: impl FnOnce(&mut Settings) -> R) -> R {
-        f(&mut lock(&self.settings))
+    /// Changes the settings and the mode keys together, so that no request sees a mode with
+    /// another mode's keys.
+    pub fn update_settings_and_keys<R>(
+        &self,
+        f: impl FnOnce(&mut Settings, &mut ModeKeys) -> R,
+    ) -> R {
+        let mut settings = lock(&self.settings);
+        let mut keys = lock(&self.mode_keys);
+        f(&mut settings, &mut keys)
+    }
+
+    /// The rotated key, if one exists.
+    pub fn rotated_key(&self) -> Option<Arc<SigningKey>> {
+        lock(&self.mode_keys).rotated.clone()
+    }
+
+    /// The rotated key, made (and so published) now if there is none yet.
+    pub fn rotated_key_or_generate(&self) -> Result<Arc<SigningKey>, String> {
+        let mut keys = lock(&self.mode_keys);
+        if let Some(k) = &keys.rotated {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(SigningKey::generate()?);
+        keys.rotated = Some(key.clone());
+        Ok(key)
+    }
+
+    /// The decoy key, made on first use.
+    pub fn decoy_key(&self) -> Result<Arc<SigningKey>, String> {
+        let mut keys = lock(&self.mode_keys);
+        if let Some(k) = &keys.decoy {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(SigningKey::generate()?);
+        keys.decoy = Some(key.clone());
+        Ok(key)
     }
 
     /// The store, with expired entries already purged.

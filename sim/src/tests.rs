@@ -19,10 +19,10 @@ use crate::keys::tests::test_key;
 use crate::state::{Endpoint, Sim};
 use crate::users::default_users;
 
-const T0: u64 = 1_700_000_000;
-const CB: &str = "http://localhost:8787/auth/callback";
-const STATE: &str = "state-12345";
-const BASE: &str = "http://127.0.0.1:7070";
+pub(crate) const T0: u64 = 1_700_000_000;
+pub(crate) const CB: &str = "http://localhost:8787/auth/callback";
+pub(crate) const STATE: &str = "state-12345";
+pub(crate) const BASE: &str = "http://127.0.0.1:7070";
 
 fn sim_with(config: SimConfig) -> Sim {
     let sim = Sim::new(config, test_key(), BASE);
@@ -30,7 +30,7 @@ fn sim_with(config: SimConfig) -> Sim {
     sim
 }
 
-fn sim() -> Sim {
+pub(crate) fn sim() -> Sim {
     sim_with(SimConfig::default())
 }
 
@@ -46,7 +46,7 @@ fn two_clients() -> SimConfig {
     config
 }
 
-fn query(params: &[(&str, &str)]) -> String {
+pub(crate) fn query(params: &[(&str, &str)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
         s.append_pair(k, v);
@@ -55,7 +55,7 @@ fn query(params: &[(&str, &str)]) -> String {
 }
 
 /// Standard authorize parameters, with `overrides` replacing (or, with value None, removing) some.
-fn authorize_url(overrides: &[(&str, Option<&str>)]) -> String {
+pub(crate) fn authorize_url(overrides: &[(&str, Option<&str>)]) -> String {
     let mut params = vec![
         ("client_id", "demo-client"),
         ("response_type", "code"),
@@ -72,14 +72,14 @@ fn authorize_url(overrides: &[(&str, Option<&str>)]) -> String {
     format!("{AUTHORIZE_PATH}?{}", query(&params))
 }
 
-fn get(sim: &Sim, url: &str) -> Response {
+pub(crate) fn get(sim: &Sim, url: &str) -> Response {
     endpoints::handle(
         sim,
         &Request::new("GET", url).with_header("Host", "127.0.0.1:7070"),
     )
 }
 
-fn post_form(sim: &Sim, path: &str, body: &str, headers: &[(&str, &str)]) -> Response {
+pub(crate) fn post_form(sim: &Sim, path: &str, body: &str, headers: &[(&str, &str)]) -> Response {
     let mut req = Request::new("POST", path)
         .with_header("Content-Type", "application/x-www-form-urlencoded")
         .with_body(body);
@@ -90,13 +90,13 @@ fn post_form(sim: &Sim, path: &str, body: &str, headers: &[(&str, &str)]) -> Res
 }
 
 /// The `req` id from the login page, the way the integration tests will find it.
-fn req_id(page: &str) -> String {
+pub(crate) fn req_id(page: &str) -> String {
     let start =
         page.find(r#"name="req" value=""#).expect("req field") + r#"name="req" value=""#.len();
     page[start..].split('"').next().unwrap_or("").to_string()
 }
 
-fn location_params(r: &Response) -> (String, Params) {
+pub(crate) fn location_params(r: &Response) -> (String, Params) {
     assert_eq!(r.status, 302, "{}", r.body_text());
     let loc = r.header("location").unwrap().to_string();
     let (base, q) = loc.split_once('?').unwrap();
@@ -104,7 +104,7 @@ fn location_params(r: &Response) -> (String, Params) {
 }
 
 /// Authorize and confirm as `user`; returns the code.
-fn code_for(sim: &Sim, url: &str, user: usize) -> String {
+pub(crate) fn code_for(sim: &Sim, url: &str, user: usize) -> String {
     let page = get(sim, url);
     assert_eq!(page.status, 200, "{}", page.body_text());
     let sub = &sim.users[user].sub;
@@ -126,11 +126,11 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-fn demo_auth() -> String {
+pub(crate) fn demo_auth() -> String {
     basic("demo-client", "demo-secret")
 }
 
-fn exchange(sim: &Sim, code: &str, extra: &[(&str, &str)]) -> Response {
+pub(crate) fn exchange(sim: &Sim, code: &str, extra: &[(&str, &str)]) -> Response {
     let mut params = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -145,7 +145,7 @@ fn exchange(sim: &Sim, code: &str, extra: &[(&str, &str)]) -> Response {
     )
 }
 
-fn userinfo(sim: &Sim, token: &str) -> Response {
+pub(crate) fn userinfo(sim: &Sim, token: &str) -> Response {
     endpoints::handle(
         sim,
         &Request::new("GET", USERINFO_PATH)
@@ -153,7 +153,7 @@ fn userinfo(sim: &Sim, token: &str) -> Response {
     )
 }
 
-fn error_of(r: &Response) -> String {
+pub(crate) fn error_of(r: &Response) -> String {
     r.body_json()["error"].as_str().unwrap_or("").to_string()
 }
 
@@ -236,7 +236,12 @@ fn jwks_cache_control_is_configurable() {
         &sim,
         &Request::new("POST", "/_sim/config").with_body(r#"{"mode": "later"}"#),
     );
-    assert_eq!(r.body_json()["mode"], "later");
+    assert_eq!(r.status, 400);
+    let r = endpoints::handle(
+        &sim,
+        &Request::new("POST", "/_sim/config").with_body(r#"{"mode": "aud-string"}"#),
+    );
+    assert_eq!(r.body_json()["mode"], "aud-string");
 }
 
 // ---- authorize ----
@@ -950,7 +955,7 @@ fn stats_count_every_request_and_reset() {
     let s = get(&sim, "/_sim/stats").body_json();
     assert_eq!(
         s,
-        json!({"discovery": 2, "jwks": 1, "authorize": 1, "confirm": 0, "cancel": 0, "token": 1, "userinfo": 0})
+        json!({"discovery": 2, "jwks": 1, "authorize": 1, "confirm": 0, "cancel": 0, "token": 1, "userinfo": 0, "elsewhere": 0})
     );
     let r = endpoints::handle(&sim, &Request::new("POST", "/_sim/reset"));
     assert_eq!(r.status, 200);
@@ -1142,7 +1147,7 @@ fn full_flow_over_tcp() {
         serde_json::from_str(&http(&addr, "GET", "/_sim/stats", &[], "").body).unwrap();
     assert_eq!(
         stats,
-        json!({"discovery": 1, "jwks": 1, "authorize": 1, "confirm": 1, "cancel": 0, "token": 2, "userinfo": 1})
+        json!({"discovery": 1, "jwks": 1, "authorize": 1, "confirm": 1, "cancel": 0, "token": 2, "userinfo": 1, "elsewhere": 0})
     );
     assert_eq!(http(&addr, "POST", "/_sim/reset", &[], "").status, 200);
     let stats: Value =

@@ -28,7 +28,36 @@ fn ensure_built() {
         run(Command::new("bash").arg("scripts/build.sh"));
         run(Command::new("cargo").args(["build", "-q", "-p", "vipps-sim"]));
         assert!(root().join("build/worker/shim.mjs").exists());
+        write_test_config();
     });
+}
+
+/// The repo's wrangler.toml without its `[build]` section and with absolute paths: the tests
+/// build once up front, and a build watcher restarting workerd mid-test would only add noise.
+pub fn test_config() -> PathBuf {
+    root().join("target/e2e/wrangler.e2e.toml")
+}
+
+fn write_test_config() {
+    let src = std::fs::read_to_string(root().join("wrangler.toml")).unwrap();
+    let mut out = String::new();
+    let mut in_build = false;
+    for line in src.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_build = t == "[build]";
+        }
+        if in_build {
+            continue;
+        }
+        let line = line
+            .replace("\"build/worker/shim.mjs\"", &format!("{:?}", root().join("build/worker/shim.mjs")))
+            .replace("\"demo/public\"", &format!("{:?}", root().join("demo/public")));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    std::fs::create_dir_all(test_config().parent().unwrap()).unwrap();
+    std::fs::write(test_config(), out).unwrap();
 }
 
 fn free_port() -> u16 {
@@ -144,7 +173,8 @@ impl Worker {
         let log = std::fs::File::create(dir.join("wrangler.log")).unwrap();
         let mut cmd = Command::new(root().join("node_modules/.bin/wrangler"));
         cmd.current_dir(root())
-            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["dev", "--config", test_config().to_str().unwrap()])
+            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &free_port().to_string()])
             .args(["--persist-to", dir.join("state").to_str().unwrap()])
             .args(["--log-level", "log"])

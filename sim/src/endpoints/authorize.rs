@@ -3,6 +3,7 @@
 
 use crate::html;
 use crate::http::{append_query, Request, Response};
+use crate::modes::{Mode, EVIL_ISS_PARAM};
 use crate::pkce::{self, ChallengeError};
 use crate::random;
 use crate::state::{CodeGrant, PendingLogin, Sim};
@@ -57,10 +58,14 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
 
     // 3. From here on errors go back to the client.
     let state = params.get("state");
+    let iss = iss_param(sim);
     let fail = |error: &str, description: &str| {
         let mut p = vec![("error", error), ("error_description", description)];
         if let Some(s) = state {
             p.push(("state", s));
+        }
+        if let Some(iss) = &iss {
+            p.push(("iss", iss));
         }
         Response::redirect(&append_query(redirect_uri, &p))
     };
@@ -173,6 +178,7 @@ pub fn confirm(sim: &Sim, req: &Request) -> Response {
         return server_error("random source");
     };
     let code_ttl = sim.settings().code_ttl;
+    let iss = iss_param(sim);
 
     // An unknown user leaves the request usable; a known one consumes it.
     let Some(user) = user else {
@@ -182,14 +188,16 @@ pub fn confirm(sim: &Sim, req: &Request) -> Response {
     let Some(pending) = store.pending.remove(req_id) else {
         return error_page("This login request is unknown, already used or has expired");
     };
-    let location = append_query(
-        &pending.redirect_uri,
-        &[
-            ("code", &code),
-            ("state", &pending.state),
-            ("scope", &pending.scopes.join(" ")),
-        ],
-    );
+    let scope = pending.scopes.join(" ");
+    let mut params = vec![
+        ("code", code.as_str()),
+        ("state", &pending.state),
+        ("scope", &scope),
+    ];
+    if let Some(iss) = &iss {
+        params.push(("iss", iss));
+    }
+    let location = append_query(&pending.redirect_uri, &params);
     store.codes.insert(
         code,
         CodeGrant {
@@ -217,12 +225,24 @@ pub fn cancel(sim: &Sim, req: &Request) -> Response {
     else {
         return error_page("This login request is unknown, already used or has expired");
     };
-    Response::redirect(&append_query(
-        &pending.redirect_uri,
-        &[
-            ("error", "access_denied"),
-            ("error_description", "User cancelled the login"),
-            ("state", &pending.state),
-        ],
-    ))
+    let mut params = vec![
+        ("error", "access_denied"),
+        ("error_description", "User cancelled the login"),
+        ("state", &pending.state),
+    ];
+    let iss = iss_param(sim);
+    if let Some(iss) = &iss {
+        params.push(("iss", iss));
+    }
+    Response::redirect(&append_query(&pending.redirect_uri, &params))
+}
+
+/// The RFC 9207 `iss` authorization-response parameter. Vipps sends none; the `iss-param-*`
+/// modes do.
+fn iss_param(sim: &Sim) -> Option<String> {
+    match sim.settings().mode {
+        Some(Mode::IssParamCorrect) => Some(sim.issuer.clone()),
+        Some(Mode::IssParamWrong) => Some(EVIL_ISS_PARAM.to_string()),
+        _ => None,
+    }
 }

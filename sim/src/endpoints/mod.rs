@@ -10,6 +10,7 @@ pub mod userinfo;
 
 use serde_json::json;
 
+use crate::faults::ELSEWHERE_PATH;
 use crate::http::{Request, Response};
 use crate::state::{Endpoint, Sim};
 
@@ -37,11 +38,21 @@ pub fn handle(sim: &Sim, req: &Request) -> Response {
         "/_sim/stats" => (None, &["GET"], control::stats),
         "/_sim/reset" => (None, &["POST"], control::reset),
         "/_sim/config" => (None, &["GET", "POST"], control::config),
+        "/_sim/modes" => (None, &["GET"], control::modes),
+        ELSEWHERE_PATH => {
+            // Any method: whatever followed the redirect is counted.
+            sim.stats.bump(Endpoint::Elsewhere);
+            return control::elsewhere(sim, req);
+        }
         "/" => (None, &["GET"], control::index),
         _ => return not_found(),
     };
     if let Some(e) = endpoint {
         sim.stats.bump(e);
+        let fault = sim.settings().fault.filter(|f| f.endpoint.matches(e));
+        if let Some(response) = fault.and_then(|f| f.apply(sim)) {
+            return response;
+        }
     }
     if !methods.contains(&req.method.as_str()) {
         return Response::json(405, &json!({"error": "method_not_allowed"}))

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::http::{Request, Response};
 use crate::id_token::{self, IdTokenInput};
+use crate::modes::Mode;
 use crate::pkce;
 use crate::random;
 use crate::state::{AccessGrant, Sim, UsedCode};
@@ -153,23 +154,41 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
         now,
         ttl: settings.id_token_ttl,
     };
-    let mut unsigned = id_token::standard(&input, sim.key.kid());
-    id_token::apply_mode(settings.mode.as_deref(), &mut unsigned);
-    let id_token = match unsigned.sign(&sim.key) {
+    let mode = settings.mode;
+    // The rotation modes sign with a new key; `signing-key-rotation-just-before-signing` makes
+    // (and publishes) it here, at the first signature.
+    let rotated = match mode.filter(|m| m.rotates_key()) {
+        Some(_) => match sim.rotated_key_or_generate() {
+            Ok(k) => Some(k),
+            Err(e) => return server_error(&e),
+        },
+        None => None,
+    };
+    let key = rotated.as_deref().unwrap_or(&sim.key);
+    let mut unsigned = id_token::standard(&input, key.kid());
+    id_token::apply_mode(mode, &mut unsigned, &input);
+    let id_token = match unsigned.sign(key) {
         Ok(t) => t,
         Err(e) => return server_error(&e),
     };
 
-    Response::json(
-        200,
-        &json!({
-            "access_token": access_token,
-            "id_token": id_token,
-            "expires_in": settings.access_token_ttl,
-            "scope": grant.scopes.join(" "),
-            "token_type": "bearer",
-        }),
-    )
-    .with_header("Cache-Control", "no-store")
-    .with_header("Pragma", "no-cache")
+    let mut body = json!({
+        "access_token": access_token,
+        "id_token": id_token,
+        "expires_in": settings.access_token_ttl,
+        "scope": grant.scopes.join(" "),
+        "token_type": "bearer",
+    });
+    match mode {
+        Some(Mode::TokenTypeUppercase) => body["token_type"] = json!("BEARER"),
+        Some(Mode::ExpiresInMissing) => {
+            if let Some(o) = body.as_object_mut() {
+                o.remove("expires_in");
+            }
+        }
+        _ => {}
+    }
+    Response::json(200, &body)
+        .with_header("Cache-Control", "no-store")
+        .with_header("Pragma", "no-cache")
 }

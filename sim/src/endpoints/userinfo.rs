@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::http::{Request, Response};
+use crate::modes::{Mode, FOREIGN_SUB};
 use crate::state::Sim;
 
 fn unauthorized(detail: &str, www_authenticate: &str) -> Response {
@@ -51,6 +52,9 @@ pub fn userinfo(sim: &Sim, req: &Request) -> Response {
             "Bearer error=\"invalid_token\"",
         );
     };
-    let claims = user.userinfo_claims(&grant.scopes, &grant.sid);
+    let mut claims = user.userinfo_claims(&grant.scopes, &grant.sid);
+    if sim.settings().mode == Some(Mode::UserinfoInvalidSub) {
+        claims.insert("sub".into(), json!(FOREIGN_SUB));
+    }
     Response::json(200, &Value::Object(claims)).with_header("Cache-Control", "no-store")
 }
