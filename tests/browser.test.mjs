@@ -5,7 +5,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdirSync, openSync, rmSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,25 @@ async function startSim(redirectUri) {
   return line.replace("vipps-sim listening on ", "").trim();
 }
 
+// The repo's wrangler.toml without [build] and with absolute paths: the Worker is built once
+// up front (scripts/test.sh), so no build watcher restarts workerd mid-test.
+function writeTestConfig() {
+  const src = readFileSync(path.join(root, "wrangler.toml"), "utf8");
+  let inBuild = false;
+  const lines = [];
+  for (const line of src.split("\n")) {
+    const t = line.trim();
+    if (t.startsWith("[")) inBuild = t === "[build]";
+    if (inBuild) continue;
+    lines.push(line
+      .replace('"build/worker/shim.mjs"', JSON.stringify(path.join(root, "build/worker/shim.mjs")))
+      .replace('"demo/public"', JSON.stringify(path.join(root, "demo/public"))));
+  }
+  const file = path.join(out, "wrangler.browser.toml");
+  writeFileSync(file, lines.join("\n"));
+  return file;
+}
+
 async function startWorker(port, simBase) {
   const redirect = `http://127.0.0.1:${port}/auth/callback`;
   const vars = {
@@ -56,7 +75,7 @@ async function startWorker(port, simBase) {
     VIPPS_REDIRECT_URI: redirect,
     SESSION_SECRET: "browser-session-secret-0123456789abcdef",
   };
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+  const args = ["dev", "--config", writeTestConfig(), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
     "--persist-to", path.join(out, "state")];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const w = start(path.join(root, "node_modules/.bin/wrangler"), args, "wrangler.log");
