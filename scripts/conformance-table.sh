@@ -12,7 +12,9 @@ files=(target/conformance/*.tsv)
   echo "The wasm Worker runs in workerd (wrangler dev) against the Vipps Login simulator in a hostile"
   echo "mode or with a network fault (names after the OpenID Foundation RP tests; see sim/README.md)."
   echo "Every rejection is checked for its status, its stable error code, no session cookie and no"
-  echo "further call to the token or userinfo endpoint."
+  echo "further call to the token or userinfo endpoint. KV failing (in-memory fallback) and the"
+  echo "ID-token checks one by one are covered by the native tests in src/app_tests.rs and"
+  echo "src/oidc/id_token.rs, which workerd's local KV cannot be made to fail for."
   echo
   current=""
   sort -t$'\t' -k1,1 -s "${files[@]}" | while IFS=$'\t' read -r suite scenario expected observed result; do
