@@ -299,6 +299,8 @@ fn broken_network() {
         ("userinfo slow", json!({"endpoint": "userinfo", "kind": "slow", "ms": 5000}), 503, "vipps.unavailable"),
         ("userinfo answers 500", json!({"endpoint": "userinfo", "kind": "status", "status": 500}), 502, "userinfo.failed"),
         ("userinfo redirects", json!({"endpoint": "userinfo", "kind": "redirect"}), 502, "userinfo.failed"),
+        ("token endpoint drops the connection", json!({"endpoint": "token", "kind": "close"}), 503, "vipps.unavailable"),
+        ("userinfo answers HTML", json!({"endpoint": "userinfo", "kind": "html"}), 502, "userinfo.failed"),
     ];
     for (scenario, fault, status, code) in cases {
         w.sim.set(json!({ "fault": fault }));
@@ -318,6 +320,8 @@ fn broken_network() {
         ("discovery slow", json!({"endpoint": "discovery", "kind": "slow", "ms": 5000}), 503, "discovery.unavailable"),
         ("JWKS answers 500, nothing cached", json!({"endpoint": "jwks", "kind": "status", "status": 500}), 503, "jwks.unavailable"),
         ("JWKS sends 5 MiB chunked", json!({"endpoint": "jwks", "kind": "huge-chunked"}), 502, "jwks.invalid"),
+        ("JWKS slow", json!({"endpoint": "jwks", "kind": "slow", "ms": 5000}), 503, "jwks.unavailable"),
+        ("JWKS redirects", json!({"endpoint": "jwks", "kind": "redirect"}), 502, "jwks.invalid"),
     ] {
         let w = Worker::start("conf-network-cold", &[("UPSTREAM_TIMEOUT_MS", "1500")], &[]);
         w.sim.set(json!({ "fault": fault }));
