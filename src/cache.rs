@@ -63,15 +63,15 @@ pub struct CachedDoc {
 
 impl CachedDoc {
     pub fn is_fresh(&self, now: u64) -> bool {
-        now >= self.fetched_at.saturating_sub(60) && now < self.fetched_at + self.ttl
+        now >= self.fetched_at.saturating_sub(60) && now < self.fetched_at.saturating_add(self.ttl)
     }
     /// Usable while the provider is unreachable.
     pub fn is_usable_stale(&self, now: u64) -> bool {
-        now < self.fetched_at + self.ttl + STALE_IF_ERROR
+        now < self.fetched_at.saturating_add(self.ttl).saturating_add(STALE_IF_ERROR)
     }
     /// KV expiration for this entry: freshness plus the stale window (KV's minimum is 60 s).
     pub fn kv_ttl(&self) -> u64 {
-        (self.ttl + STALE_IF_ERROR).max(60)
+        self.ttl.saturating_add(STALE_IF_ERROR).max(60)
     }
 }
 
