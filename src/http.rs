@@ -8,6 +8,8 @@ use serde::Serialize;
 pub struct IncomingRequest {
     pub method: String,
     pub url: url::Url,
+    /// At the edge only the headers in `edge::CORE_HEADERS` are copied in: a new header read
+    /// here must be added there.
     pub headers: Vec<(String, String)>,
     /// Read by the edge only for routes that take a body (POST to auth routes).
     pub body: Option<Vec<u8>>,
