@@ -1,0 +1,1169 @@
+#!/usr/bin/env node
+// `make bench` (via scripts/bench.sh): runs every benchmark on loopback and writes BENCHMARKS.md.
+//
+//   (a) vipps-edge-login: the release wasm Worker in local workerd (`wrangler dev`)
+//   (b) a no-op Rust Worker (bench/noop) built with the same toolchain, returning the same asset
+//   (c) @hono/oidc-auth (bench/hono) protecting the same assets on the same workerd
+//
+// all against one vipps-sim (target/release) that has both redirect URIs registered. Every
+// comparison is a ratio of figures measured in the same repetition (the targets take turns, in a
+// rotating order, so noise from other work on the machine hits them alike), and every figure is
+// the median over repetitions.
+//
+// Each runs twice over: in one workerd process through Miniflare (bench/serve.mjs: the bundle
+// `wrangler deploy --dry-run` makes, no dev proxy; the main figures), and under `wrangler dev` as
+// tests/e2e.rs starts it (a dev proxy in a second workerd and a request log line through Node on
+// every request; a cross-check of the hot path, and the start time). Two more measure CPU inside
+// the isolate: each Worker's fetch handler called in a loop with ASSETS stubbed (the hot path),
+// and the core compiled to wasm (bench/wasmcore) with its handler in a loop (callback, login start).
+//
+// Knobs (environment): BENCH_REPS (hot path, default 7), BENCH_LOGIN_REPS (3), BENCH_DURATION
+// (seconds per wrk/login run, 10), BENCH_DEV_REPS (3) and BENCH_DEV_DURATION (5) for the wrangler
+// dev cross-check, BENCH_CONNECTIONS (wrk, 4), BENCH_LOGIN_CONCURRENCY (4), BENCH_START_REPS (3),
+// BENCH_SKIP_CARGO=1 (reuse the criterion/costs results), BENCH_OUT (file), BENCH_KEEP_TMP=1 (keep
+// the work directory with logs and bundles).
+
+import { spawn, spawnSync, execFileSync } from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import zlib from 'node:zlib'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const env = process.env
+const OPT = {
+  reps: Number(env.BENCH_REPS || 7),
+  loginReps: Number(env.BENCH_LOGIN_REPS || 3),
+  duration: Number(env.BENCH_DURATION || 10),
+  connections: Number(env.BENCH_CONNECTIONS || 4),
+  loginConcurrency: Number(env.BENCH_LOGIN_CONCURRENCY || 4),
+  startReps: Number(env.BENCH_START_REPS || 3),
+  devReps: Number(env.BENCH_DEV_REPS || 3),
+  devDuration: Number(env.BENCH_DEV_DURATION || 5),
+  skipCargo: env.BENCH_SKIP_CARGO === '1',
+  out: env.BENCH_OUT || path.join(ROOT, 'BENCHMARKS.md'),
+}
+const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler')
+const SIM_BIN = path.join(ROOT, 'target/release/vipps-sim')
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'vipps-bench-'))
+const CLIENT_ID = 'bench-client'
+const CLIENT_SECRET = 'bench-client-secret'
+const SESSION_SECRET = 'bench-session-secret-0123456789abcdef'
+const HONO_SECRET = 'bench-hono-auth-secret-0123456789abcdef'
+const PROTECTED = '/private/'
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+
+const log = (...a) => console.log('\x1b[1;34m[bench]\x1b[0m', ...a)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (!s.length) return NaN
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b)
+  if (!s.length) return NaN
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]
+}
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a')
+const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a')
+
+// ---- processes ---------------------------------------------------------------------------------
+
+const groups = new Set()
+function spawnGroup(cmd, args, { cwd = ROOT, logFile, extraEnv = {} } = {}) {
+  const fd = fs.openSync(logFile, 'a')
+  const child = spawn(cmd, args, {
+    cwd,
+    detached: true,
+    stdio: ['ignore', 'pipe', fd],
+    env: { ...env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1', ...extraEnv },
+  })
+  groups.add(child)
+  child.on('exit', () => groups.delete(child))
+  return child
+}
+async function stopGroup(child) {
+  if (!child || child.exitCode !== null) return
+  try { process.kill(-child.pid, 'SIGTERM') } catch {}
+  for (let i = 0; i < 100 && child.exitCode === null && child.signalCode === null; i++) await sleep(50)
+  try { process.kill(-child.pid, 'SIGKILL') } catch {}
+}
+function stopAll() {
+  for (const c of groups) { try { process.kill(-c.pid, 'SIGKILL') } catch {} }
+}
+process.on('exit', stopAll)
+for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { stopAll(); process.exit(130) })
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) })
+  })
+}
+
+/** CPU seconds used so far by `pid` and all its descendants (only processes named `only`, when
+ *  given): the sum of the kernel's per-thread run time (/proc/PID/task/TID/schedstat, in ns), or
+ *  utime + stime in clock ticks where schedstat is missing. */
+function treeCpuSeconds(pid, only) {
+  const procs = new Map()
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const s = fs.readFileSync(`/proc/${d}/stat`, 'utf8')
+      const rest = s.slice(s.lastIndexOf(')') + 2).split(' ')
+      const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'))
+      procs.set(Number(d), { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]), comm })
+    } catch {}
+  }
+  const children = new Map()
+  for (const [p, s] of procs) { if (!children.has(s.ppid)) children.set(s.ppid, []); children.get(s.ppid).push(p) }
+  let total = 0
+  const stack = [pid]
+  while (stack.length) {
+    const p = stack.pop()
+    const st = procs.get(p)
+    if (st && (!only || st.comm === only)) total += processCpu(p, st.ticks)
+    stack.push(...(children.get(p) ?? []))
+  }
+  return total
+}
+function processCpu(pid, ticks) {
+  try {
+    let ns = 0
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0])
+    if (ns > 0) return ns / 1e9
+  } catch {}
+  return ticks / CLK_TCK
+}
+
+// ---- a minimal HTTP client with a cookie jar (no redirects followed: each hop is checked) ----
+
+class Jar {
+  constructor() { this.c = new Map() }
+  absorb(res) {
+    for (const sc of res.headers.getSetCookie()) {
+      const [pair] = sc.split(';')
+      const i = pair.indexOf('=')
+      const k = pair.slice(0, i).trim(), v = pair.slice(i + 1).trim()
+      if (/max-age=0|expires=thu, 01 jan 1970/i.test(sc) || v === '') this.c.delete(k)
+      else this.c.set(k, v)
+    }
+  }
+  header() { return [...this.c].map(([k, v]) => `${k}=${v}`).join('; ') }
+}
+async function req(url, { jar, method = 'GET', body, headers = {} } = {}) {
+  const h = { accept: 'text/html,application/xhtml+xml', ...headers }
+  if (jar && jar.c.size) h.cookie = jar.header()
+  if (body) h['content-type'] = 'application/x-www-form-urlencoded'
+  const res = await fetch(url, { method, body, headers: h, redirect: 'manual' })
+  if (jar) jar.absorb(res)
+  const text = await res.text()
+  return { status: res.status, location: res.headers.get('location'), text, res }
+}
+
+// ---- the simulator and the three Workers -------------------------------------------------------
+
+async function startSim(redirectUris) {
+  const args = ['--listen', '127.0.0.1:0', '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET]
+  for (const r of redirectUris) args.push('--redirect-uri', r)
+  const child = spawnGroup(SIM_BIN, args, { logFile: path.join(TMP, 'sim.log') })
+  const base = await new Promise((resolve, reject) => {
+    let buf = ''
+    child.stdout.on('data', (d) => {
+      buf += d
+      const m = /vipps-sim listening on (\S+)/.exec(buf)
+      if (m) resolve(m[1])
+    })
+    child.on('exit', (c) => reject(new Error(`vipps-sim exited (${c}); see ${TMP}/sim.log`)))
+  })
+  child.stdout.resume()
+  return {
+    child, base, args,
+    issuer: `${base}/access-management-1.0/access/`,
+    discovery: `${base}/access-management-1.0/access/.well-known/openid-configuration`,
+    async stats() { return JSON.parse((await req(`${base}/_sim/stats`)).text) },
+  }
+}
+
+/** The root wrangler.toml, minus [build], pointed at a snapshot of build/ (so that an edit to src/
+ *  during the run cannot rebuild and reload the Worker under measurement). */
+function snapshotWorkerConfig() {
+  const dir = path.join(TMP, 'worker-a')
+  fs.cpSync(path.join(ROOT, 'build'), path.join(dir, 'build'), { recursive: true })
+  let toml = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8')
+  toml = toml.replace(/^\[build\][\s\S]*?(?=^\[)/m, '')
+  toml = toml.replace(/^main = .*$/m, `main = ${JSON.stringify(path.join(dir, 'build/worker/shim.mjs'))}`)
+  toml = toml.replace(/^directory = .*$/m, `directory = ${JSON.stringify(path.join(ROOT, 'demo/public'))}`)
+  const file = path.join(dir, 'wrangler.toml')
+  fs.writeFileSync(file, toml)
+  return file
+}
+
+const TARGETS = {
+  a: { label: '(a) vipps-edge-login', short: 'vipps-edge-login' },
+  b: { label: '(b) no-op Rust Worker', short: 'no-op' },
+  c: { label: '(c) @hono/oidc-auth', short: '@hono/oidc-auth' },
+}
+
+function workerVars(key, port, sim) {
+  const base = `http://127.0.0.1:${port}`
+  if (key === 'a') {
+    return {
+      VIPPS_DISCOVERY_URL: sim.discovery,
+      VIPPS_CLIENT_ID: CLIENT_ID,
+      VIPPS_CLIENT_SECRET: CLIENT_SECRET,
+      VIPPS_REDIRECT_URI: `${base}/auth/callback`,
+      SESSION_SECRET,
+    }
+  }
+  if (key === 'c') {
+    return {
+      OIDC_ISSUER: sim.issuer,
+      OIDC_CLIENT_ID: CLIENT_ID,
+      OIDC_CLIENT_SECRET: CLIENT_SECRET,
+      OIDC_AUTH_SECRET: HONO_SECRET,
+      OIDC_REDIRECT_URI: `${base}/callback`,
+      OIDC_SCOPES: 'openid name email',
+      OIDC_AUTH_REFRESH_INTERVAL: '31536000', // Vipps issues no refresh tokens: never refresh
+      OIDC_AUTH_EXPIRES: '86400',
+    }
+  }
+  return {}
+}
+
+let startCount = 0
+
+/** Waits until the protected page answers 200 (with the session cookie when one is known; (c)
+ *  without one answers 302 to the simulator, which also proves it is up). */
+async function waitReady(key, child, base, t0, logFile, cookie, probe = PROTECTED, timeoutMs = 180000) {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${key} exited; see ${logFile}`)
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${key} not ready after ${timeoutMs} ms; see ${logFile}`)
+    try {
+      const r = await fetch(base + probe, { redirect: 'manual', headers: cookie ? { cookie, accept: 'text/html' } : { accept: 'text/html' } })
+      await r.arrayBuffer()
+      if (r.status === 200 || (!cookie && key !== 'b' && (r.status === 302 || r.status === 401))) break
+    } catch {}
+    await sleep(20)
+  }
+  return performance.now() - t0
+}
+
+/** `wrangler dev`, started as tests/e2e.rs starts it (with --log-level error). */
+async function startDev(key, configFile, port, sim, { cookie } = {}) {
+  const inspector = await freePort()
+  const n = ++startCount
+  const args = ['dev', '--config', configFile, '--ip', '127.0.0.1', '--port', String(port),
+    '--inspector-port', String(inspector), '--persist-to', path.join(TMP, `state-${key}-${n}`),
+    '--log-level', 'error']
+  for (const [k, v] of Object.entries(workerVars(key, port, sim))) args.push('--var', `${k}:${v}`)
+  const logFile = path.join(TMP, `wrangler-${key}-${n}.log`)
+  const t0 = performance.now()
+  const child = spawnGroup(WRANGLER, args, { cwd: path.dirname(configFile), logFile })
+  const base = `http://127.0.0.1:${port}`
+  const readyMs = await waitReady(key, child, base, t0, logFile, cookie)
+  // The whole dev stack: wrangler (Node, which also receives a request log line per request)
+  // and its two workerd processes (the dev proxy and the Worker).
+  return { key, kind: 'dev', child, base, port, args, logFile, readyMs, cpu: () => treeCpuSeconds(child.pid) }
+}
+
+/** One workerd process running the deployable bundle (bench/serve.mjs). */
+async function startDirect(key, bundle, port, sim, { cookie, probe } = {}) {
+  const n = ++startCount
+  const spec = {
+    dir: bundle.dir, main: bundle.main, port,
+    compatibilityDate: bundle.toml.compatibilityDate, compatibilityFlags: bundle.toml.compatibilityFlags,
+    assets: path.join(ROOT, 'demo/public'),
+    bindings: { ...bundle.toml.vars, ...(sim ? workerVars(key, port, sim) : {}) },
+    kv: bundle.toml.kv,
+    persist: path.join(TMP, `state-direct-${key}-${n}`),
+  }
+  const specFile = path.join(TMP, `serve-${key}-${n}.json`)
+  fs.writeFileSync(specFile, JSON.stringify(spec, null, 2))
+  const logFile = path.join(TMP, `serve-${key}-${n}.log`)
+  const t0 = performance.now()
+  const child = spawnGroup(process.execPath, [path.join(ROOT, 'bench/serve.mjs'), specFile], { logFile })
+  child.stdout.resume()
+  const base = `http://127.0.0.1:${port}`
+  const readyMs = await waitReady(key, child, base, t0, logFile, cookie, probe)
+  // Only the workerd process: the Node process that launched it is idle while it serves.
+  return { key, kind: 'direct', child, base, port, args: ['bench/serve.mjs', specFile], spec, logFile, readyMs, cpu: () => treeCpuSeconds(child.pid, 'workerd') }
+}
+
+/** The bits of a wrangler.toml the direct runs need: compatibility, [vars], KV bindings. */
+function readToml(file) {
+  const t = fs.readFileSync(file, 'utf8')
+  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(t)?.[1]
+  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(t)?.[1]
+  const compatibilityFlags = flags ? [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]) : []
+  const vars = {}
+  const varsSection = /^\[vars\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(t)?.[1] ?? ''
+  for (const m of varsSection.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/gm)) vars[m[1]] = JSON.parse(`"${m[2]}"`)
+  const kv = [...t.matchAll(/^\[\[kv_namespaces\]\]\s*$[\s\S]*?^binding\s*=\s*"([^"]+)"/gm)].map((m) => m[1])
+  return { compatibilityDate, compatibilityFlags, vars, kv }
+}
+
+// ---- browserless logins --------------------------------------------------------------------------
+
+function simPage(html) {
+  const r = /name="req" value="([^"]+)"/.exec(html)
+  const u = /data-user="([^"]+)"/.exec(html)
+  if (!r || !u) throw new Error('simulator login page without req/user markers')
+  return { req: r[1], user: u[1] }
+}
+
+/** One login; returns the session cookie pair and timings (ms). */
+async function login(key, w, sim) {
+  const jar = new Jar()
+  const t0 = performance.now()
+  // Start: (a) /auth/login, (c) the protected page itself (that is where @hono/oidc-auth starts).
+  const start = key === 'a' ? `${w.base}/auth/login?return_to=%2Fprivate%2F` : `${w.base}${PROTECTED}`
+  const r1 = await req(start, { jar })
+  if (r1.status !== 302 || !r1.location?.startsWith(sim.base)) throw new Error(`${key} login start: ${r1.status} ${r1.location} ${r1.text.slice(0, 300)}`)
+  const t1 = performance.now()
+  const page = await req(r1.location)
+  if (page.status !== 200) throw new Error(`${key} authorize page: ${page.status} ${page.text.slice(0, 300)}`)
+  const { req: reqId, user } = simPage(page.text)
+  const conf = await req(`${sim.base}/access-management-1.0/access/oauth2/auth/confirm`, {
+    method: 'POST', body: new URLSearchParams({ req: reqId, user }).toString(),
+  })
+  if (![302, 303].includes(conf.status)) throw new Error(`${key} confirm: ${conf.status} ${conf.text.slice(0, 300)}`)
+  const t2 = performance.now()
+  const cb = await req(conf.location, { jar })
+  const t3 = performance.now()
+  const name = key === 'a' ? '__Host-vipps-session' : 'oidc-auth'
+  if (![302, 303].includes(cb.status) || !jar.c.has(name)) throw new Error(`${key} callback: ${cb.status} ${cb.text.slice(0, 500)}`)
+  return { cookie: `${name}=${jar.c.get(name)}`, total: t3 - t0, start: t1 - t0, callback: t3 - t2 }
+}
+
+async function loginRun(key, w, sim, seconds, concurrency) {
+  const lat = [], cbs = []
+  let errors = 0, firstError = null
+  const deadline = performance.now() + seconds * 1000
+  const s0 = await sim.stats()
+  const cpu0 = w.cpu()
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline) {
+      try {
+        const r = await login(key, w, sim)
+        lat.push(r.total); cbs.push(r.callback)
+      } catch (e) { errors++; firstError ??= String(e.message || e) }
+    }
+  }))
+  const elapsed = (performance.now() - t0) / 1000
+  const cpu = w.cpu() - cpu0
+  const s1 = await sim.stats()
+  const n = lat.length
+  return {
+    logins: n, errors, firstError, elapsed,
+    perSec: n / elapsed,
+    p50: pct(lat, 50), p99: pct(lat, 99), cbP50: pct(cbs, 50), cbP99: pct(cbs, 99),
+    cpuMsPerLogin: n ? (cpu * 1000) / n : NaN,
+    sim: diffStats(s1, s0, n),
+  }
+}
+
+/** Login starts only (no callback), sequentially: their CPU, to subtract from a whole login's. */
+async function startRun(key, w, sim, count) {
+  const s0 = await sim.stats()
+  const cpu0 = w.cpu()
+  const url = key === 'a' ? `${w.base}/auth/login?return_to=%2Fprivate%2F` : `${w.base}${PROTECTED}`
+  const lat = []
+  for (let i = 0; i < count; i++) {
+    const t = performance.now()
+    const r = await req(url, { jar: new Jar() })
+    lat.push(performance.now() - t)
+    if (r.status !== 302) throw new Error(`${key} login start: ${r.status}`)
+  }
+  const cpu = w.cpu() - cpu0
+  return { cpuMsPerStart: (cpu * 1000) / count, p50: pct(lat, 50), sim: diffStats(await sim.stats(), s0, count) }
+}
+
+function diffStats(s1, s0, n) {
+  const out = {}
+  for (const k of Object.keys(s1)) out[k] = { total: s1[k] - (s0[k] ?? 0), per: n ? (s1[k] - (s0[k] ?? 0)) / n : NaN }
+  return out
+}
+
+// ---- wrk ------------------------------------------------------------------------------------------
+
+const WRK_LUA = path.join(TMP, 'report.lua')
+fs.writeFileSync(WRK_LUA, `
+done = function(summary, latency, requests)
+  io.write(string.format('WRK_JSON {"requests":%d,"duration_us":%d,"status_errors":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,"timeouts":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"mean_us":%.1f}\\n',
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.timeout, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.mean))
+end
+`)
+function wrkArgs(url, cookie, seconds) {
+  const a = ['-t1', `-c${OPT.connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', WRK_LUA, '-H', 'Accept: text/html,application/xhtml+xml']
+  if (cookie) a.push('-H', `Cookie: ${cookie}`)
+  a.push(url)
+  return a
+}
+function wrk(w, cookie, seconds) {
+  const args = wrkArgs(w.base + PROTECTED, cookie, seconds)
+  const cpu0 = w.cpu()
+  const r = spawnSync('wrk', args, { encoding: 'utf8' })
+  const cpu = w.cpu() - cpu0
+  const m = /WRK_JSON (\{.*\})/.exec(r.stdout)
+  if (!m) throw new Error(`wrk failed: ${r.stdout}\n${r.stderr}`)
+  const j = JSON.parse(m[1])
+  const errs = j.status_errors + j.connect_errors + j.read_errors + j.write_errors + j.timeouts
+  return {
+    rps: j.requests / (j.duration_us / 1e6), p50: j.p50_us / 1000, p99: j.p99_us / 1000, requests: j.requests,
+    errors: errs, cpuUsPerReq: (cpu * 1e6) / j.requests,
+  }
+}
+
+/** The protected page must be served (200, the members page) with the cookie, and refused without. */
+async function checkHotPath(key, w, cookie) {
+  const ok = await req(w.base + PROTECTED, { headers: cookie ? { cookie } : {} })
+  if (ok.status !== 200 || !ok.text.includes('Members page')) throw new Error(`${key}: ${PROTECTED} with session gave ${ok.status}`)
+  if (key !== 'b') {
+    const no = await req(w.base + PROTECTED)
+    if (no.status === 200) throw new Error(`${key}: ${PROTECTED} served without a session`)
+  }
+  return ok.text.length
+}
+
+// ---- sizes and start ----------------------------------------------------------------------------
+
+function gz(buf) { return zlib.gzipSync(buf, { level: 9 }).length }
+function dirFiles(dir) {
+  const out = []
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) out.push(...dirFiles(p))
+    else out.push(p)
+  }
+  return out
+}
+function dryRunBundle(key, configFile) {
+  const out = path.join(TMP, `bundle-${key}`)
+  const args = ['deploy', '--dry-run', '--outdir', out, '--config', configFile]
+  const r = spawnSync(WRANGLER, args, { cwd: path.dirname(configFile), encoding: 'utf8', env: { ...env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' } })
+  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run (${key}) failed:\n${r.stdout}\n${r.stderr}`)
+  const files = dirFiles(out).filter((f) => !f.endsWith('.map') && !f.endsWith('README.md'))
+  let raw = 0, gzip = 0
+  for (const f of files) { const b = fs.readFileSync(f); raw += b.length; gzip += gz(b) }
+  const m = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(r.stdout + r.stderr)
+  const rel = files.map((f) => path.relative(out, f))
+  const main = rel.find((f) => f.endsWith('.js') || f.endsWith('.mjs'))
+  return { raw, gzip, files: rel, dir: out, main, wranglerKiB: m ? { raw: Number(m[1]), gzip: Number(m[2]) } : null, args }
+}
+// ---- cargo: criterion and the counting harness ----------------------------------------------------
+
+function runCargo(args, logName) {
+  log(`cargo ${args.join(' ')}`)
+  const r = spawnSync('cargo', args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 })
+  fs.writeFileSync(path.join(TMP, logName), r.stdout + r.stderr)
+  if (r.status !== 0) throw new Error(`cargo ${args.join(' ')} failed:\n${r.stderr.slice(-3000)}`)
+  return r.stdout
+}
+function criterionResults() {
+  const dir = path.join(ROOT, 'target/criterion')
+  const out = {}
+  if (!fs.existsSync(dir)) return out
+  for (const d of fs.readdirSync(dir)) {
+    try {
+      const b = JSON.parse(fs.readFileSync(path.join(dir, d, 'new/benchmark.json'), 'utf8'))
+      const e = JSON.parse(fs.readFileSync(path.join(dir, d, 'new/estimates.json'), 'utf8'))
+      out[b.full_id] = { median: e.median.point_estimate, lo: e.median.confidence_interval.lower_bound, hi: e.median.confidence_interval.upper_bound }
+    } catch {}
+  }
+  return out
+}
+
+// ---- machine -------------------------------------------------------------------------------------
+
+function sh(cmd, args, opts = {}) {
+  try { return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts }).trim() } catch (e) { return (e.stdout || e.stderr || '').toString().trim() || 'n/a' }
+}
+function machine() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8')
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown'
+  const flags = /flags\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.split(' ') ?? []
+  const memLine = sh('free', ['-h']).split('\n').find((l) => l.startsWith('Mem:')) ?? ''
+  const dirty = sh('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : ''
+  return {
+    model,
+    nproc: sh('nproc', []),
+    mem: memLine.split(/\s+/)[1] ?? 'n/a',
+    shaNi: flags.includes('sha_ni'),
+    kernel: `${os.type()} ${os.release()}`,
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    commit: sh('git', ['rev-parse', '--short', 'HEAD']) + dirty,
+    rustc: sh('rustc', ['--version']),
+    node: process.version,
+    wrangler: sh(WRANGLER, ['--version']).split('\n').pop(),
+    workerd: sh(path.join(ROOT, 'node_modules/.bin/workerd'), ['--version']),
+    wrk: (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].replace(/\s*(\[|Copyright).*$/, '').trim(),
+    hono: JSON.parse(fs.readFileSync(path.join(ROOT, 'bench/hono/node_modules/hono/package.json'), 'utf8')).version,
+    oidcAuth: JSON.parse(fs.readFileSync(path.join(ROOT, 'bench/hono/node_modules/@hono/oidc-auth/package.json'), 'utf8')).version,
+    oauth4webapi: JSON.parse(fs.readFileSync(path.join(ROOT, 'bench/hono/node_modules/oauth4webapi/package.json'), 'utf8')).version,
+    load: os.loadavg().map((x) => x.toFixed(2)).join(', '),
+    profile: (() => {
+      const t = fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8')
+      const rel = /^\[profile\.release\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(t)?.[1] ?? ''
+      const opt = /^wasm-opt\s*=\s*\[([^\]]*)\]/m.exec(t)?.[1]?.match(/"-O\w*"/)?.[0]?.replace(/"/g, '') ?? '-O'
+      return `opt-level ${/^opt-level\s*=\s*"?(\w+)"?/m.exec(rel)?.[1] ?? '?'}${/^lto\s*=\s*true/m.test(rel) ? ', LTO' : ''}${/^panic\s*=\s*"abort"/m.test(rel) ? ', panic=abort' : ''}, wasm-opt ${opt}`
+    })(),
+  }
+}
+
+// ---- the core in wasm, in workerd ----------------------------------------------------------------
+
+/** Runs the Worker's handler in wasm inside workerd (bench/wasmcore), in loops, and measures the
+ *  workerd process's CPU per iteration, minus the request that carries the loop. */
+async function wasmCore(R, compatibilityDate) {
+  const dir = path.join(ROOT, 'bench/wasmcore')
+  const w = await startDirect('wasmcore', { dir, main: 'worker.js', toml: { compatibilityDate, compatibilityFlags: [], vars: {}, kv: [] } },
+    await freePort(), null, { probe: '/run?op=noop&n=1' })
+  try {
+    const post = async (p, body) => {
+      const r = await fetch(w.base + p, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+      const t = await r.text()
+      if (r.status !== 200) throw new Error(`wasmcore ${p}: ${r.status} ${t}`)
+      return JSON.parse(t)
+    }
+    // An RS256 key, its JWKS, and an ID token for the nonce the Worker derives (as the simulator signs them).
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const kid = 'public:6c1b6d3e-bench-wasm-core'
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' }
+    const now = Math.floor(Date.now() / 1000)
+    const s = await post('/setup', JSON.stringify({ jwks: { keys: [jwk] }, now }))
+    const b64u = (b) => Buffer.from(b).toString('base64url')
+    const claims = {
+      iss: s.issuer, sub: s.sub, aud: [s.client_id], exp: now + 3600, iat: now, auth_time: now, nonce: s.nonce,
+      sid: '1f9b2c3d-0000-4000-8000-000000000001', jti: '2a8c3d4e-0000-4000-8000-000000000002', amr: ['BankID'],
+      at_hash: b64u(crypto.createHash('sha256').update(s.access_token).digest().subarray(0, 16)), idp: 'Vipps', acr: '1',
+    }
+    const input = `${b64u(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid }))}.${b64u(JSON.stringify(claims))}`
+    const idToken = `${input}.${b64u(crypto.sign('sha256', Buffer.from(input), privateKey))}`
+    const t = await post('/token', JSON.stringify({ access_token: s.access_token, id_token: idToken, token_type: 'bearer', expires_in: 599, scope: 'openid name email' }))
+    if (t.status !== 303) throw new Error(`wasmcore: the callback answered ${t.status}, not 303`)
+    const ops = { protected: 20000, hmac: 20000, login_start: 5000, callback: 400, id_token: 400 }
+    const run = async (op, n) => {
+      const c0 = w.cpu()
+      const r = await fetch(`${w.base}/run?op=${op}&n=${n}`)
+      const j = await r.json()
+      const cpu = w.cpu() - c0
+      if (j.ok !== n) throw new Error(`wasmcore ${op}: ${j.ok} of ${n} as expected`)
+      return cpu
+    }
+    for (const op of Object.keys(ops)) await run(op, Math.ceil(ops[op] / 10)) // warm-up (V8 tiers up)
+    const res = Object.fromEntries(Object.keys(ops).map((k) => [k, []]))
+    for (let rep = 0; rep < 5; rep++) {
+      for (const op of rotate(Object.keys(ops), rep)) {
+        const base = median([await run('noop', 1), await run('noop', 1), await run('noop', 1)])
+        res[op].push(((await run(op, ops[op])) - base) / ops[op] * 1e9) // ns per iteration
+      }
+    }
+    R.wasmCore = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { ns: median(v), runs: v, n: ops[k] }]))
+    log(`  wasm in workerd, per iteration: ${Object.entries(R.wasmCore).map(([k, v]) => `${k} ${fmt(v.ns / 1000, 1)} µs`).join(', ')}`)
+  } finally {
+    await stopGroup(w.child)
+  }
+}
+
+// ---- the hot path inside the isolate -------------------------------------------------------------
+
+/** Each Worker's own CPU per protected request: a harness module, put next to the deployable
+ *  bundle, imports the Worker and calls its fetch handler n times inside one request, with the
+ *  ASSETS binding stubbed (a fixed Response of the same page), so workerd's HTTP and asset
+ *  pipeline are out of the figure. CPU per call = workerd CPU over n calls, less an empty request. */
+async function isolateHot(R, bundle, keys, cookies, sim) {
+  const page = fs.readFileSync(path.join(ROOT, 'demo/public/private/index.html'), 'utf8')
+  const targets = [...keys, 'none']
+  R.isolate = Object.fromEntries(targets.map((k) => [k, []]))
+  const servers = {}
+  try {
+    for (const k of targets) {
+      const src = k === 'none' ? bundle.b : bundle[k]
+      const port = await freePort()
+      const vars = k === 'none' ? {} : { ...src.toml.vars, ...workerVars(k, port, sim) }
+      const entry = k === 'c' ? 'object' : k === 'none' ? 'none' : 'entrypoint'
+      const harness = `// generated by bench/run.mjs
+import target from './${src.main}'
+// workers-rs checks a binding's constructor name; the stub is named like the real one.
+class Fetcher { async fetch(_request) { return new Response(PAGE, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }
+const PAGE = ${JSON.stringify(page)}
+const VARS = ${JSON.stringify(vars)}
+const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} }
+export default {
+  async fetch(request) {
+    const n = Number(new URL(request.url).searchParams.get('n') || 0)
+    const env = { ...VARS, ASSETS: new Fetcher() }
+    const inner = new Request('http://127.0.0.1:${port}${PROTECTED}', {
+      headers: { accept: 'text/html,application/xhtml+xml', cookie: request.headers.get('x-bench-cookie') || '' },
+    })
+    const kind = '${entry}'
+    const worker = kind === 'entrypoint' ? new target(ctx, env) : target
+    let ok = 0
+    for (let i = 0; i < n; i++) {
+      const r = kind === 'entrypoint' ? await worker.fetch(inner)
+        : kind === 'object' ? await worker.fetch(inner, env, ctx)
+        : await env.ASSETS.fetch(inner)
+      await r.arrayBuffer()
+      if (r.status === 200) ok++
+    }
+    return Response.json({ ok, n })
+  },
+}
+`
+      fs.writeFileSync(path.join(src.dir, 'bench-harness.mjs'), harness)
+      servers[k] = await startDirect(`isolate-${k}`, { ...src, main: 'bench-harness.mjs', toml: { ...src.toml, vars: {}, kv: [] } }, port, null, { probe: '/?n=0' })
+    }
+    const N = 20000
+    const run = async (k, n) => {
+      const w = servers[k]
+      const c0 = w.cpu()
+      const r = await fetch(`${w.base}/?n=${n}`, { headers: { 'x-bench-cookie': cookies[k] || '' } })
+      const j = await r.json()
+      const cpu = w.cpu() - c0
+      if (j.ok !== n) throw new Error(`isolate ${k}: ${j.ok} of ${n} calls answered 200`)
+      return cpu
+    }
+    for (const k of targets) await run(k, 2000) // warm-up (V8 tiers up)
+    for (let rep = 0; rep < 7; rep++) {
+      for (const k of rotate(targets, rep)) {
+        const base = median([await run(k, 0), await run(k, 0), await run(k, 0)])
+        R.isolate[k].push((((await run(k, N)) - base) / N) * 1e9)
+      }
+    }
+    log(`  in the isolate, CPU per protected request: ${targets.map((k) => `${k} ${fmt(median(R.isolate[k]) / 1000, 1)} µs`).join(', ')}`)
+  } finally {
+    for (const w of Object.values(servers)) await stopGroup(w.child)
+  }
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+const KEYS = ['a', 'b', 'c']
+const rotate = (keys, rep) => keys.map((_, i) => keys[(i + rep) % keys.length])
+
+async function hotRuns(R, field, W, keys, cookies, reps, seconds, sim) {
+  for (const k of keys) wrk(W[k], cookies[k], 2) // warm-up
+  R[field] = Object.fromEntries(keys.map((k) => [k, []]))
+  for (let rep = 0; rep < reps; rep++) {
+    for (const k of rotate(keys, rep)) {
+      const before = await sim.stats()
+      const r = wrk(W[k], cookies[k], seconds)
+      r.sim = diffStats(await sim.stats(), before, r.requests)
+      R[field][k].push(r)
+      log(`  rep ${rep + 1} ${TARGETS[k].short}: ${fmt(r.rps, 0)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, ${fmt(r.cpuUsPerReq, 0)} µs CPU/req${r.errors ? `, ${r.errors} errors` : ''}`)
+    }
+  }
+}
+
+async function main() {
+  const t00 = performance.now()
+  for (const f of ['build/index_bg.wasm', 'build/worker/shim.mjs', 'bench/noop/build/index_bg.wasm', 'target/release/vipps-sim', 'bench/hono/node_modules/@hono/oidc-auth/package.json']) {
+    if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run scripts/bench.sh (make bench)`)
+  }
+  log(`work dir ${TMP}`)
+  if (env.BENCH_ONLY === 'report') { // re-renders BENCHMARKS.md from target/bench-results.json
+    fs.writeFileSync(OPT.out, report(JSON.parse(fs.readFileSync(path.join(ROOT, 'target/bench-results.json'), 'utf8'))))
+    log(`wrote ${OPT.out}`)
+    fs.rmSync(TMP, { recursive: true, force: true })
+    return
+  }
+  if (env.BENCH_ONLY === 'wasmcore') { // debugging aid
+    const R = {}
+    await wasmCore(R, readToml(path.join(ROOT, 'wrangler.toml')).compatibilityDate)
+    console.log(JSON.stringify(R.wasmCore, null, 1))
+    return
+  }
+  const M = machine()
+  const R = { machine: M, opt: OPT }
+
+  // 5. CPU in the core, and 3. costs (native), before any server starts so they run alone.
+  if (!OPT.skipCargo) {
+    runCargo(['bench', '--bench', 'core'], 'criterion.log')
+    const costsOut = runCargo(['bench', '--bench', 'costs'], 'costs.log')
+    fs.writeFileSync(path.join(ROOT, 'target/bench-costs.txt'), costsOut)
+  }
+  R.criterion = criterionResults()
+  const costsFile = path.join(ROOT, 'target/bench-costs.txt')
+  const cm = /COSTS_JSON (\{.*\})/.exec(fs.existsSync(costsFile) ? fs.readFileSync(costsFile, 'utf8') : '')
+  R.costs = cm ? JSON.parse(cm[1]) : null
+
+  // 4. Sizes: the wasm, and what `wrangler deploy --dry-run` bundles (which the direct runs serve).
+  log('sizes: wasm, and wrangler deploy --dry-run bundles')
+  const cfg = { a: snapshotWorkerConfig(), b: path.join(ROOT, 'bench/noop/wrangler.toml'), c: path.join(ROOT, 'bench/hono/wrangler.toml') }
+  const wasm = { a: path.join(path.dirname(cfg.a), 'build/index_bg.wasm'), b: path.join(ROOT, 'bench/noop/build/index_bg.wasm') }
+  R.size = {}
+  const bundle = {}
+  for (const k of KEYS) {
+    const s = {}
+    if (wasm[k]) { const buf = fs.readFileSync(wasm[k]); s.wasmRaw = buf.length; s.wasmGzip = gz(buf) }
+    s.bundle = dryRunBundle(k, cfg[k])
+    R.size[k] = s
+    bundle[k] = { dir: s.bundle.dir, main: s.bundle.main, toml: readToml(cfg[k]) }
+  }
+
+  // The simulator, with the redirect URIs of (a) and (c) in both setups registered for one client.
+  const port = {}
+  for (const k of KEYS) port[k] = { direct: await freePort(), dev: await freePort() }
+  const sim = await startSim([
+    `http://127.0.0.1:${port.a.direct}/auth/callback`, `http://127.0.0.1:${port.a.dev}/auth/callback`,
+    `http://127.0.0.1:${port.c.direct}/callback`, `http://127.0.0.1:${port.c.dev}/callback`,
+  ])
+  log(`simulator at ${sim.base}`)
+  const D = {}, V = {}
+  for (const k of KEYS) {
+    D[k] = await startDirect(k, bundle[k], port[k].direct, sim)
+    log(`${TARGETS[k].label}: workerd (direct) at ${D[k].base}, ready in ${fmt(D[k].readyMs, 0)} ms`)
+  }
+  for (const k of KEYS) {
+    V[k] = await startDev(k, cfg[k], port[k].dev, sim)
+    log(`${TARGETS[k].label}: wrangler dev at ${V[k].base}, ready in ${fmt(V[k].readyMs, 0)} ms`)
+  }
+  R.commands = {
+    sim: `target/release/vipps-sim ${sim.args.map(shq).join(' ')}`,
+    dev: Object.fromEntries(KEYS.map((k) => [k, `node_modules/.bin/wrangler ${V[k].args.map(shq).join(' ')}`])),
+    direct: Object.fromEntries(KEYS.map((k) => [k, `node bench/serve.mjs SPEC  # ${JSON.stringify({ ...D[k].spec, dir: `<${k} bundle>`, bindings: Object.keys(D[k].spec.bindings), persist: '<tmp>' })}`])),
+  }
+
+  // Sessions: one browserless login each (the cookies work in both setups: same secrets).
+  const cookies = { b: '' }
+  R.honoError = null
+  let s0 = await sim.stats()
+  cookies.a = (await login('a', D.a, sim)).cookie
+  R.firstLoginA = diffStats(await sim.stats(), s0, 1)
+  for (let i = 0; i < 3; i++) await login('a', D.a, sim)
+  await login('a', V.a, sim)
+  try {
+    s0 = await sim.stats()
+    cookies.c = (await login('c', D.c, sim)).cookie
+    R.firstLoginC = diffStats(await sim.stats(), s0, 1)
+    for (let i = 0; i < 3; i++) await login('c', D.c, sim)
+    await login('c', V.c, sim)
+  } catch (e) {
+    R.honoError = String(e.message || e)
+    log(`@hono/oidc-auth login failed: ${R.honoError}`)
+  }
+  const hot = R.honoError ? ['a', 'b'] : KEYS
+  R.assetBytes = {}
+  for (const k of hot) {
+    R.assetBytes[k] = await checkHotPath(k, D[k], cookies[k])
+    await checkHotPath(k, V[k], cookies[k])
+  }
+  R.cookieBytes = { a: cookies.a.length, c: cookies.c?.length }
+  R.wrkCommand = `wrk ${wrkArgs(`http://127.0.0.1:PORT${PROTECTED}`, 'NAME=VALUE', OPT.duration).map(shq).join(' ')}`
+
+  // 1. Hot path, direct (the figures), then the wrangler dev cross-check.
+  log(`hot path, workerd direct: ${OPT.reps} repetitions x ${hot.length} targets x ${OPT.duration} s`)
+  await hotRuns(R, 'hot', D, hot, cookies, OPT.reps, OPT.duration, sim)
+  log(`hot path, wrangler dev: ${OPT.devReps} repetitions x ${hot.length} targets x ${OPT.devDuration} s`)
+  await hotRuns(R, 'hotDev', V, hot, cookies, OPT.devReps, OPT.devDuration, sim)
+  for (const k of KEYS) await stopGroup(V[k].child)
+
+  // 2. Login round trips (direct), interleaved; then login starts alone for the CPU split.
+  const lk = R.honoError ? ['a'] : ['a', 'c']
+  log(`logins: ${OPT.loginReps} repetitions x ${lk.length} targets x ${OPT.duration} s, concurrency ${OPT.loginConcurrency}`)
+  R.logins = Object.fromEntries(lk.map((k) => [k, []]))
+  R.starts = Object.fromEntries(lk.map((k) => [k, []]))
+  for (let rep = 0; rep < OPT.loginReps; rep++) {
+    for (const k of rotate(lk, rep)) {
+      const r = await loginRun(k, D[k], sim, OPT.duration, OPT.loginConcurrency)
+      const s = await startRun(k, D[k], sim, 200)
+      R.logins[k].push(r)
+      R.starts[k].push(s)
+      log(`  rep ${rep + 1} ${TARGETS[k].short}: ${fmt(r.perSec, 1)} logins/s, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, callback p50 ${fmt(r.cbP50, 1)} ms, ${fmt(r.cpuMsPerLogin, 2)} ms CPU/login (start ${fmt(s.cpuMsPerStart, 2)})${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''}`)
+    }
+  }
+  R.simTotals = await sim.stats()
+  for (const k of KEYS) await stopGroup(D[k].child)
+
+  // 1b. The hot path inside the isolate: each Worker's own CPU per protected request.
+  log('the hot path inside the isolate (fetch handler in a loop, ASSETS stubbed)')
+  try {
+    await isolateHot(R, bundle, hot, cookies, sim)
+  } catch (e) {
+    R.isolateError = String(e.message || e)
+    log(`isolate hot path failed: ${R.isolateError}`)
+  }
+
+  // 5b. The core in wasm, in workerd: the CPU the Worker itself spends per request.
+  log('the core in wasm, in workerd (bench/wasmcore)')
+  try {
+    await wasmCore(R, bundle.a.toml.compatibilityDate)
+  } catch (e) {
+    R.wasmCoreError = String(e.message || e)
+    log(`wasm core failed: ${R.wasmCoreError}`)
+  }
+
+  // 4. Start: a fresh workerd (direct) and a fresh wrangler dev, until the first 200 of the
+  //    protected page with a session; interleaved.
+  log(`start: ${OPT.startReps} repetitions x ${hot.length} targets x 2 setups`)
+  R.start = { direct: Object.fromEntries(hot.map((k) => [k, []])), dev: Object.fromEntries(hot.map((k) => [k, []])) }
+  for (let rep = 0; rep < OPT.startReps; rep++) {
+    for (const kind of ['direct', 'dev']) {
+      for (const k of rotate(hot, rep)) {
+        const p = await freePort()
+        const w = kind === 'direct'
+          ? await startDirect(k, bundle[k], p, sim, { cookie: cookies[k] || 'x=y' })
+          : await startDev(k, cfg[k], p, sim, { cookie: cookies[k] || 'x=y' })
+        const t = performance.now()
+        const again = await req(w.base + PROTECTED, { headers: cookies[k] ? { cookie: cookies[k] } : {} })
+        const second = performance.now() - t
+        await stopGroup(w.child)
+        R.start[kind][k].push({ readyMs: w.readyMs, secondMs: second, status: again.status })
+        log(`  rep ${rep + 1} ${kind} ${TARGETS[k].short}: first 200 after ${fmt(w.readyMs, 0)} ms (next request ${fmt(second, 1)} ms)`)
+      }
+    }
+  }
+  await stopGroup(sim.child)
+  R.machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(', ')
+  R.elapsedMin = (performance.now() - t00) / 60000
+  fs.writeFileSync(path.join(ROOT, 'target/bench-results.json'), JSON.stringify(R, null, 2))
+  fs.writeFileSync(OPT.out, report(R))
+  log(`wrote ${path.relative(ROOT, OPT.out) || OPT.out} (raw results: target/bench-results.json) in ${fmt(R.elapsedMin, 1)} min`)
+  if (env.BENCH_KEEP_TMP !== '1') fs.rmSync(TMP, { recursive: true, force: true })
+}
+
+function shq(s) { s = String(s); return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'` }
+
+// ---- the report ---------------------------------------------------------------------------------
+
+function report(R) {
+  const OPT = R.opt
+  const M = R.machine
+  const L = []
+  const p = (s = '') => L.push(s)
+  const met = (ok) => (ok === null ? '—' : ok ? '**met**' : '**missed**')
+  const ratioSeries = (xs, ys, f) => xs.map((x, i) => f(x) / f(ys[i]))
+  const ratio = (xs, ys, f) => median(ratioSeries(xs, ys, f))
+  const med = (rs, f) => median(rs.map(f))
+  const sumSim = (rs) => rs.reduce((acc, r) => acc + Object.values(r.sim).reduce((s, v) => s + v.total, 0), 0)
+
+  const hot = R.hot, dev = R.hotDev
+  const hasC = !!hot.c
+  const rpsAB = ratio(hot.a, hot.b, (r) => r.rps)
+  const rpsAC = hasC ? ratio(hot.a, hot.c, (r) => r.rps) : NaN
+  const devAB = ratio(dev.a, dev.b, (r) => r.rps)
+  const devAC = hasC ? ratio(dev.a, dev.c, (r) => r.rps) : NaN
+  const hotSimA = sumSim(hot.a) + sumSim(dev.a)
+  const hotReqsA = [...hot.a, ...dev.a].reduce((s, r) => s + r.requests, 0)
+  const lg = R.logins
+  const hasCL = !!lg.c
+  const perLogin = (k, ep) => lg[k].reduce((s, r) => s + (r.sim[ep]?.total ?? 0), 0) / lg[k].reduce((s, r) => s + r.logins, 0)
+  const C = R.costs
+  const cr = R.criterion
+  const ns = (id) => cr[id]?.median
+  const cbCpuWorkerd = median(lg.a.map((r, i) => r.cpuMsPerLogin - R.starts.a[i].cpuMsPerStart))
+  const cbNative = ns('app/callback_warm') / 1e6
+  const wasmGzip = R.size.a.wasmGzip
+  const subA = { d: perLogin('a', 'discovery'), j: perLogin('a', 'jwks'), t: perLogin('a', 'token'), u: perLogin('a', 'userinfo') }
+  const twoSub = subA.d === 0 && subA.j === 0 && subA.t === 1 && subA.u === 1
+  const hotKV0 = !C || (C.per_protected_request.kv_get === 0 && C.per_protected_request.kv_put === 0 && C.per_protected_request.subrequests === 0)
+  const gapD = C?.refetch_min_gap_secs?.discovery, gapJ = C?.refetch_min_gap_secs?.jwks
+  const bound = Math.max(cbCpuWorkerd, cbNative)
+  const margin = 10 / bound
+  const t = (v) => (v >= 1e6 ? `${fmt(v / 1e6, 2)} ms` : v >= 1e3 ? `${fmt(v / 1e3, 2)} µs` : `${fmt(v, 0)} ns`)
+
+  p('# Benchmarks')
+  p()
+  p(`Generated by \`make bench\` (\`bash scripts/bench.sh\`, which runs \`node bench/run.mjs\`) on ${M.date}, commit \`${M.commit}\`. Do not edit by hand.`)
+  p()
+  p('Three Workers serve the same static page, `demo/public/private/index.html`, on the same local workerd:')
+  p()
+  p('- **(a)** this Worker, the release wasm build, protecting it;')
+  p('- **(b)** a no-op Rust Worker (`bench/noop`, same `worker` crate, toolchain, release profile and wasm-opt flags) whose fetch handler only returns the asset;')
+  p(`- **(c)** [@hono/oidc-auth](https://www.npmjs.com/package/@hono/oidc-auth) ${M.oidcAuth} on hono ${M.hono} (\`bench/hono\`) protecting it, configured against the same simulator.`)
+  p()
+  p('Everything runs on loopback against the Vipps Login simulator (`target/release/vipps-sim`, one client with the')
+  p('redirect URIs of (a) and (c)). Each Worker runs in two setups: **workerd direct**, one workerd process (through')
+  p('Miniflare, `bench/serve.mjs`) serving exactly the bundle `wrangler deploy --dry-run` makes, with the vars, KV binding')
+  p('and assets of its `wrangler.toml`; and **`wrangler dev`**, started as `tests/e2e.rs` starts it, where every request')
+  p('also crosses wrangler\'s dev proxy (a second workerd) and sends a request log line to Node. The main figures are the')
+  p('direct ones, since under `wrangler dev` that fixed overhead dilutes every difference; the `wrangler dev` hot path is')
+  p('a cross-check.')
+  p()
+  p('Every comparison is a ratio of figures measured in the same repetition (the targets take turns in a rotating order,')
+  p('so noise from other work on the machine hits them alike), and every figure is a median over repetitions. Absolute')
+  p('numbers are those of a small shared machine (see the load average); the ratios are the result.')
+  p()
+  p('## Machine')
+  p()
+  p('| | |')
+  p('|---|---|')
+  p(`| CPU | ${M.model}, ${M.nproc} cores${M.shaNi ? ' (SHA-NI)' : ' (no SHA extensions)'} |`)
+  p(`| Memory | ${M.mem} |`)
+  p(`| OS | ${M.kernel} |`)
+  p(`| Load average (1, 5, 15 min) | ${M.load} at the start, ${M.loadEnd} at the end (other builds were running) |`)
+  p(`| Release profile | ${M.profile} |`)
+  p(`| Tools | ${M.rustc}; Node ${M.node}; wrangler ${M.wrangler}; ${M.workerd}; ${M.wrk} |`)
+  p(`| Comparison | hono ${M.hono}, @hono/oidc-auth ${M.oidcAuth}, oauth4webapi ${M.oauth4webapi} |`)
+  p(`| Run | hot path ${OPT.reps} x ${OPT.duration} s (direct) and ${OPT.devReps} x ${OPT.devDuration} s (wrangler dev) per target; logins ${OPT.loginReps} x ${OPT.duration} s; ${OPT.startReps} starts per target and setup; ${fmt(R.elapsedMin, 1)} min in all |`)
+  p()
+
+  p('## Targets')
+  p()
+  p('| Target | Measured | |')
+  p('|---|---|---|')
+  const I = R.isolate
+  const iso = (k) => (I?.[k]?.length ? median(I[k]) : NaN)
+  const isoRatio = (x, y) => (I?.[x]?.length && I?.[y]?.length ? median(I[x].map((v, i) => I[y][i] / v)) : NaN) // y's CPU / x's CPU
+  const range = (xs, ys, f) => { const r = ratioSeries(xs, ys, f); return `${fmt(Math.min(...r), 2)}–${fmt(Math.max(...r), 2)}` }
+  p(`| Hot path at least 0.9x the no-op Worker's throughput | **${fmt(rpsAB, 3)}x** its requests/s through local workerd (per repetition ${range(hot.a, hot.b, (r) => r.rps)}); ${fmt(devAB, 2)}x under wrangler dev | ${met(rpsAB >= 0.9)}${rpsAB < 0.9 ? ` by ${fmt((0.9 - rpsAB) * 100, 1)} points` : ''} |`)
+  p(`| Hot path faster than @hono/oidc-auth | ${hasC ? `**${fmt(rpsAC, 3)}x** its requests/s through local workerd (per repetition ${range(hot.a, hot.c, (r) => r.rps)}); ${fmt(devAC, 2)}x under wrangler dev` : 'not measured'} | ${hasC ? `${met(rpsAC > 1)}${rpsAC <= 1 ? `: ${fmt((1 - rpsAC) * 100, 1)}% slower` : ''}` : '—'} |`)
+  p(`| Zero KV operations and zero subrequests on the hot path | ${fmtInt(hotSimA)} simulator requests during ${fmtInt(hotReqsA)} protected requests in workerd; ${C ? `${C.per_protected_request.subrequests} subrequests, ${C.per_protected_request.kv_get} KV reads, ${C.per_protected_request.kv_put} KV writes per request counted in the core` : 'KV not counted'} | ${met(hotSimA === 0 && hotKV0)} |`)
+  p(`| Exactly two subrequests to Vipps per login (token, userinfo) with warm caches | per login in workerd: token ${fmtN(subA.t)}, userinfo ${fmtN(subA.u)}, discovery ${fmtN(subA.d)}, JWKS ${fmtN(subA.j)}${C ? `; in the core ${fmtN(C.per_login_warm.subrequests)}` : ''} | ${met(twoSub && (!C || C.per_login_warm.subrequests === 2))} |`)
+  p(`| No KV write per login on the default browser flow | ${C ? `${fmtN(C.per_login_warm.kv_put)} KV writes and ${fmtN(C.per_login_warm.kv_get)} KV reads per warm login (core); the login state is a signed cookie` : 'n/a'} | ${met(C ? C.per_login_warm.kv_put === 0 : null)} |`)
+  p(`| Discovery and JWKS refetched no more often than their max-age | shortest gap between refetches over 3 simulated hours of logins: discovery ${gapD ?? 'n/a'} s (max-age 3600), JWKS ${gapJ ?? 'n/a'} s (the simulator sends no Cache-Control; the Worker then keeps it 3600 s); in workerd, ${fmtInt(sumSimA(R, 'discovery'))} discovery and ${fmtInt(sumSimA(R, 'jwks'))} JWKS fetches by (a) in ${fmt(R.elapsedMin, 0)} min, one per isolate | ${met(gapD == null || gapJ == null ? null : gapD >= 3600 && gapJ >= 3600)} |`)
+  p(`| wasm under 300 KB gzip | ${fmtInt(wasmGzip)} bytes (${fmt(wasmGzip / 1024, 1)} KiB), gzip -9 | ${met(wasmGzip < 300000)}${wasmGzip >= 300000 ? ` by ${fmtInt(wasmGzip - 300000)} bytes (${fmt((wasmGzip / 300000 - 1) * 100, 1)}%)` : `, ${fmtInt(300000 - wasmGzip)} bytes to spare`} |`)
+  const wcb = R.wasmCore?.callback?.ns / 1e6
+  if (Number.isFinite(wcb)) {
+    p(`| Callback CPU well inside the Workers free plan's 10 ms (wide = at least 5x) | **${fmt(wcb * 1000, 0)} µs** for the callback's work in wasm in workerd (${fmt(cbNative * 1000, 0)} µs native); at most ${fmt(cbCpuWorkerd, 2)} ms of workerd process CPU per callback, an upper bound that adds workerd's own HTTP handling of the request and both subrequests | ${met(10 / wcb >= 5)}: **${fmt(10 / wcb, 0)}x** margin (${fmt(10 - wcb, 1)} ms spare); ${fmt(10 / cbCpuWorkerd, 1)}x against the upper bound |`)
+  } else {
+    p(`| Callback CPU well inside the Workers free plan's 10 ms (wide = at least 5x) | ${fmt(cbNative * 1000, 0)} µs native; at most ${fmt(cbCpuWorkerd, 2)} ms of workerd process CPU per callback (an upper bound) | ${met(margin >= 5)}: ${fmt(margin, 1)}x margin against the upper bound |`)
+  }
+  p()
+  {
+    const cpuA = med(hot.a, (r) => r.cpuUsPerReq), cpuB = med(hot.b, (r) => r.cpuUsPerReq), cpuC = hasC ? med(hot.c, (r) => r.cpuUsPerReq) : NaN
+    const dAB = median(hot.a.map((r, i) => r.cpuUsPerReq - hot.b[i].cpuUsPerReq))
+    const dAC = hasC ? median(hot.a.map((r, i) => r.cpuUsPerReq - hot.c[i].cpuUsPerReq)) : NaN
+    const wc = R.wasmCore?.protected?.ns
+    const missed = rpsAB < 0.9 || (hasC && rpsAC <= 1)
+    p(`**Hot path${missed ? ': why (a) trails' + (rpsAB < 1 ? ' the no-op' : '') + (hasC && rpsAC <= 1 ? (rpsAB < 1 ? ' and' : '') + ' @hono/oidc-auth' : '') : ''}.** Through local workerd, (a) costs ${fmtInt(dAB)} µs more CPU per request than the no-op (workerd process CPU: ${fmtInt(cpuA)} against ${fmtInt(cpuB)} µs, medians of per-repetition differences)${hasC ? ` and ${fmtInt(dAC)} µs more than @hono/oidc-auth (${fmtInt(cpuC)} µs)` : ''}; the no-op's ${fmtInt(cpuB)} µs is essentially workerd's own HTTP and asset pipeline, the same for all three.${Number.isFinite(iso('a')) ? ` Called ${'20,000'} times in a loop inside the isolate (section 1), (a)'s fetch handler costs ${fmt(iso('a') / 1000, 0)} µs against the no-op's ${fmt(iso('b') / 1000, 0)} µs${hasC ? ` and @hono/oidc-auth's ${fmt(iso('c') / 1000, 0)} µs` : ''}: ${fmt((iso('a') - iso('b')) / 1000, 0)} µs more than the no-op${Number.isFinite(wc) ? `, of which the core's own work (routing, cookie lookup, one HMAC-SHA256 over the cookie, JSON decode) is ${fmt(wc / 1000, 0)} µs in wasm (section 5) and the rest the edge adapter (\`src/edge\`: building the core's request from the JS one, copying the URL and every header into Rust strings across the JS/wasm boundary, then forwarding to ASSETS)` : ''}. A loop amortizes what a single request pays; the gap between the loop's difference and the per-request difference is most likely running ${fmtInt(R.size.a.wasmRaw / 1024)} KiB of wasm with cold caches after workerd has run its entry, router and asset workers, and converting a real request's full header set.` : ''} The HMAC itself, the physical floor of the check, is ${R.wasmCore ? fmt(R.wasmCore.hmac.ns / 1000, 0) : '?'} µs. Copying only the headers the core reads (Cookie, Accept, Origin, Sec-Fetch-Mode) instead of all of them is the first thing to try.`)
+    p()
+  }
+  if (wasmGzip >= 300000) {
+    const b = R.size.b
+    p(`**The wasm size target is missed** by ${fmtInt(wasmGzip - 300000)} bytes (${fmt((wasmGzip / 300000 - 1) * 100, 1)}%). The no-op Worker, built the same way, is ${fmtInt(b.wasmGzip)} bytes gzip: the \`worker\` crate and its wasm-bindgen glue are ${fmt((b.wasmGzip / wasmGzip) * 100, 0)}% of the total. The rest is the login code and what it needs: RSA (\`rsa\` with \`num-bigint-dig\`) for RS256, jwt-compact, serde_json, \`url\` with its IDNA tables, sha2/hmac, base64.`)
+    p()
+  }
+  if (R.honoError) {
+    p(`**@hono/oidc-auth could not be measured**: ${R.honoError}`)
+    p()
+  }
+
+  p('## 1. Hot path: a protected static page with a valid session')
+  p()
+  p(`\`GET ${PROTECTED}\` (${fmtInt(R.assetBytes.a)} bytes of HTML) with the session cookie (${R.cookieBytes.a} bytes for (a)${R.cookieBytes.c ? `, ${R.cookieBytes.c} for (c)` : ''}), \`wrk\` with one thread and ${OPT.connections} connections. "CPU/request" is the CPU time of the serving processes during the run (from /proc) divided by the requests served: the workerd process (direct), or wrangler with both its workerd processes (wrangler dev).`)
+  p()
+  const hotTable = (H, title) => {
+    p(`**${title}**`)
+    p()
+    p('| | requests/s | p50 latency | p99 latency | CPU/request |')
+    p('|---|---:|---:|---:|---:|')
+    for (const k of Object.keys(H)) p(`| ${TARGETS[k].label} | ${fmtInt(med(H[k], (r) => r.rps))} | ${fmt(med(H[k], (r) => r.p50), 2)} ms | ${fmt(med(H[k], (r) => r.p99), 2)} ms | ${fmtInt(med(H[k], (r) => r.cpuUsPerReq))} µs |`)
+    const row = (x, y, label) => p(`| **${label}** | **${fmt(ratio(H[x], H[y], (r) => r.rps), 3)}** | ${fmt(ratio(H[x], H[y], (r) => r.p50), 2)} | ${fmt(ratio(H[x], H[y], (r) => r.p99), 2)} | ${fmt(ratio(H[x], H[y], (r) => r.cpuUsPerReq), 2)} |`)
+    row('a', 'b', '(a)/(b)')
+    if (H.c) row('a', 'c', '(a)/(c)')
+    p()
+    p(`Per repetition, requests/s: ${H.a.map((_, i) => `${i + 1}: ${Object.keys(H).map((k) => fmtInt(H[k][i].rps)).join(' / ')} (a/b ${fmt(H.a[i].rps / H.b[i].rps, 3)}${H.c ? `, a/c ${fmt(H.a[i].rps / H.c[i].rps, 3)}` : ''})`).join('; ')}.`)
+    p()
+  }
+  hotTable(hot, `workerd direct, ${OPT.reps} x ${OPT.duration} s`)
+  hotTable(dev, `wrangler dev, ${OPT.devReps} x ${OPT.devDuration} s`)
+  if (I) {
+    p('**Inside the isolate.** Each Worker\'s own CPU per protected request: a harness module next to the deployable bundle')
+    p('imports the Worker and calls its fetch handler 20,000 times within one request, with the same cookie and the ASSETS')
+    p('binding stubbed by a fixed Response of the same page; the figure is the workerd process\'s CPU for the calls, less an')
+    p('empty request, per call, median of 7 (interleaved). "Harness alone" returns the stub\'s page without a Worker.')
+    p()
+    p('| | CPU per request | less the harness | (a)\'s CPU-bound throughput relative to this |')
+    p('|---|---:|---:|---:|')
+    for (const k of [...Object.keys(hot), 'none']) {
+      if (!I[k]) continue
+      p(`| ${k === 'none' ? 'harness alone' : TARGETS[k].label} | ${fmt(iso(k) / 1000, 1)} µs | ${k === 'none' ? '' : fmt((iso(k) - iso('none')) / 1000, 1) + ' µs'} | ${k === 'a' || k === 'none' ? '' : fmt(isoRatio('a', k), 2)} |`)
+    }
+    p()
+    p(`Per repetition (µs): ${[...Object.keys(hot), 'none'].filter((k) => I[k]).map((k) => `${k === 'none' ? 'harness' : k} ${I[k].map((v) => fmt(v / 1000, 1)).join(' / ')}`).join('; ')}.`)
+    p()
+  } else if (R.isolateError) {
+    p(`The in-isolate measurement failed: ${R.isolateError}`)
+    p()
+  }
+  const errs = [...Object.values(hot), ...Object.values(dev)].flat().reduce((s, r) => s + r.errors, 0)
+  p(`Ratios are medians of the per-repetition ratios. Errors and non-2xx/3xx answers during the runs: ${errs}. Before the runs, each target was checked to answer 200 with the members page (and (a) and (c) to refuse it without a session). The core's part of the hot path (routing, cookie lookup, one HMAC-SHA256, JSON decode) costs ${t(ns('app/protected_request'))} natively${R.wasmCore ? ` and ${t(R.wasmCore.protected.ns)} in wasm in workerd` : ''} (section 5)${I ? `; with the edge adapter, (a)'s handler spends ${fmt((iso('a') - iso('b')) / 1000, 1)} µs more than (b)'s when called in a loop, and ${fmtInt(median(hot.a.map((r, i) => r.cpuUsPerReq - hot.b[i].cpuUsPerReq)))} µs more per request served through workerd (the CPU/request column), against the ${fmtInt(med(hot.b, (r) => r.cpuUsPerReq))} µs workerd itself spends per request here (HTTP, the entry worker, the asset router and the asset worker)` : ''}.`)
+  p()
+
+  p('## 2. Login round trip')
+  p()
+  p(`A browserless login against the simulator with warm caches, workerd direct: the start ((a) \`GET /auth/login?return_to=/private/\`; (c) \`GET ${PROTECTED}\` without a session, which is where @hono/oidc-auth starts one), the simulator's authorize page, its confirm form, and the callback, which sets the session. ${OPT.loginConcurrency} logins at a time for ${OPT.duration} s, ${OPT.loginReps} repetitions; Node's \`fetch\` is the browser. The simulator's work (an RS256 signature per token) is part of the round trip. "CPU" is the workerd process's CPU per login; "CPU/start" comes from 200 login starts alone, so the callback's share is the difference.`)
+  p()
+  p('| | logins/s | p50 round trip | p99 round trip | p50 callback | CPU/login | CPU/start | CPU/callback |')
+  p('|---|---:|---:|---:|---:|---:|---:|---:|')
+  for (const k of Object.keys(lg)) {
+    const cb = median(lg[k].map((r, i) => r.cpuMsPerLogin - R.starts[k][i].cpuMsPerStart))
+    p(`| ${TARGETS[k].label} | ${fmt(med(lg[k], (r) => r.perSec), 1)} | ${fmt(med(lg[k], (r) => r.p50), 1)} ms | ${fmt(med(lg[k], (r) => r.p99), 1)} ms | ${fmt(med(lg[k], (r) => r.cbP50), 1)} ms | ${fmt(med(lg[k], (r) => r.cpuMsPerLogin), 2)} ms | ${fmt(med(R.starts[k], (s) => s.cpuMsPerStart), 2)} ms | ${fmt(cb, 2)} ms |`)
+  }
+  if (hasCL) p(`| **(a)/(c)** | **${fmt(ratio(lg.a, lg.c, (r) => r.perSec), 3)}** | ${fmt(ratio(lg.a, lg.c, (r) => r.p50), 2)} | ${fmt(ratio(lg.a, lg.c, (r) => r.p99), 2)} | ${fmt(ratio(lg.a, lg.c, (r) => r.cbP50), 2)} | ${fmt(ratio(lg.a, lg.c, (r) => r.cpuMsPerLogin), 2)} | | |`)
+  p()
+  const lerr = Object.values(lg).flat().reduce((s, r) => s + r.errors, 0)
+  p(`Failed logins: ${lerr}${lerr ? ` (first: ${Object.values(lg).flat().find((r) => r.firstError)?.firstError})` : ''}. Per repetition, logins/s: ${lg.a.map((_, i) => `${i + 1}: ${Object.keys(lg).map((k) => fmt(lg[k][i].perSec, 1)).join(' / ')}`).join('; ')}.`)
+  if (hasCL) {
+    p()
+    p('The two do different work per login, and the ratio includes it: (a) verifies the ID token\'s RS256 signature against')
+    p('the JWKS and fetches userinfo (the session carries name and email); @hono/oidc-auth (oauth4webapi 2.x) does not check')
+    p('the ID token\'s signature (it relies on TLS to the token endpoint), fetches no userinfo, and fetches discovery again')
+    p('at every login start and every callback, since it keeps it for one request only (section 3).')
+  }
+  p()
+
+  p('## 3. What each request costs')
+  p()
+  p('Subrequests seen by the simulator (`GET /_sim/stats` before and after each run), per request, workerd direct:')
+  p()
+  p('| | discovery | JWKS | token | userinfo | subrequests to Vipps |')
+  p('|---|---:|---:|---:|---:|---:|')
+  const simRow = (label, rs, nField) => {
+    const n = rs.reduce((s, r) => s + r[nField], 0)
+    const v = (ep) => rs.reduce((s, r) => s + (r.sim[ep]?.total ?? 0), 0) / n
+    const all = ['discovery', 'jwks', 'token', 'userinfo'].reduce((s, ep) => s + v(ep), 0)
+    p(`| ${label} | ${fmtN(v('discovery'))} | ${fmtN(v('jwks'))} | ${fmtN(v('token'))} | ${fmtN(v('userinfo'))} | ${fmtN(all)} |`)
+  }
+  for (const k of Object.keys(hot)) if (k !== 'b') simRow(`${TARGETS[k].label}: protected request (${fmtInt(hot[k].reduce((s, r) => s + r.requests, 0))})`, hot[k], 'requests')
+  for (const k of Object.keys(lg)) simRow(`${TARGETS[k].label}: login, warm (${fmtInt(lg[k].reduce((s, r) => s + r.logins, 0))})`, lg[k], 'logins')
+  const first = (label, f) => f && p(`| ${label} | ${f.discovery.total} | ${f.jwks.total} | ${f.token.total} | ${f.userinfo.total} | ${['discovery', 'jwks', 'token', 'userinfo'].reduce((s, e) => s + f[e].total, 0)} |`)
+  first('(a): first login of a fresh isolate', R.firstLoginA)
+  first('(c): first login of a fresh isolate', R.firstLoginC)
+  p()
+  if (C) {
+    p('KV operations (and subrequests again) of (a), counted in the core: `cargo bench --bench costs` drives `App::handle`,')
+    p('the code the wasm runs, over a platform that counts every `fetch`, `kv_get` and `kv_put`, with a fake Vipps that')
+    p('sends discovery with `max-age=3600` and the JWKS without `Cache-Control`, as the simulator does, on a simulated clock:')
+    p()
+    p('| Scenario (a) | subrequests | discovery / JWKS / token / userinfo | KV reads | KV writes |')
+    p('|---|---:|---:|---:|---:|')
+    const row = (label, c) => p(`| ${label} | ${fmtN(c.subrequests)} | ${fmtN(c.discovery)} / ${fmtN(c.jwks)} / ${fmtN(c.token)} / ${fmtN(c.userinfo)} | ${fmtN(c.kv_get)} | ${fmtN(c.kv_put)} |`)
+    row(`per protected request (${C.requests})`, C.per_protected_request)
+    row(`per login, warm caches (${C.logins})`, C.per_login_warm)
+    row('first login of a fresh isolate, KV empty', C.first_login_cold_isolate_empty_kv)
+    row('first login of a fresh isolate, KV warm', C.first_login_new_isolate_warm_kv)
+    row('per idle hour (a protected request a minute, no login)', C.idle_hour_one_request_per_minute)
+    row('per hour with a login every minute (over 3 hours)', C.busy_hours_one_login_per_minute.per_hour)
+    p()
+    p('An idle hour costs nothing: discovery and the JWKS are needed only to start or finish a login, and are refetched')
+    p('lazily, once per max-age, by the first login that finds them stale. That login first looks in KV (a read each) and,')
+    p('finding the copy stale too, fetches and stores it (a write each): 2 KV reads, 2 fetches and 2 KV writes per busy hour.')
+    p()
+  }
+
+  p('## 4. Size and start')
+  p()
+  p('| | wasm | wasm gzip -9 | bundle | bundle gzip -9 | wrangler\'s "Total Upload" |')
+  p('|---|---:|---:|---:|---:|---:|')
+  for (const k of KEYS) {
+    const s = R.size[k]
+    const wk = s.bundle.wranglerKiB ? `${s.bundle.wranglerKiB.raw} KiB / gzip ${s.bundle.wranglerKiB.gzip} KiB` : 'n/a'
+    p(`| ${TARGETS[k].label} | ${s.wasmRaw ? fmtInt(s.wasmRaw) + ' B' : '—'} | ${s.wasmGzip ? fmtInt(s.wasmGzip) + ' B' : '—'} | ${fmtInt(s.bundle.raw)} B | ${fmtInt(s.bundle.gzip)} B | ${wk} |`)
+  }
+  p()
+  p(`The bundle is what \`wrangler deploy --dry-run --outdir\` writes, without source maps: ${KEYS.map((k) => `${TARGETS[k].short} ${R.size[k].bundle.files.map((f) => `\`${f.replace(/^[0-9a-f]{40}-/, '')}\``).join(' + ')}`).join('; ')}.`)
+  p()
+  p(`Start: from spawning a fresh server (a new workerd process, so a fresh isolate that compiles the module and instantiates the wasm) to the first \`200\` of \`GET ${PROTECTED}\` with a session, polled every 20 ms; ${OPT.startReps} repetitions, interleaved. The fixed part (starting Node and workerd; for wrangler dev also bundling and the dev proxy) is the same for all three; the difference to (b) is what a Worker adds. "Next request" is the one right after, on the warm isolate.`)
+  p()
+  p('| | workerd direct: spawn to first 200 | next request | wrangler dev: spawn to first 200 | next request |')
+  p('|---|---:|---:|---:|---:|')
+  const S = R.start
+  for (const k of Object.keys(S.direct)) {
+    p(`| ${TARGETS[k].label} | ${fmtInt(med(S.direct[k], (s) => s.readyMs))} ms | ${fmt(med(S.direct[k], (s) => s.secondMs), 1)} ms | ${fmtInt(med(S.dev[k], (s) => s.readyMs))} ms | ${fmt(med(S.dev[k], (s) => s.secondMs), 1)} ms |`)
+  }
+  const dd = (kind, x) => median(S[kind][x].map((s, i) => s.readyMs - S[kind].b[i].readyMs))
+  p(`| (a) − (b), per repetition | ${fmtInt(dd('direct', 'a'))} ms | | ${fmtInt(dd('dev', 'a'))} ms | |`)
+  if (S.direct.c) p(`| (c) − (b), per repetition | ${fmtInt(dd('direct', 'c'))} ms | | ${fmtInt(dd('dev', 'c'))} ms | |`)
+  p()
+
+  p('## 5. CPU in the core (native, criterion)')
+  p()
+  p(`\`cargo bench --bench core\`, natively on the machine above, with the release profile's code generation (the wasm is built with: ${M.profile}): median and its 95% interval, next to the physical reference, the one operation the step cannot avoid.`)
+  p()
+  p('| Benchmark | median | 95% interval | reference | x reference |')
+  p('|---|---:|---:|---|---:|')
+  const H = 'reference/hmac_sha256_over_session_cookie', RS = 'reference/rs256_signature_check_only'
+  const refs = [
+    ['session/verify', H, 'one HMAC-SHA256 over the cookie'],
+    ['app/protected_request', H, 'one HMAC-SHA256 over the cookie'],
+    ['session/issue', H, 'one HMAC-SHA256 over the cookie'],
+    ['id_token/verify_rs256_2048', RS, 'the bare RS256 check: one RSA-2048 public operation and a SHA-256'],
+    ['app/callback_warm', RS, 'the bare RS256 check'],
+    ['authorize/build_url', null, 'URL encoding and one SHA-256 (the PKCE S256 challenge)'],
+    ['app/login_start', null, 'a random state, two HMAC derivations, one HMAC signature, the URL'],
+    ['jwks/parse_one_rsa_2048_key', null, 'once per JWKS fetch (an hour), not per login'],
+    [H, null, 'HMAC-SHA256 over the session cookie\'s MAC input'],
+    [RS, null, 'jwt-compact RS256 signature validation, untyped claims'],
+  ]
+  for (const [id, ref, what] of refs) {
+    const c = cr[id]
+    if (!c) { p(`| \`${id}\` | n/a | | ${what} | |`); continue }
+    p(`| \`${id}\` | ${t(c.median)} | ${t(c.lo)} – ${t(c.hi)} | ${what} | ${ref && cr[ref] ? fmt(c.median / cr[ref].median, 2) : ''} |`)
+  }
+  p()
+  p('`app/*` are whole requests through `App::handle` with warm caches and a fake Vipps answering in-process: the hot path,')
+  p('the login start, and the callback (state check, token response, ID-token verification, userinfo, session cookie). The')
+  p('RS256 verification is nearly all of the callback\'s CPU.' + (M.shaNi ? '' : ' This CPU has no SHA extensions, so SHA-256 and HMAC run in portable code.'))
+  p()
+  if (R.wasmCore) {
+    const W = R.wasmCore
+    p(`**The same, in wasm in workerd.** \`bench/wasmcore\` compiles the same core (same release profile, wasm-bindgen and wasm-opt flags`)
+    p('as worker-build uses for the Worker) into a Worker that runs `App::handle` in a loop inside one request; the figure is the workerd')
+    p('process\'s CPU time (per-thread run time from /proc) per iteration, less that of an empty request, median of 5. This is')
+    p('the CPU the Worker itself spends, as the Workers CPU limit counts it, without the runtime\'s own HTTP work.')
+    p()
+    p('| Step | wasm in workerd | native | wasm / native | x reference (in wasm) |')
+    p('|---|---:|---:|---:|---:|')
+    const rows = [
+      ['hmac', H, 'reference: HMAC-SHA256 over the session cookie', null],
+      ['protected', 'app/protected_request', 'protected request (hot path)', 'hmac'],
+      ['login_start', 'app/login_start', 'login start', null],
+      ['id_token', 'id_token/verify_rs256_2048', 'ID-token verify (RS256, 2048)', null],
+      ['callback', 'app/callback_warm', 'callback (warm caches)', 'id_token'],
+    ]
+    for (const [op, nat, label, ref] of rows) {
+      const w = W[op]?.ns, n = ns(nat)
+      p(`| ${label} | ${t(w)} | ${t(n)} | ${fmt(w / n, 2)} | ${ref ? fmt(w / W[ref].ns, 2) : ''} |`)
+    }
+    p()
+  } else if (R.wasmCoreError) {
+    p(`The wasm-in-workerd measurement failed: ${R.wasmCoreError}`)
+    p()
+  }
+
+  p('## Commands')
+  p()
+  p('```sh')
+  p('make bench    # = bash scripts/bench.sh: setup, builds, then node bench/run.mjs, which runs the rest')
+  p('bash scripts/setup.sh && bash scripts/build.sh          # (a) build/worker/shim.mjs + build/index_bg.wasm')
+  p('cargo build --release -p vipps-sim')
+  p('(cd bench/noop && CARGO_TARGET_DIR=../../target/bench-noop worker-build --release)   # (b), with scripts/build.sh\'s WASM_BINDGEN_BIN, ESBUILD_BIN, WASM_OPT_BIN')
+  p('(cd bench/hono && npm ci)                                # (c)')
+  p('cargo bench --bench core                                 # 5.')
+  p('cargo bench --bench costs                                # 3. (KV and subrequest counts in the core)')
+  p('bash bench/wasmcore/build.sh                             # 5. the core in wasm (served like the others)')
+  p('node_modules/.bin/wrangler deploy --dry-run --outdir DIR --config CONFIG    # 4. sizes; DIR is what "direct" serves')
+  p(R.commands.sim)
+  for (const k of KEYS) p(R.commands.direct[k])
+  for (const k of KEYS) p(R.commands.dev[k])
+  p(`${R.wrkCommand}    # 1., per target and repetition`)
+  p('```')
+  p()
+  p('(a) runs the root `wrangler.toml` with its `[build]` section removed and `main` pointing at a copy of `build/` taken at')
+  p('the start, so that an edit to `src/` during the run cannot rebuild and reload the Worker being measured. The raw results')
+  p('of this run are in `target/bench-results.json` (`BENCH_KEEP_TMP=1` keeps the servers\' logs and bundles).')
+  p()
+  return L.join('\n')
+}
+function fmtN(x) { return Number.isInteger(x) ? String(x) : fmt(x, 2) }
+function sumSimA(R, ep) {
+  let t = R.firstLoginA?.[ep]?.total ?? 0
+  for (const r of [...R.hot.a, ...R.hotDev.a]) t += r.sim[ep]?.total ?? 0
+  for (const r of R.logins.a) t += r.sim[ep]?.total ?? 0
+  for (const r of R.starts.a) t += r.sim[ep]?.total ?? 0
+  return t
+}
+
+main().catch((e) => { console.error(e.stack || String(e)); console.error(`logs: ${TMP}`); stopAll(); process.exit(1) })

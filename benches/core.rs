@@ -1,0 +1,162 @@
+//! CPU in the core: native criterion micro-benchmarks of the protocol steps, each next to its
+//! physical reference. Run with `cargo bench --bench core` (the release profile: opt-level "s",
+//! LTO, as the wasm is built). `bench/run.mjs` reads the medians from target/criterion.
+
+mod support;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use jwt_compact::alg::Rsa;
+use jwt_compact::{AlgorithmExt, UntrustedToken};
+use std::hint::black_box;
+use std::time::Duration;
+use support::*;
+use vipps_edge_login::oidc::{authorize, discovery, id_token, jwks};
+use vipps_edge_login::secret::Secret;
+use vipps_edge_login::session::Session;
+use vipps_edge_login::util::hmac_sha256;
+
+fn benches(c: &mut Criterion) {
+    let config = config();
+    let now = T0;
+    let key = rsa_key();
+    let vipps = FakeVipps::new(key.clone());
+
+    // ---- the hot path: session verify, and its reference (one HMAC-SHA256 over the cookie) --
+    let info = userinfo();
+    let info_map = info.as_object().unwrap().clone();
+    let session = Session::from_userinfo(&config, SUB, &info_map, now);
+    let (set_cookie, _) = session.to_set_cookie(&config);
+    let cookie_pair = set_cookie.split(';').next().unwrap().to_string();
+    let cookie_value = cookie_pair.split_once('=').unwrap().1.to_string();
+    // What the session MAC covers: name, NUL, version, '.', base64url payload (src/session/cookie.rs).
+    let payload_b64 = cookie_value.split('.').nth(1).unwrap().to_string();
+    let cookie_header = format!("_ga=GA1.1.123456789.1700000000; {cookie_pair}; theme=dark");
+    let session_key = config.keys.session[0];
+    assert!(Session::from_cookie_header(&config, &cookie_header, now).is_some());
+
+    c.bench_function("reference/hmac_sha256_over_session_cookie", |b| {
+        b.iter(|| {
+            hmac_sha256(
+                black_box(&session_key),
+                &[
+                    b"__Host-vipps-session",
+                    b"\0",
+                    b"v1",
+                    b".",
+                    black_box(payload_b64.as_bytes()),
+                ],
+            )
+        })
+    });
+    c.bench_function("session/verify", |b| {
+        b.iter(|| Session::from_cookie_header(black_box(&config), black_box(&cookie_header), now))
+    });
+    c.bench_function("session/issue", |b| {
+        b.iter(|| {
+            Session::from_userinfo(black_box(&config), SUB, black_box(&info_map), now)
+                .to_set_cookie(&config)
+        })
+    });
+
+    // ---- ID token: RS256 with a 2048-bit key, and its reference (the bare JWS signature check) --
+    let jwks_body = vipps.jwks.to_string();
+    let keys = jwks::parse(&jwks_body).unwrap();
+    let nonce = "n-0S6_WzA2Mj-bench-nonce-0123456789abcdefgh";
+    let token = id_token(&key, now, nonce, ACCESS_TOKEN);
+    let expected = id_token::Expected {
+        issuer: ISSUER,
+        client_id: CLIENT_ID,
+        nonce,
+        access_token: Some(ACCESS_TOKEN),
+        now,
+    };
+    assert!(id_token::verify(&token, &keys, &expected).is_ok());
+    let rsa_public = keys.keys[0].key.as_ref().clone();
+    c.bench_function("reference/rs256_signature_check_only", |b| {
+        b.iter(|| {
+            let untrusted = UntrustedToken::new(black_box(&token)).unwrap();
+            Rsa::rs256()
+                .validator::<serde_json::Value>(&rsa_public)
+                .validate(&untrusted)
+                .unwrap();
+        })
+    });
+    c.bench_function("id_token/verify_rs256_2048", |b| {
+        b.iter(|| id_token::verify(black_box(&token), &keys, &expected).unwrap())
+    });
+    c.bench_function("jwks/parse_one_rsa_2048_key", |b| {
+        b.iter(|| jwks::parse(black_box(&jwks_body)).unwrap())
+    });
+
+    // ---- the authorize URL -------------------------------------------------------------------
+    let disc = discovery::parse(
+        &config.discovery_url,
+        &FakeVipps::discovery_doc().to_string(),
+    )
+    .unwrap();
+    let verifier = Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789abcdef");
+    let state = "Kx3n2m9QpL0vW8rT5yZ1aQ";
+    c.bench_function("authorize/build_url", |b| {
+        b.iter(|| {
+            authorize::build_url(
+                black_box(&config),
+                &disc,
+                black_box(state),
+                nonce,
+                &verifier,
+            )
+            .unwrap()
+        })
+    });
+
+    // ---- whole requests through App::handle (warm caches; the fake answers in-process) --------
+    let p = CountingPlatform {
+        fixed_random: true,
+        ..CountingPlatform::new(&vipps)
+    };
+    let app = new_app();
+    let session_pair = login(&app, &p, &vipps); // warms discovery and JWKS
+    c.bench_function("app/protected_request", |b| {
+        b.iter(|| protected(&app, &p, black_box(&session_pair)))
+    });
+    c.bench_function("app/login_start", |b| {
+        b.iter(|| {
+            reply(block_on(app.handle(
+                &p,
+                black_box(&get("/auth/login?return_to=%2Fprivate%2F", "")),
+            )))
+        })
+    });
+    // The callback: with fixed randomness the state and nonce are the same every time, so one
+    // ID token is signed here and the fake token endpoint answers it (no RSA signing timed). The
+    // transaction cookie is stateless on the server, so one callback request can be replayed.
+    let (tx, state) = start_login(&app, &p, &vipps, "%2Fprivate%2F");
+    *vipps.canned_token_response.borrow_mut() = Some(vipps.token_response(p.now()));
+    let cb = callback_request(&tx, &state);
+    assert_eq!(reply(block_on(app.handle(&p, &cb))).status, 303);
+    let before = p.counts();
+    c.bench_function("app/callback_warm", |b| {
+        b.iter(|| {
+            let r = reply(block_on(app.handle(&p, black_box(&cb))));
+            debug_assert_eq!(r.status, 303);
+            r
+        })
+    });
+    let d = p.counts().minus(&before);
+    assert_eq!(
+        d.discovery + d.jwks + d.kv_get + d.kv_put,
+        0,
+        "callback bench must run with warm caches"
+    );
+}
+
+criterion_group! {
+    name = core;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40)
+        .without_plots();
+    targets = benches
+}
+criterion_main!(core);

@@ -1,0 +1,113 @@
+//! What each request costs: subrequests to Vipps, KV reads and KV writes, counted by driving the
+//! Worker core (`App::handle`, the same code the wasm runs) over a counting platform and a fake
+//! Vipps, with a simulated clock. Run with `cargo bench --bench costs`; prints a table and one
+//! line `COSTS_JSON {...}` that `bench/run.mjs` reads.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+
+const LOGINS: u64 = 100;
+const REQUESTS: u64 = 1000;
+
+fn main() {
+    let vipps = FakeVipps::new(rsa_key());
+    let p = CountingPlatform::new(&vipps);
+    let app = new_app();
+
+    // 1. A fresh isolate with an empty KV: the very first login.
+    let c0 = p.counts();
+    let session = login(&app, &p, &vipps);
+    let first_login = p.counts().minus(&c0);
+
+    // 2. Warm caches: N logins (login start + callback each).
+    let c0 = p.counts();
+    for _ in 0..LOGINS {
+        p.advance(1);
+        login(&app, &p, &vipps);
+    }
+    let warm_logins = p.counts().minus(&c0);
+
+    // 3. The hot path: N protected requests with a valid session.
+    let c0 = p.counts();
+    for _ in 0..REQUESTS {
+        protected(&app, &p, &session);
+    }
+    let hot = p.counts().minus(&c0);
+
+    // 4. Another isolate (new App) sharing the warm KV: its first login.
+    let app2 = new_app();
+    let c0 = p.counts();
+    login(&app2, &p, &vipps);
+    let new_isolate_login = p.counts().minus(&c0);
+
+    // 5. An idle hour: no logins, one protected request a minute.
+    let c0 = p.counts();
+    for _ in 0..60 {
+        p.advance(60);
+        protected(&app, &p, &session);
+    }
+    let idle_hour = p.counts().minus(&c0);
+
+    // 6. Three busy hours: one login a minute. Discovery has max-age=3600, the JWKS no
+    //    Cache-Control (the Worker then keeps it for an hour). Record when each was fetched.
+    let mut fetched_at: Vec<(&str, u64)> = Vec::new();
+    let c0 = p.counts();
+    let start = p.now();
+    for _ in 0..180 {
+        p.advance(60);
+        let before = p.counts();
+        login(&app, &p, &vipps);
+        let d = p.counts().minus(&before);
+        if d.discovery > 0 {
+            fetched_at.push(("discovery", p.now() - start));
+        }
+        if d.jwks > 0 {
+            fetched_at.push(("jwks", p.now() - start));
+        }
+    }
+    let busy = p.counts().minus(&c0);
+    let min_gap = |kind: &str| -> Option<u64> {
+        let t: Vec<u64> = fetched_at
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, t)| *t)
+            .collect();
+        t.windows(2).map(|w| w[1] - w[0]).min()
+    };
+
+    let per = |c: &support::Counts, n: u64| {
+        json!({
+            "subrequests": c.subrequests() as f64 / n as f64,
+            "discovery": c.discovery as f64 / n as f64, "jwks": c.jwks as f64 / n as f64,
+            "token": c.token as f64 / n as f64, "userinfo": c.userinfo as f64 / n as f64,
+            "kv_get": c.kv_get as f64 / n as f64, "kv_put": c.kv_put as f64 / n as f64,
+        })
+    };
+    let out = json!({
+        "logins": LOGINS,
+        "requests": REQUESTS,
+        "first_login_cold_isolate_empty_kv": first_login.to_json(),
+        "first_login_new_isolate_warm_kv": new_isolate_login.to_json(),
+        "per_login_warm": per(&warm_logins, LOGINS),
+        "per_protected_request": per(&hot, REQUESTS),
+        "idle_hour_one_request_per_minute": idle_hour.to_json(),
+        "busy_hours_one_login_per_minute": { "hours": 3, "total": busy.to_json(), "per_hour": per(&busy, 3) },
+        "refetch_min_gap_secs": { "discovery": min_gap("discovery"), "jwks": min_gap("jwks") },
+        "max_age_secs": { "discovery": 3600, "jwks": "none sent (Worker default 3600)" },
+    });
+
+    println!("costs (native core over a counting platform, simulated clock):");
+    println!("  first login, cold isolate, empty KV: {:?}", first_login);
+    println!(
+        "  first login, new isolate, warm KV:   {:?}",
+        new_isolate_login
+    );
+    println!("  {LOGINS} warm logins:                 {:?}", warm_logins);
+    println!("  {REQUESTS} protected requests:         {:?}", hot);
+    println!("  idle hour (1 request/min):           {:?}", idle_hour);
+    println!("  3 busy hours (1 login/min):          {:?}", busy);
+    println!("  refetch times (s from start):        {:?}", fetched_at);
+    println!("COSTS_JSON {out}");
+}
