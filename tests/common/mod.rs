@@ -152,8 +152,21 @@ pub struct Worker {
 
 impl Worker {
     /// A simulator and a Worker configured for it. `vars` override the defaults.
+    /// Ports are picked free just before use; if another process takes one first (tests run in
+    /// parallel and workerd binds ports of its own), the pair is started again on new ports.
     pub fn start(name: &str, vars: &[(&str, &str)], sim_args: &[&str]) -> Worker {
         ensure_built();
+        for attempt in 1..=3 {
+            match Worker::try_start(name, vars, sim_args) {
+                Ok(w) => return w,
+                Err(why) if attempt < 3 => eprintln!("{name}: wrangler dev attempt {attempt} failed ({why}); retrying on new ports"),
+                Err(why) => panic!("{name}: wrangler dev did not start: {why}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn try_start(name: &str, vars: &[(&str, &str)], sim_args: &[&str]) -> Result<Worker, String> {
         let dir = log_dir(name);
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
@@ -188,17 +201,27 @@ impl Worker {
             cmd.args(["--var", &format!("{k}:{v}")]);
         }
         let proc = spawn(&mut cmd);
-        let w = Worker { proc: Some(proc), base, sim, dir: dir.clone() };
+        let mut w = Worker { proc: Some(proc), base, sim, dir: dir.clone() };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let mut b = Browser::new();
             if b.try_get(&format!("{}/auth/session", w.base)).is_some() {
-                break;
+                return Ok(w);
             }
-            assert!(Instant::now() < deadline, "wrangler dev did not start; see {}", dir.join("wrangler.log").display());
+            let log = w.log();
+            if log.contains("Address already in use") || log.contains("failed to start") {
+                return Err("a port was taken".into());
+            }
+            if let Some(p) = w.proc.as_mut() {
+                if let Ok(Some(status)) = p.0.try_wait() {
+                    return Err(format!("wrangler exited with {status}; see {}", dir.join("wrangler.log").display()));
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("not ready after 120 s; see {}", dir.join("wrangler.log").display()));
+            }
             std::thread::sleep(Duration::from_millis(250));
         }
-        w
     }
 
     pub fn url(&self, path: &str) -> String {
