@@ -83,16 +83,37 @@ async function startWorker(port, simBase) {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    try { await fetch(`${base}/auth/session`); return base; } catch {}
+    try { await fetch(`${base}/auth/session`); return { base, child: w }; } catch {}
+    const log = readFileSync(path.join(out, "wrangler.log"), "utf8");
+    if (log.includes("Address already in use") || log.includes("failed to start")) {
+      throw new Error("port taken");
+    }
     if (Date.now() > deadline) throw new Error("wrangler dev did not start; see target/e2e/browser/wrangler.log");
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
+// Ports are picked free just before use; if another process takes one first, start the
+// simulator and the Worker again on new ports.
+async function startBoth() {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const simBase = await startSim(`http://127.0.0.1:${port}/auth/callback`);
+    const sim = children[children.length - 1];
+    try {
+      const { base } = await startWorker(port, simBase);
+      return { simBase, base };
+    } catch (e) {
+      for (const c of children.splice(children.indexOf(sim))) {
+        try { process.kill(-c.pid, "SIGTERM"); } catch {}
+      }
+      if (attempt >= 3) throw e;
+    }
+  }
+}
+
 test("a user logs in with the simulator in headless chromium and sees the members page", async () => {
-  const port = await freePort();
-  const simBase = await startSim(`http://127.0.0.1:${port}/auth/callback`);
-  const base = await startWorker(port, simBase);
+  const { simBase, base } = await startBoth();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
