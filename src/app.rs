@@ -67,6 +67,12 @@ struct CallbackResult {
     tx_cookie: Option<String>,
 }
 
+/// The JSON error API clients get: the stable code and the user-facing sentence.
+fn error_json(code: Code) -> Reply {
+    let (_, message) = code.user_text();
+    Reply::json(code.status(), &serde_json::json!({"error": code.as_str(), "message": message}))
+}
+
 impl App {
     pub fn new(config: Result<Config, ConfigErrors>) -> App {
         App {
@@ -149,8 +155,7 @@ impl App {
             };
             Reply::html(status, pages::error_page(e.code, retry.as_deref(), "/"))
         } else {
-            let (_, message) = e.code.user_text();
-            Reply::json(status, &serde_json::json!({"error": e.code.as_str(), "message": message}))
+            error_json(e.code)
         }
     }
 
@@ -159,16 +164,8 @@ impl App {
         if !navigates {
             return Err(Error::from(Code::SessionRequired));
         }
-        let mut target = req.url.path().to_string();
-        if let Some(q) = req.url.query() {
-            target.push('?');
-            target.push_str(q);
-        }
-        let location = format!(
-            "{}?{}",
-            config.login_path(),
-            crate::util::form_encode([("return_to", target.as_str())])
-        );
+        let target = crate::util::path_and_query(&req.url);
+        let location = format!("{}?{}", config.login_path(), crate::util::form_encode([("return_to", target)]));
         Ok(Reply::redirect(302, &location))
     }
 
@@ -182,11 +179,7 @@ impl App {
         // start the login there (localhost vs 127.0.0.1, www vs apex).
         let callback_origin = config.redirect_uri.url().origin().ascii_serialization();
         if req.origin() != callback_origin {
-            let mut loc = format!("{callback_origin}{}", req.url.path());
-            if let Some(q) = req.url.query() {
-                loc.push('?');
-                loc.push_str(q);
-            }
+            let loc = format!("{callback_origin}{}", crate::util::path_and_query(&req.url));
             return Ok(Reply::redirect(302, &loc));
         }
         let raw_return = req
@@ -326,11 +319,8 @@ impl App {
         }
         match Session::from_cookie_header(config, &req.cookie_header(), p.now()) {
             Some(s) => Ok(Reply::json(200, &s.to_json())),
-            None => {
-                // Polled by front ends: not worth an error log line per call.
-                let (_, message) = Code::SessionRequired.user_text();
-                Ok(Reply::json(401, &serde_json::json!({"error": Code::SessionRequired.as_str(), "message": message})))
-            }
+            // Polled by front ends: not worth an error log line per call.
+            None => Ok(error_json(Code::SessionRequired)),
         }
     }
 

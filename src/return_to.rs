@@ -50,11 +50,7 @@ impl SafeReturnPath {
         if joined.origin() != base.origin() {
             return None;
         }
-        let mut out = joined.path().to_string();
-        if let Some(q) = joined.query() {
-            out.push('?');
-            out.push_str(q);
-        }
+        let out = crate::util::path_and_query(&joined).to_string();
         if out.starts_with("//") || out.len() > MAX_LEN {
             return None;
         }

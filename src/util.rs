@@ -28,6 +28,11 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
+/// `/path?query` of a URL (no fragment), as it appears in a request line or a Location.
+pub fn path_and_query(url: &url::Url) -> &str {
+    &url[url::Position::BeforePath..url::Position::AfterQuery]
+}
+
 /// base64url without padding (RFC 4648 §5), as JOSE and PKCE use it.
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
