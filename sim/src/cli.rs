@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::config::{AuthMethod, Client, ConfigFile, Secret, SimConfig};
+use crate::webhook::WebhookUrl;
 
 pub const HELP: &str = "\
 vipps-sim: a local Vipps MobilePay Login (OpenID Connect) simulator
@@ -23,6 +24,8 @@ USAGE: vipps-sim [FLAGS]
   --code-ttl SECS               authorization code lifetime [default: 120]
   --access-token-ttl SECS       access token lifetime and `expires_in` [default: 600]
   --id-token-ttl SECS           ID token lifetime [default: 3600]
+  --consent-webhook-url URL     where POST /_sim/revoke-consent delivers the CONSENT_REVOKED webhook
+                                (http:// only; https is refused) [default: none]
   --help                        print this help
 
 On start, prints one line to stdout: `vipps-sim listening on http://127.0.0.1:PORT`.
@@ -80,6 +83,7 @@ pub fn parse(args: &[String]) -> Result<Command, Vec<String>> {
             "--code-ttl",
             "--access-token-ttl",
             "--id-token-ttl",
+            "--consent-webhook-url",
         ];
         if !known.contains(&flag) {
             problems.push(format!("unknown argument `{arg}` (see --help)"));
@@ -115,6 +119,10 @@ pub fn parse(args: &[String]) -> Result<Command, Vec<String>> {
             "--code-ttl" => secs(&mut config.settings.code_ttl),
             "--access-token-ttl" => secs(&mut config.settings.access_token_ttl),
             "--id-token-ttl" => secs(&mut config.settings.id_token_ttl),
+            "--consent-webhook-url" => match WebhookUrl::parse(&value) {
+                Ok(_) => config.settings.consent_webhook_url = Some(value),
+                Err(e) => problems.push(format!("--consent-webhook-url: {e}")),
+            },
             _ => unreachable!("every known flag is matched"),
         }
     }
@@ -222,6 +230,20 @@ mod tests {
         assert_eq!(c.token_endpoint_auth_method, AuthMethod::ClientSecretPost);
         assert_eq!(o.config.settings.jwks_max_age, Some(60));
         assert_eq!(o.config.settings.code_ttl, 5);
+        assert_eq!(o.config.settings.consent_webhook_url, None);
+    }
+
+    #[test]
+    fn consent_webhook_url_flag() {
+        let o = run("--consent-webhook-url http://127.0.0.1:8787/vipps/consent-revoked");
+        assert_eq!(
+            o.config.settings.consent_webhook_url.as_deref(),
+            Some("http://127.0.0.1:8787/vipps/consent-revoked")
+        );
+        let err = parse(&args("--consent-webhook-url=https://example.com/hook")).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert!(err[0].contains("https is not supported"), "{err:?}");
+        assert!(parse(&args("--consent-webhook-url nope")).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::faults::Fault;
 use crate::modes::Mode;
 use crate::users::{default_users, User};
+use crate::webhook::WebhookUrl;
 
 /// How a client authenticates at the token endpoint. Vipps enables exactly one per sales unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +131,8 @@ pub struct Settings {
     pub fault: Option<Fault>,
     /// Seconds added to the system clock (lets tests expire codes and tokens without sleeping).
     pub clock_offset: i64,
+    /// Where `POST /_sim/revoke-consent` delivers the `CONSENT_REVOKED` webhook (`http://` only).
+    pub consent_webhook_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -143,6 +146,7 @@ impl Default for Settings {
             mode: None,
             fault: None,
             clock_offset: 0,
+            consent_webhook_url: None,
         }
     }
 }
@@ -184,6 +188,20 @@ impl Settings {
                             Some(m) => next.mode = Some(m),
                             None => problems
                                 .push(format!("unknown mode `{s}` (GET /_sim/modes lists them)")),
+                        }
+                        true
+                    }
+                    _ => false,
+                },
+                "consent_webhook_url" => match value {
+                    Value::Null => {
+                        next.consent_webhook_url = None;
+                        true
+                    }
+                    Value::String(s) => {
+                        match WebhookUrl::parse(s) {
+                            Ok(_) => next.consent_webhook_url = Some(s.clone()),
+                            Err(e) => problems.push(format!("consent_webhook_url: {e}")),
                         }
                         true
                     }

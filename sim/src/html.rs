@@ -1,5 +1,6 @@
 //! HTML pages. Every value is escaped. Tests rely on the markup of the login page:
-//! `name="req" value="..."`, `name="user" value="SUB"`, `data-user="SUB"`, `data-action="cancel"`.
+//! `name="req" value="..."`, `name="user" value="SUB"`, `data-user="SUB"`, `data-action="cancel"`,
+//! and `class="consent" data-consent="ask|given" data-consent-for="SUB"`.
 
 use crate::users::User;
 
@@ -47,8 +48,20 @@ fn layout(title: &str, body: &str) -> String {
     )
 }
 
-/// The login page: one confirm form per test user and a cancel form.
-pub fn login_page(req_id: &str, client_id: &str, scopes: &[String], users: &[User]) -> String {
+/// What the login page says about a user's consent.
+pub const CONSENT_ASK: &str = "will be asked to share the requested data with the merchant";
+pub const CONSENT_GIVEN: &str = "has already shared the requested data with the merchant";
+
+/// The login page: one confirm form per test user and a cancel form. Above each user's form, a
+/// line says whether the user will be asked for consent (none on record for this client, or new
+/// scopes) or has already shared the data; `already_shared` holds the subs of the latter.
+pub fn login_page(
+    req_id: &str,
+    client_id: &str,
+    scopes: &[String],
+    users: &[User],
+    already_shared: &[&str],
+) -> String {
     let req = escape(req_id);
     let mut body = String::new();
     body.push_str("<div class=\"card\">\n<h1>Log in</h1>\n");
@@ -64,6 +77,17 @@ pub fn login_page(req_id: &str, client_id: &str, scopes: &[String], users: &[Use
     );
     for user in users {
         let sub = escape(&user.sub);
+        let (state, text) = if already_shared.contains(&user.sub.as_str()) {
+            ("given", CONSENT_GIVEN)
+        } else {
+            ("ask", CONSENT_ASK)
+        };
+        body.push_str(&format!(
+            "<p class=\"consent muted\" data-consent=\"{state}\" data-consent-for=\"{sub}\">\
+             {name} {text} (<code>{client}</code>).</p>\n",
+            name = escape(&user.name),
+            client = escape(client_id),
+        ));
         body.push_str(&format!(
             "<form method=\"post\" action=\"{CONFIRM_PATH}\">\n\
              <input type=\"hidden\" name=\"req\" value=\"{req}\">\n\
@@ -120,9 +144,80 @@ pub fn index_page(discovery_url: &str, users: &[User], client_ids: &[&str]) -> S
     }
     body.push_str(
         "</ul>\n</div>\n<div class=\"card\">\n<p class=\"muted\">Control: <code>GET /_sim/stats</code>, \
-         <code>POST /_sim/reset</code>, <code>GET|POST /_sim/config</code></p>\n</div>\n",
+         <code>POST /_sim/reset</code>, <code>GET|POST /_sim/config</code>, \
+         <a href=\"/_sim/consents\">consents on record</a></p>\n</div>\n",
     );
     layout("vipps-sim", &body)
+}
+
+/// One consent on record, for the consents page.
+pub struct ConsentRow<'a> {
+    pub client_id: &'a str,
+    pub sub: &'a str,
+    /// The test user's name, when the sub is one of theirs.
+    pub name: Option<&'a str>,
+    pub scopes: &'a [String],
+}
+
+/// `GET /_sim/consents`: the consents on record, each with a "Revoke consent" button.
+pub fn consents_page(rows: &[ConsentRow], webhook_url: Option<&str>) -> String {
+    let mut body = String::from("<div class=\"card\">\n<h1>Consents on record</h1>\n");
+    body.push_str(&match webhook_url {
+        Some(u) => format!(
+            "<p class=\"muted\">Revoking sends the <code>CONSENT_REVOKED</code> webhook to \
+             <code class=\"webhook-url\">{}</code>.</p>\n",
+            escape(u)
+        ),
+        None => "<p class=\"muted\">No webhook URL is configured (<code>--consent-webhook-url</code> \
+                 or <code>POST /_sim/config {&quot;consent_webhook_url&quot;: ...}</code>): revoking \
+                 will fail with 409.</p>\n"
+            .to_string(),
+    });
+    if rows.is_empty() {
+        body.push_str(
+            "<p class=\"empty\">None yet: consent is recorded when a user confirms a login.</p>\n",
+        );
+    }
+    for row in rows {
+        let sub = escape(row.sub);
+        let client = escape(row.client_id);
+        body.push_str(&format!(
+            "<div class=\"consent-row\" data-sub=\"{sub}\" data-client=\"{client}\">\n\
+             <p>{name}<code class=\"sub\">{sub}</code> with <code class=\"client-id\">{client}</code>: \
+             <span class=\"muted\">{scopes}</span></p>\n\
+             <form method=\"post\" action=\"/_sim/revoke-consent\">\n\
+             <input type=\"hidden\" name=\"sub\" value=\"{sub}\">\n\
+             <input type=\"hidden\" name=\"client_id\" value=\"{client}\">\n\
+             <button type=\"submit\" class=\"cancel revoke\">Revoke consent</button>\n\
+             </form>\n</div>\n",
+            name = row
+                .name
+                .map(|n| format!("{} ", escape(n)))
+                .unwrap_or_default(),
+            scopes = escape(&row.scopes.join(" ")),
+        ));
+    }
+    body.push_str("</div>\n");
+    layout("Consents (vipps-sim)", &body)
+}
+
+/// The result of a revocation from the consents page. `result` is what the JSON API answers.
+pub fn revoke_result_page(status: u16, result: &serde_json::Value) -> String {
+    let heading = match status {
+        200 => "Webhook delivered",
+        409 => "No webhook URL configured",
+        502 => "Webhook delivery failed",
+        _ => "Consent not revoked",
+    };
+    let pretty = serde_json::to_string_pretty(result).unwrap_or_default();
+    let body = format!(
+        "<div class=\"card\">\n<h1 class=\"result\" data-status=\"{status}\">{}</h1>\n\
+         <pre class=\"result-json\">{}</pre>\n\
+         <p><a href=\"/_sim/consents\">Back to the consents</a></p>\n</div>\n",
+        escape(heading),
+        escape(&pretty)
+    );
+    layout(heading, &body)
 }
 
 #[cfg(test)]
@@ -146,6 +241,7 @@ mod tests {
             "<client>",
             &["openid".into(), "name".into()],
             &users,
+            &[users[1].sub.as_str()],
         );
         assert!(page.contains("<title>Vipps MobilePay Login (simulator)</title>"));
         assert_eq!(
@@ -163,5 +259,36 @@ mod tests {
         assert!(page.contains(r#"action="/access-management-1.0/access/oauth2/auth/cancel""#));
         assert!(page.contains("&lt;client&gt;"));
         assert!(page.contains("Confirm as Åse Bjørnstad"));
+        assert!(page.contains(&format!(
+            r#"data-consent="ask" data-consent-for="{}">Kari Nordmann will be asked to share"#,
+            users[0].sub
+        )));
+        assert!(page.contains(&format!(
+            r#"data-consent="given" data-consent-for="{}">Ola Nordmann has already shared"#,
+            users[1].sub
+        )));
+        // The consent lines add no `data-user` or `req` markers.
+        assert_eq!(page.matches("data-user=").count(), users.len());
+    }
+
+    #[test]
+    fn consents_page_escapes() {
+        let scopes = vec!["openid".to_string(), "<b>".to_string()];
+        let rows = [ConsentRow {
+            client_id: "c\"1",
+            sub: "<s>",
+            name: Some("A & B"),
+            scopes: &scopes,
+        }];
+        let page = consents_page(&rows, Some("http://x/\"hook"));
+        assert!(page.contains(r#"<input type="hidden" name="sub" value="&lt;s&gt;">"#));
+        assert!(page.contains(r#"name="client_id" value="c&quot;1""#));
+        assert!(page.contains("A &amp; B"));
+        assert!(page.contains("openid &lt;b&gt;"));
+        assert!(page.contains("http://x/&quot;hook"));
+        assert!(page.contains(">Revoke consent</button>"));
+        assert!(!page.contains("<s>") && !page.contains("<b>"));
+        let page = revoke_result_page(502, &serde_json::json!({"error": "<x>"}));
+        assert!(page.contains("&lt;x&gt;") && page.contains(r#"href="/_sim/consents""#));
     }
 }

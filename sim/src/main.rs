@@ -17,9 +17,12 @@ mod server;
 mod sockets;
 mod state;
 mod users;
+mod webhook;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_consent;
 #[cfg(test)]
 mod tests_hostile;
 

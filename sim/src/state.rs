@@ -1,7 +1,7 @@
 //! The simulator's shared state: configuration, the clock, pending logins, codes, access tokens
 //! and request counters. One `Sim` is shared by all worker threads.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -63,12 +63,34 @@ pub struct AccessGrant {
     pub expires_at: u64,
 }
 
+/// A user's consent to share data with a client, as Vipps remembers it between logins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// Every scope consented to so far, in the order first consented.
+    pub scopes: Vec<String>,
+    /// When consent was last given.
+    pub given_at: u64,
+}
+
+impl Consent {
+    /// Whether a login asking for `scopes` is covered. `openid` needs no consent at Vipps;
+    /// `delegatedConsents` asks the user every time.
+    pub fn covers(&self, scopes: &[String]) -> bool {
+        scopes.iter().all(|s| {
+            s == "openid" || (s != "delegatedConsents" && self.scopes.iter().any(|c| c == s))
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Store {
     pub pending: HashMap<String, PendingLogin>,
     pub codes: HashMap<String, CodeGrant>,
     pub used_codes: HashMap<String, UsedCode>,
     pub access_tokens: HashMap<String, AccessGrant>,
+    /// Consent on record, by (client_id, sub). Never expires; revoked with
+    /// `POST /_sim/revoke-consent`, cleared by `POST /_sim/reset`.
+    pub consents: BTreeMap<(String, String), Consent>,
 }
 
 impl Store {
@@ -94,9 +116,11 @@ pub enum Endpoint {
     Userinfo,
     /// `/elsewhere`, where the `redirect` fault points.
     Elsewhere,
+    /// Not an endpoint of the simulator: `CONSENT_REVOKED` webhook deliveries it attempted.
+    Webhook,
 }
 
-const ENDPOINTS: [(Endpoint, &str); 8] = [
+const ENDPOINTS: [(Endpoint, &str); 9] = [
     (Endpoint::Discovery, "discovery"),
     (Endpoint::Jwks, "jwks"),
     (Endpoint::Authorize, "authorize"),
@@ -105,11 +129,12 @@ const ENDPOINTS: [(Endpoint, &str); 8] = [
     (Endpoint::Token, "token"),
     (Endpoint::Userinfo, "userinfo"),
     (Endpoint::Elsewhere, "elsewhere"),
+    (Endpoint::Webhook, "webhook"),
 ];
 
 /// Requests received per endpoint, whatever their outcome.
 #[derive(Debug, Default)]
-pub struct Stats([AtomicU64; 8]);
+pub struct Stats([AtomicU64; 9]);
 
 impl Stats {
     pub fn bump(&self, e: Endpoint) {

@@ -6,7 +6,7 @@ use crate::http::{append_query, Request, Response};
 use crate::modes::{Mode, EVIL_ISS_PARAM};
 use crate::pkce::{self, ChallengeError};
 use crate::random;
-use crate::state::{CodeGrant, PendingLogin, Sim};
+use crate::state::{CodeGrant, Consent, PendingLogin, Sim};
 
 use super::discovery::SCOPES_SUPPORTED;
 use super::server_error;
@@ -138,8 +138,27 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
         challenge,
         created_at: sim.now(),
     };
-    let page = html::login_page(&id, &client.client_id, &pending.scopes, &sim.users);
-    sim.store().pending.insert(id, pending);
+    let mut store = sim.store();
+    let already_shared: Vec<&str> = sim
+        .users
+        .iter()
+        .map(|u| u.sub.as_str())
+        .filter(|sub| {
+            store
+                .consents
+                .get(&(client.client_id.clone(), sub.to_string()))
+                .is_some_and(|c| c.covers(&pending.scopes))
+        })
+        .collect();
+    let page = html::login_page(
+        &id,
+        &client.client_id,
+        &pending.scopes,
+        &sim.users,
+        &already_shared,
+    );
+    store.pending.insert(id, pending);
+    drop(store);
     Response::html(200, page).with_header("Cache-Control", "no-store")
 }
 
@@ -168,7 +187,8 @@ fn error_page(detail: &str) -> Response {
     Response::html(400, html::error_page("Something went wrong", detail))
 }
 
-/// `POST .../oauth2/auth/confirm` (form `req`, `user`): the user logs in and consents.
+/// `POST .../oauth2/auth/confirm` (form `req`, `user`): the user logs in and consents; the consent
+/// is recorded for the client.
 pub fn confirm(sim: &Sim, req: &Request) -> Response {
     let form = req.form_params();
     let req_id = form.get("req").unwrap_or("");
@@ -198,6 +218,20 @@ pub fn confirm(sim: &Sim, req: &Request) -> Response {
         params.push(("iss", iss));
     }
     let location = append_query(&pending.redirect_uri, &params);
+    // Confirming is consenting: Vipps remembers it for the next login.
+    let consent = store
+        .consents
+        .entry((pending.client_id.clone(), user.sub.clone()))
+        .or_insert_with(|| Consent {
+            scopes: Vec::new(),
+            given_at: now,
+        });
+    consent.given_at = now;
+    for s in &pending.scopes {
+        if s != "openid" && s != "delegatedConsents" && !consent.scopes.contains(s) {
+            consent.scopes.push(s.clone());
+        }
+    }
     store.codes.insert(
         code,
         CodeGrant {

@@ -17,13 +17,15 @@ pub fn stats(sim: &Sim, _req: &Request) -> Response {
     Response::json(200, &sim.stats.to_json()).with_header("Cache-Control", "no-store")
 }
 
-/// `POST /_sim/reset`: clears the mode and the fault, and zeroes the counters.
+/// `POST /_sim/reset`: clears the mode, the fault and the consents on record, and zeroes the
+/// counters.
 pub fn reset(sim: &Sim, _req: &Request) -> Response {
     sim.update_settings_and_keys(|settings, keys| {
         settings.mode = None;
         settings.fault = None;
         keys.rotated = None;
     });
+    sim.store().consents.clear();
     sim.stats.reset();
     Response::json(200, &sim.stats.to_json())
 }

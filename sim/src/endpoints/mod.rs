@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod consent;
 pub mod control;
 pub mod discovery;
 pub mod token;
@@ -39,6 +40,8 @@ pub fn handle(sim: &Sim, req: &Request) -> Response {
         "/_sim/reset" => (None, &["POST"], control::reset),
         "/_sim/config" => (None, &["GET", "POST"], control::config),
         "/_sim/modes" => (None, &["GET"], control::modes),
+        "/_sim/consents" => (None, &["GET"], consent::consents),
+        "/_sim/revoke-consent" => (None, &["POST"], consent::revoke_consent),
         ELSEWHERE_PATH => {
             // Any method: whatever followed the redirect is counted.
             sim.stats.bump(Endpoint::Elsewhere);
