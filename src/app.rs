@@ -15,11 +15,20 @@ use crate::platform::{FetchError, Level, Platform};
 use crate::return_to::SafeReturnPath;
 use crate::session::{cookie, user::SESSION_COOKIE, Session, TransactionCookie};
 use crate::util::b64url;
+use crate::webhook::{self, Event, Protection};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// At most one forced JWKS refetch (unknown `kid`) per this many seconds.
 pub const JWKS_REFETCH_INTERVAL: u64 = 60;
+/// Revocations this isolate remembers without asking KV (it is cleared when full).
+const MAX_REMEMBERED_REVOCATIONS: usize = 10_000;
+
+/// KV key of the latest consent revocation for a `sub` (hashed: no identifiers in key lists).
+pub fn revocation_key(sub: &str) -> String {
+    format!("consent-revoked:v1:{}", webhook::sub_handle(sub))
+}
 
 struct Memo<T> {
     doc: CachedDoc,
@@ -32,6 +41,15 @@ pub struct App {
     discovery: RefCell<Option<Memo<Discovery>>>,
     jwks: RefCell<Option<Memo<Jwks>>>,
     last_forced_jwks: Cell<Option<u64>>,
+    /// sub handle -> latest revocation time, learnt from webhooks and KV in this isolate.
+    revoked: RefCell<HashMap<String, u64>>,
+}
+
+/// The session a request carries, after revocation checks, and a cookie to set with the
+/// answer (a re-issued session after a check, or a clearing one after a revocation).
+struct CurrentSession {
+    session: Option<Session>,
+    set_cookie: Option<String>,
 }
 
 enum DocKind {
@@ -81,11 +99,19 @@ impl App {
             discovery: RefCell::new(None),
             jwks: RefCell::new(None),
             last_forced_jwks: Cell::new(None),
+            revoked: RefCell::new(HashMap::new()),
         }
     }
 
     pub fn config(&self) -> Option<&Config> {
         self.config.as_ref().ok()
+    }
+
+    /// Whether the edge must read this request's body (and `content-type`) before calling
+    /// [`App::handle`]: only for a POST to the consent webhook.
+    pub fn reads_body(&self, method: &str, path: &str) -> bool {
+        method == "POST"
+            && self.config().is_some_and(|c| gate::route(c, path) == Route::Auth(AuthRoute::ConsentWebhook))
     }
 
     /// Handles one request.
@@ -95,6 +121,7 @@ impl App {
             Err(errors) => return Outcome::Reply(self.config_error(p, errors)),
         };
         let route = gate::route(config, req.url.path());
+        let mut extra_cookie = None;
         let result = match route {
             Route::Auth(AuthRoute::Login) => self.login(p, config, req).await,
             Route::Auth(AuthRoute::Callback) => {
@@ -108,22 +135,145 @@ impl App {
                     None => reply,
                 });
             }
-            Route::Auth(AuthRoute::Session) => self.session(p, config, req),
+            Route::Auth(AuthRoute::Session) => {
+                let current = self.current_session(p, config, req).await;
+                extra_cookie = current.set_cookie;
+                self.session(req, current.session)
+            }
             Route::Auth(AuthRoute::Logout) => self.logout(config, req),
+            Route::Auth(AuthRoute::ConsentWebhook) => self.consent_webhook(p, config, req).await,
             Route::AuthUnknown => Err(Error::from(Code::NotFound)),
             Route::Public => {
-                let user = Session::from_cookie_header(config, &req.cookie_header(), p.now()).map(|s| s.sub);
-                return Outcome::Forward { user };
+                let current = self.current_session(p, config, req).await;
+                return Outcome::Forward { user: current.session.map(|s| s.sub), set_cookie: current.set_cookie };
             }
-            Route::Protected => match Session::from_cookie_header(config, &req.cookie_header(), p.now()) {
-                Some(s) => return Outcome::Forward { user: Some(s.sub) },
-                None => self.login_required(config, req),
-            },
+            Route::Protected => {
+                let current = self.current_session(p, config, req).await;
+                match current.session {
+                    Some(s) => return Outcome::Forward { user: Some(s.sub), set_cookie: current.set_cookie },
+                    None => {
+                        extra_cookie = current.set_cookie;
+                        self.login_required(config, req)
+                    }
+                }
+            }
         };
-        Outcome::Reply(match result {
+        let reply = match result {
             Ok(r) => r,
             Err(e) => self.error_reply(p, config, req, &e, matches!(route, Route::Auth(AuthRoute::Login))),
+        };
+        Outcome::Reply(match extra_cookie {
+            Some(c) => reply.with_cookie(c),
+            None => reply,
         })
+    }
+
+    // ---- sessions and consent revocation ------------------------------------------------
+
+    /// The request's valid session. When revocations end sessions, a session issued before its
+    /// user's latest revocation is ended (and its cookie cleared). Memory is asked on every
+    /// request; KV at most once per `SESSION_RECHECK` per session, after which the cookie is
+    /// re-issued with the new check time. The hot path stays free of KV reads in between.
+    async fn current_session<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> CurrentSession {
+        let now = p.now();
+        let Some(mut s) = Session::from_cookie_header(config, &req.cookie_header(), now) else {
+            return CurrentSession { session: None, set_cookie: None };
+        };
+        if !config.checks_revocations() {
+            return CurrentSession { session: Some(s), set_cookie: None };
+        }
+        let ended = |s: &Session| {
+            p.log(Level::Info, "session.consent_revoked", &format!("sub#{}", webhook::sub_handle(&s.sub)));
+            CurrentSession { session: None, set_cookie: Some(cookie::clear_cookie(SESSION_COOKIE)) }
+        };
+        let known = self.revoked.borrow().get(&webhook::sub_handle(&s.sub)).copied();
+        if known.is_some_and(|t| t >= s.iat) {
+            return ended(&s);
+        }
+        if now < s.checked_at().saturating_add(config.session_recheck) {
+            return CurrentSession { session: Some(s), set_cookie: None };
+        }
+        match p.kv_get(&revocation_key(&s.sub)).await {
+            Ok(Some(raw)) => {
+                if let Ok(t) = raw.trim().parse::<u64>() {
+                    self.remember_revocation(&s.sub, t);
+                    if t >= s.iat {
+                        return ended(&s);
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // KV down: keep serving (checked again on the next request).
+                p.log(Level::Warn, "kv.read_failed", &e.0);
+                return CurrentSession { session: Some(s), set_cookie: None };
+            }
+        }
+        s.chk = now;
+        let (set_cookie, _) = s.to_set_cookie_at(config, now);
+        CurrentSession { session: Some(s), set_cookie: Some(set_cookie) }
+    }
+
+    fn remember_revocation(&self, sub: &str, at: u64) {
+        let mut map = self.revoked.borrow_mut();
+        if map.len() >= MAX_REMEMBERED_REVOCATIONS {
+            map.clear();
+        }
+        let entry = map.entry(webhook::sub_handle(sub)).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+
+    /// `POST {prefix}/webhooks/consent-revoked/{secret}`: Vipps tells us a user withdrew consent.
+    /// Idempotent: the same event delivered twice records the same revocation time.
+    async fn consent_webhook<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+        if req.method != "POST" {
+            return Err(Error::from(Code::MethodNotAllowed));
+        }
+        let Some(hook) = config.consent_webhook.as_ref() else {
+            return Err(Error::from(Code::NotFound));
+        };
+        if let Some(ct) = req.header("content-type") {
+            let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if !matches!(mime.as_str(), "text/plain" | "application/jwt" | "") {
+                return Err(Error::new(Code::WebhookMediaType, format!("content-type {:?}", crate::oidc::safe_code(&mime))));
+            }
+        }
+        let parsed = webhook::parse(req.body.as_deref().unwrap_or_default())?;
+        if let Protection::Rs256 { token, .. } = &parsed.protection {
+            let disc = self.discovery(p, config).await?;
+            let keys = self.jwks(p, config, &disc, false).await?;
+            webhook::verify_rs256(token, &keys, &disc.issuer)?;
+        }
+        let (sub, revoked_at) = match webhook::check(&parsed.claims, p.now())? {
+            Event::Other { event } => {
+                p.log(Level::Info, "webhook.ignored_event", &format!("event {event:?}"));
+                return Ok(Reply::json(200, &serde_json::json!({"ok": true, "ignored": true})));
+            }
+            Event::ConsentRevoked { sub, revoked_at } => (sub, revoked_at),
+        };
+        let handle = webhook::sub_handle(&sub);
+        self.remember_revocation(&sub, revoked_at);
+        if hook.ends_sessions {
+            let key = revocation_key(&sub);
+            let store = |e: crate::platform::StoreError| Error::new(Code::WebhookStoreFailed, format!("KV: {}", e.0));
+            // Keep the latest: an old event delivered late must not shorten a newer revocation.
+            let previous = p.kv_get(&key).await.map_err(store)?.and_then(|v| v.trim().parse::<u64>().ok());
+            if previous.is_none_or(|t| t < revoked_at) {
+                // Sessions older than the revocation are all expired after this long.
+                let ttl = config.session_ttl + webhook::LEEWAY_SECS;
+                p.kv_put(&key, revoked_at.to_string(), ttl).await.map_err(store)?;
+            }
+        }
+        if let Some(target) = &hook.forward {
+            let req = webhook::forward_request(hook, target, &sub, revoked_at, p.now());
+            match p.fetch(req).await {
+                Ok(r) if (200..300).contains(&r.status) => {}
+                Ok(r) => return Err(Error::new(Code::WebhookForwardFailed, format!("forward target answered {}", r.status))),
+                Err(e) => return Err(Error::new(Code::WebhookForwardFailed, format!("forward target: {e:?}"))),
+            }
+        }
+        p.log(Level::Info, "webhook.consent_revoked", &format!("sub#{handle}"));
+        Ok(Reply::json(200, &serde_json::json!({"ok": true})))
     }
 
     // ---- errors -------------------------------------------------------------------------
@@ -313,11 +463,11 @@ impl App {
 
     // ---- session and logout -------------------------------------------------------------
 
-    fn session<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+    fn session(&self, req: &IncomingRequest, session: Option<Session>) -> Result<Reply, Error> {
         if !matches!(req.method.as_str(), "GET" | "HEAD") {
             return Err(Error::from(Code::MethodNotAllowed));
         }
-        match Session::from_cookie_header(config, &req.cookie_header(), p.now()) {
+        match session {
             Some(s) => Ok(Reply::json(200, &s.to_json())),
             // Polled by front ends: not worth an error log line per call.
             None => Ok(error_json(Code::SessionRequired)),

@@ -9,7 +9,7 @@ use crate::testkit::*;
 use serde_json::json;
 use std::collections::HashMap;
 
-fn app_with(extra: &[(&str, &str)]) -> App {
+pub(crate) fn app_with(extra: &[(&str, &str)]) -> App {
     let mut all = vec![("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("PUBLIC_PATHS", "/")];
     all.extend_from_slice(extra);
     let m = vars(&all);
@@ -17,10 +17,10 @@ fn app_with(extra: &[(&str, &str)]) -> App {
 }
 
 #[derive(Default)]
-struct Jar(HashMap<String, String>);
+pub(crate) struct Jar(pub HashMap<String, String>);
 
 impl Jar {
-    fn absorb(&mut self, reply: &Reply) {
+    pub fn absorb(&mut self, reply: &Reply) {
         for sc in reply.set_cookies() {
             let first = sc.split(';').next().unwrap();
             let (k, v) = first.split_once('=').unwrap();
@@ -31,16 +31,16 @@ impl Jar {
             }
         }
     }
-    fn header(&self) -> String {
+    pub fn header(&self) -> String {
         self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 }
 
-fn req(url: &str, jar: &Jar) -> IncomingRequest {
+pub(crate) fn req(url: &str, jar: &Jar) -> IncomingRequest {
     IncomingRequest::get(url).unwrap().with_header("cookie", &jar.header()).with_header("accept", "text/html")
 }
 
-fn reply(o: Outcome) -> Reply {
+pub(crate) fn reply(o: Outcome) -> Reply {
     match o {
         Outcome::Reply(r) => r,
         other => panic!("expected a reply, got {other:?}"),
@@ -48,7 +48,7 @@ fn reply(o: Outcome) -> Reply {
 }
 
 /// Starts a login; returns the authorize URL's query and tells the fake IdP the nonce.
-fn start(app: &App, p: &FakePlatform, jar: &mut Jar, return_to: &str) -> HashMap<String, String> {
+pub(crate) fn start(app: &App, p: &FakePlatform, jar: &mut Jar, return_to: &str) -> HashMap<String, String> {
     let url = format!("https://shop.example/auth/login?return_to={}", crate::util::form_urlencode_component(return_to));
     let r = reply(block_on(app.handle(p, &req(&url, jar))));
     assert_eq!(r.status, 302);
@@ -59,13 +59,13 @@ fn start(app: &App, p: &FakePlatform, jar: &mut Jar, return_to: &str) -> HashMap
     q
 }
 
-fn finish(app: &App, p: &FakePlatform, jar: &mut Jar, query: &str) -> Reply {
+pub(crate) fn finish(app: &App, p: &FakePlatform, jar: &mut Jar, query: &str) -> Reply {
     let r = reply(block_on(app.handle(p, &req(&format!("https://shop.example/auth/callback?{query}"), jar))));
     jar.absorb(&r);
     r
 }
 
-fn has_session_cookie(r: &Reply) -> bool {
+pub(crate) fn has_session_cookie(r: &Reply) -> bool {
     r.set_cookies().any(|c| c.starts_with("__Host-vipps-session=") && !c.contains("Max-Age=0"))
 }
 
@@ -102,7 +102,7 @@ fn full_login_sets_session_and_returns() {
     assert!(v.get("nin").is_none() && v.get("phone_number").is_none());
     // Protected paths now forward with the user.
     let o = block_on(app.handle(&p, &req("https://shop.example/private/page", &jar)));
-    assert_eq!(o, Outcome::Forward { user: Some(SUB.into()) });
+    assert_eq!(o, Outcome::Forward { user: Some(SUB.into()), set_cookie: None });
 }
 
 #[test]
@@ -178,7 +178,7 @@ fn valid_session_needs_neither_vipps_nor_kv() {
     p.kv_broken.set(true);
     let before = p.requests.borrow().len();
     let o = block_on(app.handle(&p, &req("https://shop.example/private", &jar)));
-    assert_eq!(o, Outcome::Forward { user: Some(SUB.into()) });
+    assert_eq!(o, Outcome::Forward { user: Some(SUB.into()), set_cookie: None });
     assert_eq!(p.requests.borrow().len(), before);
 }
 
@@ -371,7 +371,7 @@ fn protected_paths_redirect_browsers_and_401_apis() {
     assert_eq!(r.status, 401);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["error"], "session.required");
     let o = block_on(app.handle(&p, &req("https://shop.example/", &Jar::default())));
-    assert_eq!(o, Outcome::Forward { user: None });
+    assert_eq!(o, Outcome::Forward { user: None, set_cookie: None });
     assert!(p.requests.borrow().is_empty());
 }
 

@@ -13,6 +13,9 @@ pub const TEST_DISCOVERY_URL: &str =
 pub const PRODUCTION_DISCOVERY_URL: &str =
     "https://api.vipps.no/access-management-1.0/access/.well-known/openid-configuration";
 
+/// Under the auth prefix: the consent webhook lives at `{prefix}/webhooks/consent-revoked/{secret}`.
+pub const WEBHOOK_PATH: &str = "/webhooks/consent-revoked/";
+
 /// Claims that identify a person closely; kept out of the session cookie unless listed explicitly.
 pub const SENSITIVE_CLAIMS: &[&str] = &["nin", "address", "other_addresses"];
 
@@ -58,6 +61,19 @@ impl ExactUrl {
     }
 }
 
+/// The consent-revocation webhook (`CONSENT_WEBHOOK_SECRET` set).
+#[derive(Debug, Clone)]
+pub struct ConsentWebhook {
+    /// The last path segment of the webhook URL registered with Vipps. Several may be set
+    /// (rotation: register the new URL, then drop the old secret); the first also keys the HMAC
+    /// that signs forwarded notifications.
+    pub secrets: Vec<Secret>,
+    /// Where a signed JSON notification goes (`CONSENT_WEBHOOK_FORWARD`).
+    pub forward: Option<Url>,
+    /// Whether a revocation ends the user's sessions at the edge (`CONSENT_REVOKED_ENDS_SESSIONS`).
+    pub ends_sessions: bool,
+}
+
 /// HMAC keys derived from `SESSION_SECRET`. The first signs; all verify (rotation).
 #[derive(Clone)]
 pub struct Keys {
@@ -98,6 +114,10 @@ pub struct Config {
     pub backend: Backend,
     pub upstream_timeout_ms: u64,
     pub system_name: String,
+    pub consent_webhook: Option<ConsentWebhook>,
+    /// Seconds between a session's revocation checks (`SESSION_RECHECK`); used only when
+    /// revocations end sessions.
+    pub session_recheck: u64,
 }
 
 /// One problem with one variable. Names the variable, never its value.
@@ -324,6 +344,55 @@ impl Config {
             r.problem("VIPPS_SYSTEM_NAME", "must be at most 30 ASCII characters");
         }
 
+        let consent_webhook = {
+            let secret = r.opt("CONSENT_WEBHOOK_SECRET");
+            let forward = match r.opt("CONSENT_WEBHOOK_FORWARD") {
+                None => None,
+                Some(raw) => match Url::parse(&raw) {
+                    Ok(u) if is_secure_or_loopback(&u) && u.fragment().is_none() => Some(u),
+                    _ => {
+                        r.problem("CONSENT_WEBHOOK_FORWARD", "must be an absolute https URL (http only on localhost/127.0.0.1)");
+                        None
+                    }
+                },
+            };
+            let ends_sessions = match r.opt("CONSENT_REVOKED_ENDS_SESSIONS").as_deref() {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(_) => {
+                    r.problem("CONSENT_REVOKED_ENDS_SESSIONS", "must be 'true' or 'false'");
+                    true
+                }
+            };
+            let secrets: Vec<String> = secret
+                .as_deref()
+                .unwrap_or("")
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            let valid = |s: &String| {
+                (32..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            };
+            match secret {
+                None => {
+                    if forward.is_some() {
+                        r.problem("CONSENT_WEBHOOK_FORWARD", "needs CONSENT_WEBHOOK_SECRET (the webhook is off without it)");
+                    }
+                    None
+                }
+                Some(_) if !secrets.iter().all(valid) => {
+                    r.problem(
+                        "CONSENT_WEBHOOK_SECRET",
+                        "each secret must be 32 to 128 characters of A-Z a-z 0-9 - _ (generate one with: openssl rand -hex 32)",
+                    );
+                    None
+                }
+                Some(_) => Some(ConsentWebhook { secrets: secrets.into_iter().map(Secret::new).collect(), forward, ends_sessions }),
+            }
+        };
+        let session_recheck = r.seconds("SESSION_RECHECK", 300, 1, 86_400);
+
         if !r.problems.is_empty() {
             return Err(ConfigErrors(r.problems));
         }
@@ -348,10 +417,25 @@ impl Config {
                     backend,
                     upstream_timeout_ms,
                     system_name,
+                    consent_webhook,
+                    session_recheck,
                 })
             }
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
         }
+    }
+
+    /// Whether sessions must be checked against recorded consent revocations.
+    pub fn checks_revocations(&self) -> bool {
+        self.consent_webhook.as_ref().is_some_and(|w| w.ends_sessions)
+    }
+
+    /// The path Vipps POSTs consent revocations to (contains the secret; never log it).
+    pub fn consent_webhook_path(&self) -> Option<String> {
+        self.consent_webhook
+            .as_ref()
+            .and_then(|w| w.secrets.first())
+            .map(|s| format!("{}{}{}", self.auth_prefix, WEBHOOK_PATH, s.expose()))
     }
 
     pub fn login_path(&self) -> String {
@@ -468,6 +552,43 @@ pub(crate) mod tests {
         assert_eq!(c.keys.session.len(), 2);
         assert_ne!(c.keys.session[0], c.keys.transaction[0]);
         assert!(!format!("{:?}", c).contains("s3cret-value"));
+    }
+
+    #[test]
+    fn consent_webhook_settings() {
+        let c = parse(&[]).unwrap();
+        assert!(c.consent_webhook.is_none());
+        assert!(!c.checks_revocations());
+        assert_eq!(c.consent_webhook_path(), None);
+        let secret = "0123456789abcdef0123456789abcdef-_";
+        let c = parse(&[("CONSENT_WEBHOOK_SECRET", secret), ("SESSION_RECHECK", "60")]).unwrap();
+        assert!(c.checks_revocations());
+        assert_eq!(c.session_recheck, 60);
+        assert_eq!(c.consent_webhook_path().unwrap(), format!("/auth/webhooks/consent-revoked/{secret}"));
+        assert!(!format!("{c:?}").contains(secret));
+        let c = parse(&[("CONSENT_WEBHOOK_SECRET", secret), ("CONSENT_REVOKED_ENDS_SESSIONS", "false")]).unwrap();
+        assert!(!c.checks_revocations());
+        let e = parse(&[
+            ("CONSENT_WEBHOOK_SECRET", "short"),
+            ("CONSENT_WEBHOOK_FORWARD", "http://crm.example/hook"),
+            ("CONSENT_REVOKED_ENDS_SESSIONS", "yes"),
+            ("SESSION_RECHECK", "0"),
+        ])
+        .unwrap_err();
+        let vars: Vec<&str> = e.0.iter().map(|p| p.var).collect();
+        for v in ["CONSENT_WEBHOOK_SECRET", "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK"] {
+            assert!(vars.contains(&v), "missing {v} in {vars:?}");
+        }
+        assert!(!e.to_string().contains("short"));
+        // Rotation: two secrets, the first names the path.
+        let other = "fedcba9876543210fedcba9876543210";
+        let c = parse(&[("CONSENT_WEBHOOK_SECRET", &format!("{secret}, {other}"))]).unwrap();
+        assert_eq!(c.consent_webhook.as_ref().unwrap().secrets.len(), 2);
+        assert!(c.consent_webhook_path().unwrap().ends_with(secret));
+        // A slash in the secret would change the path: refused.
+        assert!(parse(&[("CONSENT_WEBHOOK_SECRET", "0123456789abcdef/0123456789abcdef")]).is_err());
+        // A forward target without the webhook is a mistake worth naming.
+        assert!(parse(&[("CONSENT_WEBHOOK_FORWARD", "https://crm.example/hook")]).is_err());
     }
 
     #[test]

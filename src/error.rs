@@ -50,6 +50,18 @@ pub enum Code {
     VippsUnavailable,
     JwksUnavailable,
     JwksInvalid,
+    // Consent-revocation webhook
+    WebhookMalformed,
+    WebhookAlgorithm,
+    WebhookSignature,
+    WebhookExpired,
+    WebhookNotYetValid,
+    WebhookTooLarge,
+    WebhookMediaType,
+    /// The revocation could not be recorded (KV): Vipps should deliver again.
+    WebhookStoreFailed,
+    /// The operator's forward target did not take the notification.
+    WebhookForwardFailed,
     // Sessions and routes
     SessionRequired,
     LogoutBadOrigin,
@@ -95,6 +107,15 @@ impl Code {
             VippsUnavailable => "vipps.unavailable",
             JwksUnavailable => "jwks.unavailable",
             JwksInvalid => "jwks.invalid",
+            WebhookMalformed => "webhook.malformed",
+            WebhookAlgorithm => "webhook.algorithm",
+            WebhookSignature => "webhook.signature",
+            WebhookExpired => "webhook.expired",
+            WebhookNotYetValid => "webhook.not_yet_valid",
+            WebhookTooLarge => "webhook.too_large",
+            WebhookMediaType => "webhook.media_type",
+            WebhookStoreFailed => "webhook.store_failed",
+            WebhookForwardFailed => "webhook.forward_failed",
             SessionRequired => "session.required",
             LogoutBadOrigin => "logout.bad_origin",
             NotFound => "route.not_found",
@@ -110,7 +131,13 @@ impl Code {
             ConfigInvalid | Internal => 500,
             CallbackDuplicateParam | CallbackMissingCode | CallbackIssMismatch | StateMissing
             | StateMismatch | StateExpired | TransactionMissing | ProviderError
-            | TokenInvalidGrant => 400,
+            | TokenInvalidGrant | WebhookMalformed | WebhookAlgorithm | WebhookExpired
+            | WebhookNotYetValid => 400,
+            WebhookSignature => 401,
+            WebhookTooLarge => 413,
+            WebhookMediaType => 415,
+            WebhookForwardFailed => 502,
+            WebhookStoreFailed => 503,
             AccessDenied | LogoutBadOrigin => 403,
             IdTokenMalformed | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature
             | IdTokenIssuer | IdTokenAudience | IdTokenAzp | IdTokenExpired | IdTokenIssuedAt
@@ -162,6 +189,13 @@ impl Code {
                 "This site is not configured correctly",
                 "The login service is missing settings. The site owner has been told.",
             ),
+            WebhookMalformed | WebhookAlgorithm | WebhookSignature | WebhookExpired | WebhookNotYetValid
+            | WebhookTooLarge | WebhookMediaType => {
+                ("Webhook refused", "The body is not a valid, current consent event.")
+            }
+            WebhookStoreFailed | WebhookForwardFailed => {
+                ("Webhook not processed", "The event could not be recorded right now. Please deliver it again.")
+            }
             SessionRequired => ("Login required", "Please log in to see this page."),
             LogoutBadOrigin => ("Logout refused", "The logout request did not come from this site."),
             NotFound => ("Not found", "There is nothing at this address."),
@@ -228,7 +262,9 @@ mod tests {
             IdTokenAlgorithm, IdTokenUnknownKey, IdTokenSignature, IdTokenIssuer, IdTokenAudience,
             IdTokenAzp, IdTokenExpired, IdTokenIssuedAt, IdTokenNotYetValid, IdTokenNonce,
             IdTokenSubject, IdTokenAtHash, UserinfoFailed, UserinfoSubMismatch,
-            DiscoveryUnavailable, DiscoveryInvalid, VippsUnavailable, JwksUnavailable, JwksInvalid, SessionRequired,
+            DiscoveryUnavailable, DiscoveryInvalid, VippsUnavailable, JwksUnavailable, JwksInvalid,
+            WebhookMalformed, WebhookAlgorithm, WebhookSignature, WebhookExpired, WebhookNotYetValid,
+            WebhookTooLarge, WebhookMediaType, WebhookStoreFailed, WebhookForwardFailed, SessionRequired,
             LogoutBadOrigin, NotFound, MethodNotAllowed, Internal,
         ];
         let mut seen = std::collections::HashSet::new();

@@ -15,7 +15,9 @@ use crate::return_to::SafeReturnPath;
 use crate::session::{cookie, Session, TransactionCookie};
 use crate::testkit::{block_on, FakePlatform, DISCOVERY_URL, ISSUER};
 use crate::util::b64url;
+use crate::webhook::{self, Event};
 use proptest::prelude::*;
+use serde_json::{json, Value};
 
 fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -31,7 +33,113 @@ fn cookie_like() -> impl Strategy<Value = String> {
     })
 }
 
+const NOW: u64 = 1_700_000_000;
+const HOOK_SECRET: &str = "f00dfeedf00dfeedf00dfeedf00dfeed";
+
+/// A JSON value of any type, with numbers near now (so time checks go both ways).
+fn claim_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (-400i64..400).prop_map(|d| json!((NOW as i64) + d * 10)),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        Just(json!("CONSENT_REVOKED")),
+        "[ -~]{0,40}".prop_map(Value::String),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+        Just(json!([1, "a"])),
+        Just(json!({"nested": true})),
+    ]
+}
+
+/// Webhook bodies: raw bytes, and compact JWTs whose header and claims vary in shape and type.
+fn webhook_body() -> impl Strategy<Value = Vec<u8>> {
+    let names = prop_oneof![
+        Just("exp".to_string()),
+        Just("iat".to_string()),
+        Just("nbf".to_string()),
+        Just("sub".to_string()),
+        Just("event".to_string()),
+        "[a-z]{1,5}",
+    ];
+    let claims = proptest::collection::vec((names, claim_value()), 0..8).prop_map(|kv| {
+        Value::Object(kv.into_iter().collect())
+    });
+    let alg = prop_oneof![
+        Just("none".to_string()),
+        Just("None".to_string()),
+        Just("RS256".to_string()),
+        Just("HS256".to_string()),
+        "[ -~]{0,8}",
+    ];
+    let jwt = (alg, claims, any_text(), any::<bool>()).prop_map(|(alg, claims, sig, signed)| {
+        let header = json!({"alg": alg, "typ": "JWT"});
+        let sig = if signed { b64url(sig.as_bytes()) } else { String::new() };
+        format!("{}.{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()), sig).into_bytes()
+    });
+    // The documented body with one claim replaced or removed: exercises the accept path too.
+    let key = prop_oneof![Just("exp"), Just("iat"), Just("nbf"), Just("sub"), Just("event"), Just("zz")];
+    let near_valid = (key, proptest::option::of(claim_value())).prop_map(|(k, v)| {
+        let mut c = json!({"exp": NOW + 300, "iat": NOW, "nbf": NOW, "sub": "c9d10444-d992-4850", "event": "CONSENT_REVOKED"});
+        match v {
+            Some(v) => c[k] = v,
+            None => {
+                c.as_object_mut().map(|m| m.remove(k));
+            }
+        }
+        format!("{}.{}.", b64url(br#"{"alg":"none","typ":"JWT"}"#), b64url(c.to_string().as_bytes())).into_bytes()
+    });
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..400),
+        any_text().prop_map(String::into_bytes),
+        jwt,
+        near_valid,
+        (any::<u8>(), 0usize..3).prop_map(|(b, extra)| vec![b; webhook::MAX_BODY + extra]),
+    ]
+}
+
 proptest! {
+    #[test]
+    fn fuzz_webhook_body(body in webhook_body(), skew in -1000i64..1000) {
+        let now = (NOW as i64 + skew) as u64;
+        match webhook::parse(&body) {
+            Ok(parsed) => {
+                prop_assert!(body.len() <= webhook::MAX_BODY);
+                if let Ok(Event::ConsentRevoked { sub, revoked_at }) = webhook::check(&parsed.claims, now) {
+                    prop_assert!(!sub.is_empty() && sub.len() <= 255);
+                    prop_assert!(sub.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+                    prop_assert!(revoked_at <= now);
+                    prop_assert_eq!(parsed.claims.get("event"), Some(&json!("CONSENT_REVOKED")));
+                    let exp = parsed.claims.get("exp").and_then(Value::as_u64);
+                    prop_assert!(exp.is_some_and(|e| now < e + webhook::LEEWAY_SECS));
+                }
+            }
+            Err(e) => {
+                prop_assert!(e.code.as_str().starts_with("webhook."));
+                if body.len() > webhook::MAX_BODY {
+                    prop_assert_eq!(e.code, crate::error::Code::WebhookTooLarge);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_webhook_deliveries(body in webhook_body(), ct in prop_oneof![Just(None), Just(Some("text/plain".to_string())), any_text().prop_map(Some)]) {
+        let m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("CONSENT_WEBHOOK_SECRET", HOOK_SECRET)]);
+        let app = App::new(Config::from_lookup(&|k| m.get(k).cloned()));
+        let p = FakePlatform::default();
+        let url = url::Url::parse(&format!("https://shop.example/auth/webhooks/consent-revoked/{HOOK_SECRET}")).unwrap();
+        let mut headers = Vec::new();
+        if let Some(ct) = ct { headers.push(("content-type".to_string(), ct)); }
+        let req = IncomingRequest { method: "POST".into(), url, headers, body: Some(body) };
+        let Outcome::Reply(r) = block_on(app.handle(&p, &req)) else { panic!("a webhook is never forwarded") };
+        prop_assert!([200, 400, 401, 413, 415].contains(&r.status), "status {}", r.status);
+        prop_assert!(r.set_cookies().next().is_none());
+        let stored = p.kv.borrow().keys().any(|k| k.starts_with("consent-revoked:"));
+        let acted = r.status == 200 && !r.body.contains("ignored");
+        prop_assert_eq!(stored, acted);
+        prop_assert_eq!(p.count(crate::testkit::TOKEN_URL), 0);
+    }
+
     #[test]
     fn fuzz_cookie_parsing_and_verification(header in prop_oneof![any_text(), cookie_like()]) {
         let c = parse(&[]).unwrap();
@@ -98,11 +206,12 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 20)) {
+    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 24)) {
         let names = ["VIPPS_ENVIRONMENT", "VIPPS_DISCOVERY_URL", "VIPPS_CLIENT_ID", "VIPPS_CLIENT_SECRET",
             "VIPPS_REDIRECT_URI", "VIPPS_SCOPE", "VIPPS_TOKEN_AUTH_METHOD", "VIPPS_MARKET", "SESSION_SECRET",
             "SESSION_TTL", "SESSION_CLAIMS", "LOGIN_TIMEOUT", "AUTH_PATH_PREFIX", "PUBLIC_PATHS",
-            "PROTECTED_PATHS", "BACKEND", "UPSTREAM_TIMEOUT_MS", "VIPPS_SYSTEM_NAME", "X", "Y"];
+            "PROTECTED_PATHS", "BACKEND", "UPSTREAM_TIMEOUT_MS", "VIPPS_SYSTEM_NAME", "CONSENT_WEBHOOK_SECRET",
+            "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "X", "Y"];
         let m: std::collections::HashMap<&str, String> = names.iter().copied().zip(values).collect();
         match Config::from_lookup(&|k| m.get(k).cloned()) {
             Ok(c) => prop_assert!(c.scope.starts_with("openid")),
@@ -133,7 +242,7 @@ proptest! {
                     prop_assert!(r.status >= 200 && r.status < 600);
                     prop_assert!(!r.set_cookies().any(|c| c.starts_with("__Host-vipps-session=") && !c.contains("Max-Age=0")), "no session from garbage");
                 }
-                Outcome::Forward { user } => prop_assert!(user.is_none()),
+                Outcome::Forward { user, .. } => prop_assert!(user.is_none()),
             }
         }
         // Garbage never reaches the token endpoint.

@@ -35,6 +35,8 @@ pub enum AuthRoute {
     Callback,
     Session,
     Logout,
+    /// `POST {prefix}/webhooks/consent-revoked/{secret}` with the configured secret.
+    ConsentWebhook,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +62,15 @@ pub fn route(config: &Config, path: &str) -> Route {
                 "/callback" => Route::Auth(AuthRoute::Callback),
                 "/session" => Route::Auth(AuthRoute::Session),
                 "/logout" => Route::Auth(AuthRoute::Logout),
-                _ => Route::AuthUnknown,
+                _ => match (rest.strip_prefix(crate::config::WEBHOOK_PATH), &config.consent_webhook) {
+                    // Constant-time: the secret segment is the webhook's only credential.
+                    (Some(given), Some(w))
+                        if w.secrets.iter().any(|s| crate::util::ct_eq(given.as_bytes(), s.expose().as_bytes())) =>
+                    {
+                        Route::Auth(AuthRoute::ConsentWebhook)
+                    }
+                    _ => Route::AuthUnknown,
+                },
             };
         }
     }
@@ -106,6 +116,19 @@ mod tests {
     fn callback_follows_redirect_uri_path() {
         let c = parse(&[("VIPPS_REDIRECT_URI", "https://shop.example/login/vipps/return")]).unwrap();
         assert_eq!(route(&c, "/login/vipps/return"), Route::Auth(AuthRoute::Callback));
+    }
+
+    #[test]
+    fn consent_webhook_only_with_the_exact_secret() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let path = format!("/auth/webhooks/consent-revoked/{secret}");
+        assert_eq!(route(&parse(&[]).unwrap(), &path), Route::AuthUnknown);
+        let c = parse(&[("CONSENT_WEBHOOK_SECRET", secret)]).unwrap();
+        assert_eq!(route(&c, &path), Route::Auth(AuthRoute::ConsentWebhook));
+        for wrong in [&path[..path.len() - 1], &format!("{path}x"), &format!("{path}/"), "/auth/webhooks/consent-revoked/"] {
+            assert_eq!(route(&c, wrong), Route::AuthUnknown, "{wrong}");
+        }
+        assert_eq!(route(&c, &path.to_uppercase()), Route::Protected);
     }
 
     #[test]

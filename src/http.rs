@@ -145,5 +145,7 @@ pub enum Outcome {
     Reply(Reply),
     /// Hand the request to the backend (static assets or origin). `user` is set when the request
     /// carried a valid session; the edge passes its `sub` to an origin in a header.
-    Forward { user: Option<String> },
+    /// `set_cookie`, when present, goes on the backend's response (a re-issued or cleared
+    /// session cookie).
+    Forward { user: Option<String>, set_cookie: Option<String> },
 }

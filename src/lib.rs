@@ -8,6 +8,7 @@
 //! - [`session`]: the signed session cookie and the signed login-transaction cookie.
 //! - [`return_to`]: the open-redirect-proof return path.
 //! - [`cache`]: freshness policy for discovery and JWKS (`Cache-Control`, stale-if-error).
+//! - [`webhook`]: the consent-revocation webhook body (unsigned JWT) and its checks.
 //! - [`gate`]: which request is public, protected or an auth route.
 //! - [`app`]: the request handler, written against the [`platform::Platform`] trait so that
 //!   every flow runs natively under `cargo test` with a fake platform.
@@ -27,10 +28,13 @@ pub mod return_to;
 pub mod secret;
 pub mod session;
 pub mod util;
+pub mod webhook;
 
 #[cfg(test)]
-mod app_tests;
+pub(crate) mod app_tests;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
+mod webhook_tests;

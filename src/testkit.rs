@@ -74,6 +74,8 @@ pub const DISCOVERY_URL: &str = "https://id.example/access-management-1.0/access
 pub const TOKEN_URL: &str = "https://id.example/access-management-1.0/access/oauth2/token";
 pub const JWKS_URL: &str = "https://id.example/access-management-1.0/access/.well-known/jwks.json";
 pub const USERINFO_URL: &str = "https://id.example/vipps-userinfo-api/userinfo";
+/// Where the operator's consent notifications go in tests (`CONSENT_WEBHOOK_FORWARD`).
+pub const FORWARD_URL: &str = "https://crm.example/hooks/vipps";
 pub const SUB: &str = "c06c4afe-d9e1-4c5d-939a-177d752a0944";
 
 /// Mutates ID token claims before signing.
@@ -91,6 +93,8 @@ pub struct FakeIdp {
     pub down: Cell<bool>,
     /// The nonce the fake sends back; set by the test from the authorize URL.
     pub nonce: RefCell<String>,
+    /// Status the forward target ([`FORWARD_URL`]) answers with.
+    pub forward_status: Cell<u16>,
 }
 
 impl Default for FakeIdp {
@@ -105,6 +109,7 @@ impl Default for FakeIdp {
                 "email_verified": true, "nin": "10121550047", "phone_number": "4712345678"})),
             down: Cell::new(false),
             nonce: RefCell::new(String::new()),
+            forward_status: Cell::new(204),
         }
     }
 }
@@ -154,6 +159,7 @@ impl FakeIdp {
                     "token_type": "bearer", "expires_in": 3599, "scope": "openid name email"}), &[("cache-control", "no-store")])
             }
             USERINFO_URL => json_response(200, &self.userinfo.borrow(), &[]),
+            FORWARD_URL => InboundResponse { status: self.forward_status.get(), headers: Vec::new(), body: Vec::new() },
             _ => json_response(404, &json!({"error": "not_found"}), &[]),
         })
     }
@@ -165,6 +171,7 @@ pub struct FakePlatform {
     pub idp: FakeIdp,
     pub kv: RefCell<HashMap<String, String>>,
     pub kv_broken: Cell<bool>,
+    pub kv_reads: Cell<usize>,
     pub requests: RefCell<Vec<OutboundRequest>>,
     pub logs: RefCell<Vec<(Level, String, String)>>,
     pub counter: Cell<u8>,
@@ -177,6 +184,7 @@ impl Default for FakePlatform {
             idp: FakeIdp::default(),
             kv: RefCell::new(HashMap::new()),
             kv_broken: Cell::new(false),
+            kv_reads: Cell::new(0),
             requests: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             counter: Cell::new(0),
@@ -214,6 +222,7 @@ impl Platform for FakePlatform {
         self.idp.answer(&req, self.now.get())
     }
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.kv_reads.set(self.kv_reads.get() + 1);
         if self.kv_broken.get() {
             return Err(StoreError("kv down".into()));
         }

@@ -164,6 +164,44 @@ fn incoming(req: &Request) -> worker::Result<IncomingRequest> {
     Ok(IncomingRequest { method: req.method().to_string(), url: req.url()?, headers, body: None })
 }
 
+/// Reads a request body for the core, at most `cap + 1` bytes: the core sees that it was too
+/// large without the edge buffering a hostile multi-megabyte upload.
+async fn read_body(req: &mut Request, cap: usize) -> worker::Result<Vec<u8>> {
+    let declared = req.headers().get("content-length")?.and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > cap) {
+        return Ok(vec![0; cap + 1]);
+    }
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut body = Vec::new();
+    let mut stream = req.stream()?;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        body.extend_from_slice(&chunk);
+        if body.len() > cap {
+            body.truncate(cap + 1);
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// Adds a `Set-Cookie` to a backend response. Backend headers may be immutable, so the
+/// response is rebuilt around a copy of them.
+fn with_set_cookie(resp: Response, set_cookie: &str) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in resp.headers().entries() {
+        headers.append(&k, &v)?;
+    }
+    headers.append("set-cookie", set_cookie)?;
+    // A response that sets a cookie for one user must not be stored by a shared cache.
+    if !headers.get("cache-control")?.is_some_and(|v| v.contains("private") || v.contains("no-store")) {
+        headers.set("cache-control", "private, no-cache")?;
+    }
+    Ok(resp.with_headers(headers))
+}
+
 fn response(reply: Reply) -> worker::Result<Response> {
     let headers = Headers::new();
     for (k, v) in &reply.headers {
@@ -212,18 +250,34 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let app = app(&env);
     let timeout_ms = app.config().map(|c| c.upstream_timeout_ms).unwrap_or(8000);
     let platform = EdgePlatform { env: &env, timeout_ms };
-    let inc = match incoming(&req) {
+    let mut req = req;
+    let mut inc = match incoming(&req) {
         Ok(i) => i,
         Err(e) => {
             log_line(Level::Warn, "request.unreadable", &e.to_string());
             return response(Reply::json(400, &serde_json::json!({"error": "request.invalid"})));
         }
     };
+    if app.reads_body(&inc.method, inc.url.path()) {
+        if let Ok(Some(ct)) = req.headers().get("content-type") {
+            inc.headers.push(("content-type".into(), ct));
+        }
+        match read_body(&mut req, crate::webhook::MAX_BODY).await {
+            Ok(b) => inc.body = Some(b),
+            Err(e) => {
+                log_line(Level::Warn, "request.unreadable", &e.to_string());
+                return response(Reply::json(400, &serde_json::json!({"error": "request.invalid"})));
+            }
+        }
+    }
     match app.handle(&platform, &inc).await {
         Outcome::Reply(r) => response(r),
-        Outcome::Forward { user } => match app.config() {
+        Outcome::Forward { user, set_cookie } => match app.config() {
             Some(config) => match forward(&env, config, req, user).await {
-                Ok(r) => Ok(r),
+                Ok(r) => match set_cookie {
+                    Some(c) => with_set_cookie(r, &c),
+                    None => Ok(r),
+                },
                 Err(e) => {
                     log_line(Level::Error, "backend.unavailable", &e.to_string());
                     response(Reply::json(502, &serde_json::json!({"error": "backend.unavailable"})))

@@ -16,9 +16,16 @@ pub struct Session {
     pub iat: u64,
     /// Expires at (Unix seconds).
     pub exp: u64,
+    /// Last checked against recorded consent revocations (Unix seconds; 0 = at `iat`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub chk: u64,
     /// Claims copied from userinfo (`SESSION_CLAIMS`).
     #[serde(default)]
     pub claims: Map<String, Value>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Session {
@@ -29,18 +36,24 @@ impl Session {
             .iter()
             .filter_map(|name| userinfo.get(name).map(|v| (name.clone(), v.clone())))
             .collect();
-        Session { sub: sub.to_string(), iat: now, exp: now + config.session_ttl, claims }
+        Session { sub: sub.to_string(), iat: now, exp: now + config.session_ttl, chk: 0, claims }
     }
 
     /// The `Set-Cookie` value. Claims are dropped, last configured first, until the cookie fits
     /// in [`MAX_COOKIE_BYTES`]; the second value says how many were dropped.
     pub fn to_set_cookie(&self, config: &Config) -> (String, usize) {
+        self.to_set_cookie_at(config, self.iat)
+    }
+
+    /// As [`Session::to_set_cookie`], re-issued at `now`: the cookie's `Max-Age` runs to `exp`.
+    pub fn to_set_cookie_at(&self, config: &Config, now: u64) -> (String, usize) {
+        let max_age = self.exp.saturating_sub(now).max(1);
         let mut s = self.clone();
         let mut dropped = 0;
         loop {
             let payload = serde_json::to_vec(&s).unwrap_or_default();
             let value = cookie::sign(&config.keys.session[0], SESSION_COOKIE, &payload);
-            let header = cookie::set_cookie(SESSION_COOKIE, &value, config.session_ttl);
+            let header = cookie::set_cookie(SESSION_COOKIE, &value, max_age);
             if header.len() <= MAX_COOKIE_BYTES || s.claims.is_empty() {
                 return (header, dropped);
             }
@@ -62,6 +75,11 @@ impl Session {
             let s: Session = serde_json::from_slice(&payload).ok()?;
             (now < s.exp && s.iat <= now + 60 && !s.sub.is_empty()).then_some(s)
         })
+    }
+
+    /// When this session was last known not to be revoked.
+    pub fn checked_at(&self) -> u64 {
+        self.chk.max(self.iat)
     }
 
     /// The JSON `GET /auth/session` answers.

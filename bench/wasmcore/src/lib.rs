@@ -224,7 +224,7 @@ pub fn run(op: String, n: u32) -> u32 {
                 for _ in 0..n {
                     ok += matches!(
                         block_on(st.app.handle(&st.p, &req)),
-                        Outcome::Forward { user: Some(_) }
+                        Outcome::Forward { user: Some(_), .. }
                     ) as u32;
                 }
             }
