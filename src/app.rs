@@ -235,7 +235,7 @@ impl App {
         if let Some(ct) = req.header("content-type") {
             let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             if !matches!(mime.as_str(), "text/plain" | "application/jwt" | "") {
-                return Err(Error::new(Code::WebhookMediaType, format!("content-type {:?}", crate::oidc::safe_code(&mime))));
+                return Err(Error::new(Code::WebhookMediaType, format!("content-type {:?}", webhook::shown(&mime))));
             }
         }
         let parsed = webhook::parse(req.body.as_deref().unwrap_or_default())?;

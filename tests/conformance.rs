@@ -410,3 +410,72 @@ end
     t.row("isolate alive after the load", "200, no panic in the log", &format!("{}{}", after.status, if crashed { ", panic logged" } else { "" }), after.status == 200 && !crashed);
     assert_eq!(w.sim.count("token"), 1, "garbage never reached the token endpoint");
 }
+
+/// The consent-revocation webhook as Vipps delivers it (through the simulator), and hostile
+/// deliveries: each refused one must leave the user's session working.
+#[test]
+fn consent_webhook() {
+    const SECRET: &str = "conformance-hook-0123456789abcdef0123456789";
+    let mut t = Table::new("8-consent-webhook");
+    let w = Worker::start("conf-webhook", &[("CONSENT_WEBHOOK_SECRET", SECRET), ("SESSION_RECHECK", "1")], &[]);
+    let hook = w.url(&format!("/auth/webhooks/consent-revoked/{SECRET}"));
+    w.sim.set(json!({"consent_webhook_url": hook}));
+    let mut b = Browser::new();
+    let sub = login(&mut b, &w, "/private/");
+    let deliver = |body: Value| -> (u16, String) {
+        let r = Browser::new().post_json(&format!("{}/_sim/revoke-consent", w.sim.base), &body);
+        let v: Value = serde_json::from_str(&r.body).unwrap_or_default();
+        assert_eq!(v["delivered"], true, "simulator could not deliver: {}", r.body);
+        let answer = v["body"].as_str().unwrap_or("");
+        let code = if answer.contains("\"ignored\":true") { "ignored".to_string() } else { error_code(answer) };
+        (v["status"].as_u64().unwrap_or(0) as u16, code)
+    };
+    let wrong = w.url(&format!("/auth/webhooks/consent-revoked/{}x", &SECRET[..SECRET.len() - 1]));
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        ("wrong secret in the webhook path", json!({"sub": sub, "url": wrong}), 404, "route.not_found"),
+        ("exp passed", json!({"sub": sub, "claims": {"exp": 1_000_000, "iat": 999_700, "nbf": 999_700}}), 400, "webhook.expired"),
+        ("exp missing", json!({"sub": sub, "claims": {"exp": null}}), 400, "webhook.expired"),
+        ("exp more than a day ahead", json!({"sub": sub, "claims": {"exp": 4_000_000_000u64}}), 400, "webhook.malformed"),
+        ("nbf in the future", json!({"sub": sub, "claims": {"nbf": 4_000_000_000u64}}), 400, "webhook.not_yet_valid"),
+        ("iat in the future", json!({"sub": sub, "claims": {"iat": 4_000_000_000u64}}), 400, "webhook.not_yet_valid"),
+        ("sub missing", json!({"sub": sub, "claims": {"sub": null}}), 400, "webhook.malformed"),
+        ("sub of the wrong JSON type", json!({"sub": sub, "claims": {"sub": [sub]}}), 400, "webhook.malformed"),
+        ("exp of the wrong JSON type", json!({"sub": sub, "claims": {"exp": "tomorrow"}}), 400, "webhook.malformed"),
+        ("event missing", json!({"sub": sub, "claims": {"event": null}}), 400, "webhook.malformed"),
+        ("alg HS256 with a MAC", json!({"sub": sub, "header": {"alg": "HS256"}, "signature": "bWFj"}), 400, "webhook.algorithm"),
+        ("alg NONE (letter case)", json!({"sub": sub, "header": {"alg": "NONE"}}), 400, "webhook.algorithm"),
+        ("alg none with a signature part", json!({"sub": sub, "signature": "c2ln"}), 400, "webhook.malformed"),
+        ("alg RS256 with a forged signature", json!({"sub": sub, "header": {"alg": "RS256"}, "signature": "c2lnbmF0dXJl"}), 401, "webhook.signature"),
+        ("a JSON body instead of a JWT", json!({"raw_body": format!("{{\"sub\":\"{sub}\",\"event\":\"CONSENT_REVOKED\"}}")}), 400, "webhook.malformed"),
+        ("9000-byte body", json!({"raw_body": "A".repeat(9000)}), 413, "webhook.too_large"),
+        ("Content-Type application/json", json!({"sub": sub, "content_type": "application/json"}), 415, "webhook.media_type"),
+    ];
+    for (scenario, body, status, code) in cases {
+        let (got, got_code) = deliver(body);
+        t.row(scenario, &format!("{status} {code}"), &format!("{got} {got_code}"), got == status && got_code == code);
+    }
+    // Refused deliveries recorded nothing: after SESSION_RECHECK the session is checked against
+    // KV and still works.
+    std::thread::sleep(Duration::from_millis(1200));
+    let r = b.get(&w.url("/private/"));
+    t.row("session after all refused deliveries (checked against KV)", "200, session kept", &format!("{}, {}", r.status, if r.status == 200 { "session kept" } else { "session lost" }), r.status == 200);
+    let (got, what) = deliver(json!({"sub": sub, "claims": {"event": "CONSENT_GIVEN"}}));
+    let r = b.get(&w.url("/private/"));
+    let kept = if r.status == 200 { "session kept" } else { "session lost" };
+    t.row("another event type", "200 ignored, session kept", &format!("{got} {what}, {kept}"), got == 200 && what == "ignored" && r.status == 200);
+    // The genuine delivery, twice (idempotent), ends the session.
+    let (first, _) = deliver(json!({"sub": sub}));
+    let (again, _) = deliver(json!({"sub": sub}));
+    t.row("CONSENT_REVOKED as Vipps sends it, delivered twice", "200, 200", &format!("{first}, {again}"), first == 200 && again == 200);
+    let r = b.get(&w.url("/private/"));
+    let cleared = r.set_cookies.iter().any(|c| c.starts_with("__Host-vipps-session=;") && c.contains("Max-Age=0"));
+    t.row(
+        "session that began before the revocation",
+        "302 to login, cookie cleared",
+        &format!("{}{}", r.status, if cleared { ", cookie cleared" } else { "" }),
+        r.status == 302 && cleared,
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let obs = attempt(&w);
+    t.check("login after the revocation (consent given again)", Expect::Accept, &obs);
+}

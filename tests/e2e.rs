@@ -184,3 +184,123 @@ fn broken_config_answers_500_naming_variables() {
     assert!(r.body.contains("SESSION_SECRET"));
     assert!(!r.body.contains("tiny-secret-val"));
 }
+
+// ---- consent revocation webhook ---------------------------------------------------------
+
+const HOOK_SECRET: &str = "e2e-consent-hook-0123456789abcdef0123456789";
+
+/// Asks the simulator to revoke consent (it POSTs Vipps' webhook to the Worker) and returns
+/// its report: `delivered`, the Worker's `status` and `body`.
+fn revoke(w: &Worker, body: Value) -> Value {
+    let r = Browser::new().post_json(&format!("{}/_sim/revoke-consent", w.sim.base), &body);
+    assert_eq!(r.status, 200, "revoke-consent: {}", r.body);
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["delivered"], true, "{v}");
+    v
+}
+
+/// A one-shot HTTP receiver on loopback: the forwarded notification's head and body.
+fn capture_one_post() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/hooks/vipps-consent", listener.local_addr().unwrap().port());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else { return };
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let (head, body) = loop {
+            let n = s.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                break (String::from_utf8_lossy(&buf).into_owned(), String::new());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Some(i) = text.find("\r\n\r\n") {
+                let head = text[..i].to_string();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                    .unwrap_or(0);
+                if buf.len() >= i + 4 + len {
+                    break (head, String::from_utf8_lossy(&buf[i + 4..i + 4 + len]).into_owned());
+                }
+            }
+        };
+        let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        let _ = tx.send((head, body));
+    });
+    (url, rx)
+}
+
+fn head_value(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("{name} missing in {head}"))
+}
+
+#[test]
+fn consent_revocation_webhook_ends_sessions_in_workerd() {
+    let (forward, received) = capture_one_post();
+    let mut w = Worker::start(
+        "consent-webhook",
+        &[("CONSENT_WEBHOOK_SECRET", HOOK_SECRET), ("SESSION_RECHECK", "1"), ("CONSENT_WEBHOOK_FORWARD", &forward)],
+        &[],
+    );
+    let hook = w.url(&format!("/auth/webhooks/consent-revoked/{HOOK_SECRET}"));
+    w.sim.set(serde_json::json!({"consent_webhook_url": hook}));
+    let mut b = Browser::new();
+    let sub = login(&mut b, &w, "/private/");
+    let mut other = Browser::new();
+    assert_eq!(login(&mut other, &w, "/private/"), sub);
+    assert_eq!(b.get(&w.url("/private/")).status, 200);
+
+    // After SESSION_RECHECK the session is checked against KV once and re-issued on the
+    // static asset's response.
+    std::thread::sleep(Duration::from_millis(2100));
+    let r = b.get(&w.url("/private/"));
+    assert_eq!(r.status, 200);
+    assert!(r.sets_session(), "session cookie re-issued after the check: {:?}", r.set_cookies);
+
+    // Hostile deliveries are refused without effect: tests/conformance.rs, consent_webhook.
+    let v = revoke(&w, serde_json::json!({"sub": sub, "claims": {"exp": 1_000_000}}));
+    assert_eq!(v["status"], 400, "{v}");
+    assert_eq!(b.get(&w.url("/private/")).status, 200);
+    assert!(received.try_recv().is_err(), "nothing forwarded for a refused delivery");
+
+    // The real one: acknowledged, forwarded signed, and the session is over.
+    let v = revoke(&w, serde_json::json!({"sub": sub}));
+    assert_eq!(v["status"], 200, "{v}");
+    let (head, body) = received.recv_timeout(Duration::from_secs(10)).expect("forwarded notification");
+    assert!(head.starts_with("POST /hooks/vipps-consent "), "{head}");
+    let n: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((n["event"].as_str(), n["sub"].as_str()), (Some("CONSENT_REVOKED"), Some(sub.as_str())));
+    let ts = head_value(&head, "vipps-edge-timestamp");
+    let mac = vipps_edge_login::util::hmac_sha256(HOOK_SECRET.as_bytes(), &[ts.as_bytes(), b".", body.as_bytes()]);
+    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(head_value(&head, "vipps-edge-signature"), format!("v1={hex}"));
+
+    let r = b.get(&w.url("/private/"));
+    assert_eq!(r.status, 302);
+    assert_eq!(r.location.as_deref(), Some("/auth/login?return_to=%2Fprivate%2F"));
+    assert!(r.set_cookies.iter().any(|c| c.starts_with("__Host-vipps-session=;") && c.contains("Max-Age=0")));
+    assert_eq!(b.get_json(&w.url("/auth/session")).status, 401);
+
+    // A fresh isolate (workerd restarted, local KV kept) learns it from KV.
+    w.restart();
+    let r = other.get(&w.url("/private/"));
+    assert_eq!(r.status, 302, "the other browser's older session ends too");
+
+    // Logging in again (the simulator asks for consent again) gives a working session.
+    std::thread::sleep(Duration::from_millis(1100));
+    let authorize = b.get(&w.url("/auth/login?return_to=%2Fprivate%2F")).location.unwrap();
+    let page = b.get(&authorize);
+    assert!(page.body.contains("will be asked to share"), "the simulator asks for consent again");
+    login(&mut b, &w, "/private/");
+    assert_eq!(b.get(&w.url("/private/")).status, 200);
+    let log = w.log();
+    assert!(log.contains("webhook.consent_revoked") && log.contains("session.consent_revoked"));
+    assert!(!log.lines().any(|l| l.contains("\"code\"") && l.contains(HOOK_SECRET)), "secret in a Worker log line");
+    assert!(!log.lines().any(|l| l.contains("\"code\"") && l.contains(&sub)), "sub in a Worker log line");
+}

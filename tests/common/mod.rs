@@ -148,6 +148,8 @@ pub struct Worker {
     pub base: String,
     pub sim: Sim,
     pub dir: PathBuf,
+    port: u16,
+    vars: Vec<(String, String)>,
 }
 
 impl Worker {
@@ -183,30 +185,29 @@ impl Worker {
             all.retain(|(a, _)| a != k);
             all.push((k.to_string(), v.to_string()));
         }
-        let log = std::fs::File::create(dir.join("wrangler.log")).unwrap();
-        let mut cmd = Command::new(root().join("node_modules/.bin/wrangler"));
-        cmd.current_dir(root())
-            .args(["dev", "--config", test_config().to_str().unwrap()])
-            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-port", &free_port().to_string()])
-            .args(["--persist-to", dir.join("state").to_str().unwrap()])
-            .args(["--log-level", "log"])
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CI", "true")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        for (k, v) in &all {
-            cmd.args(["--var", &format!("{k}:{v}")]);
+        let proc = spawn_wrangler(&dir, port, &all);
+        let mut w = Worker { proc: Some(proc), base, sim, dir, port, vars: all };
+        w.wait_ready().map(|_| w)
+    }
+
+    /// Stops workerd and starts it again on the same port with the same local KV state: a
+    /// fresh isolate, nothing in memory, what KV holds kept.
+    pub fn restart(&mut self) {
+        self.proc = None;
+        self.proc = Some(spawn_wrangler(&self.dir, self.port, &self.vars));
+        if let Err(why) = self.wait_ready() {
+            panic!("restart: {why}");
         }
-        let proc = spawn(&mut cmd);
-        let mut w = Worker { proc: Some(proc), base, sim, dir: dir.clone() };
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let w = self;
+        let dir = w.dir.clone();
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let mut b = Browser::new();
             if b.try_get(&format!("{}/auth/session", w.base)).is_some() {
-                return Ok(w);
+                return Ok(());
             }
             let log = w.log();
             if log.contains("Address already in use") || log.contains("failed to start") {
@@ -231,6 +232,29 @@ impl Worker {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("wrangler.log")).unwrap_or_default()
     }
+}
+
+/// `wrangler dev` for the test config on `port`, local state in `dir/state`, log appended to
+/// `dir/wrangler.log`.
+fn spawn_wrangler(dir: &Path, port: u16, all: &[(String, String)]) -> Proc {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("wrangler.log")).unwrap();
+    let mut cmd = Command::new(root().join("node_modules/.bin/wrangler"));
+    cmd.current_dir(root())
+        .args(["dev", "--config", test_config().to_str().unwrap()])
+        .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--inspector-port", &free_port().to_string()])
+        .args(["--persist-to", dir.join("state").to_str().unwrap()])
+        .args(["--log-level", "log"])
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    for (k, v) in all {
+        cmd.args(["--var", &format!("{k}:{v}")]);
+    }
+    spawn(&mut cmd)
 }
 
 #[derive(Debug)]
