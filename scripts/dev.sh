@@ -17,9 +17,14 @@ args=(--ip 127.0.0.1 --port "$PORT")
 if [ "${DEV_PROVIDER:-sim}" = "sim" ]; then
   cargo build -q -p vipps-sim
   mkdir -p .wrangler
+  # The consent-revocation webhook, on: revoke consent at /_sim/consents and watch the session end.
+  hook_file=.wrangler/dev-consent-webhook-secret
+  [ -s "$hook_file" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$hook_file"
+  hook_url="http://127.0.0.1:$PORT/auth/webhooks/consent-revoked/$(cat "$hook_file")"
   ./target/debug/vipps-sim --listen "127.0.0.1:$SIM_PORT" --key-file .wrangler/sim-key.pem \
     --client-id demo-client --client-secret demo-secret \
-    --redirect-uri "http://localhost:$PORT/auth/callback" --redirect-uri "http://127.0.0.1:$PORT/auth/callback" &
+    --redirect-uri "http://localhost:$PORT/auth/callback" --redirect-uri "http://127.0.0.1:$PORT/auth/callback" \
+    --consent-webhook-url "$hook_url" &
   SIM_PID=$!
   trap 'kill $SIM_PID 2>/dev/null || true' EXIT INT TERM
   secret_file=.wrangler/dev-session-secret
@@ -30,7 +35,10 @@ if [ "${DEV_PROVIDER:-sim}" = "sim" ]; then
     --var "VIPPS_CLIENT_SECRET:demo-secret"
     --var "VIPPS_REDIRECT_URI:http://localhost:$PORT/auth/callback"
     --var "SESSION_SECRET:$(cat "$secret_file")"
+    --var "CONSENT_WEBHOOK_SECRET:$(cat "$hook_file")"
+    --var "SESSION_RECHECK:10"
   )
-  printf '\n\033[1;32mOpen http://localhost:%s and click "Log in with Vipps".\033[0m Simulator: http://127.0.0.1:%s\n\n' "$PORT" "$SIM_PORT"
+  printf '\n\033[1;32mOpen http://localhost:%s and click "Log in with Vipps".\033[0m Simulator: http://127.0.0.1:%s\n' "$PORT" "$SIM_PORT"
+  printf 'Revoke consent as the user would in the Vipps app: http://127.0.0.1:%s/_sim/consents\n\n' "$SIM_PORT"
 fi
 npx wrangler dev "${args[@]}"
