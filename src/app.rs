@@ -45,6 +45,29 @@ pub struct App {
     revoked: RefCell<HashMap<String, u64>>,
 }
 
+/// How long this request may still spend waiting on other servers. A callback makes up to
+/// five calls in a row (discovery, JWKS, token, a JWKS refetch, userinfo); each gets the
+/// per-call timeout or what is left of `UPSTREAM_DEADLINE_MS`, whichever is shorter.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    end_ms: u64,
+    per_call_ms: u64,
+}
+
+impl Budget {
+    pub fn new(now_ms: u64, config: &Config) -> Budget {
+        Budget { end_ms: now_ms.saturating_add(config.upstream_deadline_ms), per_call_ms: config.upstream_timeout_ms }
+    }
+    /// The timeout for the next call, or `None` once the budget is spent.
+    pub fn next_timeout(&self, now_ms: u64) -> Option<u64> {
+        let left = self.end_ms.saturating_sub(now_ms);
+        (left >= MIN_CALL_MS).then(|| left.min(self.per_call_ms))
+    }
+}
+
+/// A call with less time than this left is not started.
+const MIN_CALL_MS: u64 = 50;
+
 /// The session a request carries, after revocation checks, and a cookie to set with the
 /// answer (a re-issued session after a check, or a clearing one after a revocation).
 struct CurrentSession {
@@ -121,11 +144,12 @@ impl App {
             Err(errors) => return Outcome::Reply(self.config_error(p, errors)),
         };
         let route = gate::route(config, req.url.path());
+        let budget = Budget::new(p.now_millis(), config);
         let mut extra_cookie = None;
         let result = match route {
-            Route::Auth(AuthRoute::Login) => self.login(p, config, req).await,
+            Route::Auth(AuthRoute::Login) => self.login(p, config, req, &budget).await,
             Route::Auth(AuthRoute::Callback) => {
-                let r = self.callback(p, config, req).await;
+                let r = self.callback(p, config, req, &budget).await;
                 let reply = match r.result {
                     Ok(reply) => reply,
                     Err(e) => self.error_reply(p, config, req, &e, true),
@@ -141,7 +165,7 @@ impl App {
                 self.session(req, current.session)
             }
             Route::Auth(AuthRoute::Logout) => self.logout(config, req),
-            Route::Auth(AuthRoute::ConsentWebhook) => self.consent_webhook(p, config, req).await,
+            Route::Auth(AuthRoute::ConsentWebhook) => self.consent_webhook(p, config, req, &budget).await,
             Route::AuthUnknown => Err(Error::from(Code::NotFound)),
             Route::Public => {
                 let current = self.current_session(p, config, req).await;
@@ -225,7 +249,7 @@ impl App {
 
     /// `POST {prefix}/webhooks/consent-revoked/{secret}`: Vipps tells us a user withdrew consent.
     /// Idempotent: the same event delivered twice records the same revocation time.
-    async fn consent_webhook<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+    async fn consent_webhook<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest, budget: &Budget) -> Result<Reply, Error> {
         if req.method != "POST" {
             return Err(Error::from(Code::MethodNotAllowed));
         }
@@ -240,8 +264,8 @@ impl App {
         }
         let parsed = webhook::parse(req.body.as_deref().unwrap_or_default())?;
         if let Protection::Rs256 { token, .. } = &parsed.protection {
-            let disc = self.discovery(p, config).await?;
-            let keys = self.jwks(p, config, &disc, false).await?;
+            let disc = self.discovery(p, config, budget).await?;
+            let keys = self.jwks(p, config, &disc, false, budget).await?;
             webhook::verify_rs256(token, &keys, &disc.issuer)?;
         }
         let (sub, revoked_at) = match webhook::check(&parsed.claims, p.now())? {
@@ -266,7 +290,10 @@ impl App {
         }
         if let Some(target) = &hook.forward {
             let req = webhook::forward_request(hook, target, &sub, revoked_at, p.now());
-            match p.fetch(req).await {
+            let Some(timeout) = budget.next_timeout(p.now_millis()) else {
+                return Err(Error::new(Code::WebhookForwardFailed, "no time left for the forward"));
+            };
+            match p.fetch(req, timeout).await {
                 Ok(r) if (200..300).contains(&r.status) => {}
                 Ok(r) => return Err(Error::new(Code::WebhookForwardFailed, format!("forward target answered {}", r.status))),
                 Err(e) => return Err(Error::new(Code::WebhookForwardFailed, format!("forward target: {e:?}"))),
@@ -321,7 +348,7 @@ impl App {
 
     // ---- login --------------------------------------------------------------------------
 
-    async fn login<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+    async fn login<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest, budget: &Budget) -> Result<Reply, Error> {
         if !matches!(req.method.as_str(), "GET" | "HEAD") {
             return Err(Error::from(Code::MethodNotAllowed));
         }
@@ -344,7 +371,7 @@ impl App {
                 SafeReturnPath::root()
             }),
         };
-        let disc = self.discovery(p, config).await?;
+        let disc = self.discovery(p, config, budget).await?;
         let mut state_bytes = [0u8; 16];
         p.fill_random(&mut state_bytes).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
         let state = b64url(&state_bytes);
@@ -356,9 +383,9 @@ impl App {
 
     // ---- callback -----------------------------------------------------------------------
 
-    async fn callback<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest) -> CallbackResult {
+    async fn callback<P: Platform>(&self, p: &P, config: &Config, req: &IncomingRequest, budget: &Budget) -> CallbackResult {
         let mut tx_cookie = None;
-        let result = self.callback_inner(p, config, req, &mut tx_cookie).await;
+        let result = self.callback_inner(p, config, req, &mut tx_cookie, budget).await;
         CallbackResult { result, tx_cookie }
     }
 
@@ -368,6 +395,7 @@ impl App {
         config: &Config,
         req: &IncomingRequest,
         tx_cookie: &mut Option<String>,
+        budget: &Budget,
     ) -> Result<Reply, Error> {
         if req.method != "GET" {
             return Err(Error::from(Code::MethodNotAllowed));
@@ -396,7 +424,7 @@ impl App {
                 format!("provider returned error={}", crate::oidc::safe_code(e)),
             ));
         }
-        let disc = self.discovery(p, config).await?;
+        let disc = self.discovery(p, config, budget).await?;
         // RFC 9207: when the provider names itself, it must be our issuer (mix-up defence).
         if let Some(iss) = &params.iss {
             if iss != &disc.issuer {
@@ -407,7 +435,7 @@ impl App {
             return Err(Error::new(Code::CallbackMissingCode, "callback without code"));
         };
 
-        let resp = self.upstream(p, token::build_request(config, &disc, &txn, code), Code::TokenBadResponse).await?;
+        let resp = self.upstream(p, token::build_request(config, &disc, &txn, code), Code::TokenBadResponse, budget).await?;
         let tokens = token::process_response(&resp)?;
 
         let expected = id_token::Expected {
@@ -417,17 +445,17 @@ impl App {
             access_token: Some(tokens.access_token.expose()),
             now: p.now(),
         };
-        let keys = self.jwks(p, config, &disc, false).await?;
+        let keys = self.jwks(p, config, &disc, false, budget).await?;
         let verified = match id_token::verify(tokens.id_token.expose(), &keys, &expected) {
             Err(e) if e.code == Code::IdTokenUnknownKey && self.may_force_jwks(p.now()) => {
                 // Key rotation: one refetch, at most once per minute per isolate.
-                let keys = self.jwks(p, config, &disc, true).await?;
+                let keys = self.jwks(p, config, &disc, true, budget).await?;
                 id_token::verify(tokens.id_token.expose(), &keys, &expected)?
             }
             other => other?,
         };
 
-        let resp = self.upstream(p, userinfo::build_request(config, &disc, &tokens.access_token), Code::UserinfoFailed).await?;
+        let resp = self.upstream(p, userinfo::build_request(config, &disc, &tokens.access_token), Code::UserinfoFailed, budget).await?;
         let info = userinfo::process_response(&resp, &verified.sub)?;
 
         let session = Session::from_userinfo(config, &verified.sub, &info, p.now());
@@ -450,9 +478,12 @@ impl App {
     }
 
     /// A back-channel call: network failures and timeouts become "unavailable" (503).
-    async fn upstream<P: Platform>(&self, p: &P, req: OutboundRequest, bad: Code) -> Result<InboundResponse, Error> {
+    async fn upstream<P: Platform>(&self, p: &P, req: OutboundRequest, bad: Code, budget: &Budget) -> Result<InboundResponse, Error> {
         let what = if bad == Code::UserinfoFailed { "userinfo" } else { "token" };
-        match p.fetch(req).await {
+        let Some(timeout) = budget.next_timeout(p.now_millis()) else {
+            return Err(Error::new(Code::VippsUnavailable, format!("UPSTREAM_DEADLINE_MS spent before the {what} call")));
+        };
+        match p.fetch(req, timeout).await {
             Ok(r) if (300..400).contains(&r.status) => Err(Error::new(bad, format!("{what} endpoint redirected; not followed"))),
             Ok(r) => Ok(r),
             Err(FetchError::Timeout) => Err(Error::new(Code::VippsUnavailable, format!("{what} endpoint timed out"))),
@@ -498,14 +529,15 @@ impl App {
 
     // ---- discovery and JWKS cache -------------------------------------------------------
 
-    async fn discovery<P: Platform>(&self, p: &P, config: &Config) -> Result<Rc<Discovery>, Error> {
+    async fn discovery<P: Platform>(&self, p: &P, config: &Config, budget: &Budget) -> Result<Rc<Discovery>, Error> {
         let url = config.discovery_url.clone();
-        self.document(p, config, DocKind::Discovery, url.as_str(), &self.discovery, false, |body| discovery::parse(&url, body))
+        let kind = DocKind::Discovery;
+        self.document(p, config, kind, url.as_str(), &self.discovery, false, budget, |body| discovery::parse(&url, body))
             .await
     }
 
-    async fn jwks<P: Platform>(&self, p: &P, config: &Config, disc: &Discovery, force: bool) -> Result<Rc<Jwks>, Error> {
-        self.document(p, config, DocKind::Jwks, &disc.jwks_uri, &self.jwks, force, jwks::parse).await
+    async fn jwks<P: Platform>(&self, p: &P, config: &Config, disc: &Discovery, force: bool, budget: &Budget) -> Result<Rc<Jwks>, Error> {
+        self.document(p, config, DocKind::Jwks, &disc.jwks_uri, &self.jwks, force, budget, jwks::parse).await
     }
 
     /// Memory, then KV, then the network; on failure, a stale copy within the bounded window.
@@ -518,6 +550,7 @@ impl App {
         url: &str,
         memo: &RefCell<Option<Memo<T>>>,
         force: bool,
+        budget: &Budget,
         parse: impl Fn(&str) -> Result<T, Error>,
     ) -> Result<Rc<T>, Error> {
         let now = p.now();
@@ -552,7 +585,7 @@ impl App {
                 Err(e) => p.log(Level::Warn, "kv.read_failed", &e.0),
             }
         }
-        let fetched = self.fetch_document(p, config, &kind, url, &parse).await;
+        let fetched = self.fetch_document(p, config, &kind, url, budget, &parse).await;
         match fetched {
             Ok((doc, value)) => {
                 let value = Rc::new(value);
@@ -587,12 +620,16 @@ impl App {
         config: &Config,
         kind: &DocKind,
         url: &str,
+        budget: &Budget,
         parse: &impl Fn(&str) -> Result<T, Error>,
     ) -> Result<(CachedDoc, T), Error> {
         let mut headers = vec![("accept".to_string(), "application/json".to_string())];
         headers.extend(crate::oidc::system_headers(config));
         let req = OutboundRequest { method: "GET", url: url.to_string(), headers, body: None };
-        let resp = match p.fetch(req).await {
+        let Some(timeout) = budget.next_timeout(p.now_millis()) else {
+            return Err(Error::new(kind.unavailable(), "UPSTREAM_DEADLINE_MS spent"));
+        };
+        let resp = match p.fetch(req, timeout).await {
             Ok(r) => r,
             Err(FetchError::TooLarge) => return Err(Error::new(kind.invalid(), "response too large")),
             Err(e) => return Err(Error::new(kind.unavailable(), format!("{e:?}"))),

@@ -492,3 +492,32 @@ fn token_endpoint_down_is_503_and_never_retried() {
     assert!(!has_session_cookie(&r));
     assert_eq!(p.count(TOKEN_URL), 1);
 }
+
+#[test]
+fn one_deadline_bounds_all_calls_of_a_callback() {
+    // Every call takes 900 ms; each may take 1000 ms; the whole callback 2500 ms.
+    let app = app_with(&[("UPSTREAM_TIMEOUT_MS", "1000"), ("UPSTREAM_DEADLINE_MS", "2500")]);
+    let p = FakePlatform::default();
+    p.latency_ms.set(900);
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(*p.timeouts.borrow(), vec![1000], "login: discovery with the per-call timeout");
+    p.timeouts.borrow_mut().clear();
+    let r = finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+    // token 900 + JWKS 900 leave 700 ms for userinfo, which needs 900: 503, no session.
+    assert_eq!(*p.timeouts.borrow(), vec![1000, 1000, 700]);
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("vipps.unavailable"));
+    assert!(!has_session_cookie(&r));
+
+    // With too little left, the next call is not started at all.
+    let app = app_with(&[("UPSTREAM_TIMEOUT_MS", "1000"), ("UPSTREAM_DEADLINE_MS", "1820")]);
+    let p = FakePlatform::default();
+    p.latency_ms.set(900);
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let r = finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"]));
+    assert_eq!(r.status, 503);
+    assert_eq!(p.count(USERINFO_URL), 0, "no userinfo call with 20 ms left");
+    assert!(p.logs.borrow().iter().any(|(_, c, d)| c == "vipps.unavailable" && d.contains("UPSTREAM_DEADLINE_MS")));
+}

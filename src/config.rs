@@ -113,6 +113,8 @@ pub struct Config {
     pub protected_paths: Vec<PathPattern>,
     pub backend: Backend,
     pub upstream_timeout_ms: u64,
+    /// Total time one request may spend on calls to other servers (`UPSTREAM_DEADLINE_MS`).
+    pub upstream_deadline_ms: u64,
     pub system_name: String,
     pub consent_webhook: Option<ConsentWebhook>,
     /// Seconds between a session's revocation checks (`SESSION_RECHECK`); used only when
@@ -304,6 +306,7 @@ impl Config {
         let session_ttl = r.seconds("SESSION_TTL", 86_400, 60, 31 * 86_400);
         let login_timeout = r.seconds("LOGIN_TIMEOUT", 600, 1, 3600);
         let upstream_timeout_ms = r.seconds("UPSTREAM_TIMEOUT_MS", 8_000, 100, 25_000);
+        let upstream_deadline_ms = r.seconds("UPSTREAM_DEADLINE_MS", 20_000, 100, 60_000);
 
         let session_claims: Vec<String> = r
             .opt("SESSION_CLAIMS")
@@ -416,6 +419,7 @@ impl Config {
                     protected_paths,
                     backend,
                     upstream_timeout_ms,
+                    upstream_deadline_ms,
                     system_name,
                     consent_webhook,
                     session_recheck,
@@ -485,6 +489,8 @@ pub(crate) mod tests {
         assert_eq!(c.token_auth, TokenAuthMethod::ClientSecretBasic);
         assert_eq!(c.callback_path(), "/auth/callback");
         assert_eq!(c.login_timeout, 600);
+        assert_eq!((c.upstream_timeout_ms, c.upstream_deadline_ms), (8_000, 20_000));
+        assert!(parse(&[("UPSTREAM_DEADLINE_MS", "60001")]).is_err());
         assert!(!c.session_claims.iter().any(|c| SENSITIVE_CLAIMS.contains(&c.as_str())));
     }
 

@@ -206,12 +206,12 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 24)) {
+    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 25)) {
         let names = ["VIPPS_ENVIRONMENT", "VIPPS_DISCOVERY_URL", "VIPPS_CLIENT_ID", "VIPPS_CLIENT_SECRET",
             "VIPPS_REDIRECT_URI", "VIPPS_SCOPE", "VIPPS_TOKEN_AUTH_METHOD", "VIPPS_MARKET", "SESSION_SECRET",
             "SESSION_TTL", "SESSION_CLAIMS", "LOGIN_TIMEOUT", "AUTH_PATH_PREFIX", "PUBLIC_PATHS",
             "PROTECTED_PATHS", "BACKEND", "UPSTREAM_TIMEOUT_MS", "VIPPS_SYSTEM_NAME", "CONSENT_WEBHOOK_SECRET",
-            "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "X", "Y"];
+            "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "UPSTREAM_DEADLINE_MS", "X", "Y"];
         let m: std::collections::HashMap<&str, String> = names.iter().copied().zip(values).collect();
         match Config::from_lookup(&|k| m.get(k).cloned()) {
             Ok(c) => prop_assert!(c.scope.starts_with("openid")),

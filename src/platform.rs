@@ -43,8 +43,9 @@ pub trait Platform {
     }
     /// Fills `buf` from a CSPRNG.
     fn fill_random(&self, buf: &mut [u8]) -> Result<(), String>;
-    /// Performs a subrequest. Redirects are not followed; the body is read with a size cap.
-    async fn fetch(&self, req: OutboundRequest) -> Result<InboundResponse, FetchError>;
+    /// Performs a subrequest that must answer within `timeout_ms` (body included). Redirects are
+    /// not followed; the body is read with a size cap.
+    async fn fetch(&self, req: OutboundRequest, timeout_ms: u64) -> Result<InboundResponse, FetchError>;
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn kv_put(&self, key: &str, value: String, ttl_secs: u64) -> Result<(), StoreError>;
     /// One structured log line. `detail` must never hold secrets, tokens or personal data.

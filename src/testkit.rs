@@ -172,6 +172,13 @@ pub struct FakePlatform {
     pub kv: RefCell<HashMap<String, String>>,
     pub kv_broken: Cell<bool>,
     pub kv_reads: Cell<usize>,
+    /// Milliseconds every subrequest takes (the clock moves on by it, or by the timeout when
+    /// that is shorter, which then fails the call as a timeout).
+    pub latency_ms: Cell<u64>,
+    /// Milliseconds on top of `now` (seconds): moved by `latency_ms`.
+    pub extra_ms: Cell<u64>,
+    /// The timeout each subrequest was given.
+    pub timeouts: RefCell<Vec<u64>>,
     pub requests: RefCell<Vec<OutboundRequest>>,
     pub logs: RefCell<Vec<(Level, String, String)>>,
     pub counter: Cell<u8>,
@@ -185,6 +192,9 @@ impl Default for FakePlatform {
             kv: RefCell::new(HashMap::new()),
             kv_broken: Cell::new(false),
             kv_reads: Cell::new(0),
+            latency_ms: Cell::new(0),
+            extra_ms: Cell::new(0),
+            timeouts: RefCell::new(Vec::new()),
             requests: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             counter: Cell::new(0),
@@ -206,7 +216,7 @@ impl FakePlatform {
 
 impl Platform for FakePlatform {
     fn now_millis(&self) -> u64 {
-        self.now.get() * 1000
+        self.now.get() * 1000 + self.extra_ms.get()
     }
     fn fill_random(&self, buf: &mut [u8]) -> Result<(), String> {
         // Distinct per call, deterministic per test.
@@ -217,8 +227,14 @@ impl Platform for FakePlatform {
         }
         Ok(())
     }
-    async fn fetch(&self, req: OutboundRequest) -> Result<InboundResponse, FetchError> {
+    async fn fetch(&self, req: OutboundRequest, timeout_ms: u64) -> Result<InboundResponse, FetchError> {
         self.requests.borrow_mut().push(req.clone());
+        self.timeouts.borrow_mut().push(timeout_ms);
+        let waited = self.latency_ms.get().min(timeout_ms);
+        self.extra_ms.set(self.extra_ms.get() + waited);
+        if self.latency_ms.get() > timeout_ms {
+            return Err(FetchError::Timeout);
+        }
         self.idp.answer(&req, self.now.get())
     }
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -329,6 +329,19 @@ fn broken_network() {
         let ok = obs.status == status && obs.code == code && !obs.session;
         t.row(scenario, &format!("{status} {code}, no session"), &obs.describe(), ok);
     }
+    // Every endpoint slow, each call within its own timeout: one deadline bounds the callback.
+    // Without it this login would succeed after three 1 s calls.
+    let w = Worker::start("conf-network-deadline", &[("UPSTREAM_TIMEOUT_MS", "1500"), ("UPSTREAM_DEADLINE_MS", "2500")], &[]);
+    w.sim.set(json!({"fault": {"endpoint": "all", "kind": "slow", "ms": 1000}}));
+    let started = Instant::now();
+    let obs = attempt(&w);
+    let took = started.elapsed();
+    t.row(
+        "every endpoint 1 s slow, callback needs three calls (UPSTREAM_DEADLINE_MS 2500)",
+        "503 vipps.unavailable, no session, token called once",
+        &format!("{} in {} ms", obs.describe(), took.as_millis()),
+        obs.status == 503 && obs.code == "vipps.unavailable" && !obs.session && obs.token_calls == 1,
+    );
 }
 
 /// Vipps down entirely: sessions keep working; a new login gets a clear "try again" (503).

@@ -279,7 +279,7 @@ impl Platform for CountingPlatform<'_> {
         }
         Ok(())
     }
-    async fn fetch(&self, req: OutboundRequest) -> Result<InboundResponse, FetchError> {
+    async fn fetch(&self, req: OutboundRequest, _timeout_ms: u64) -> Result<InboundResponse, FetchError> {
         {
             let mut c = self.counts.borrow_mut();
             match endpoint(&req.url) {

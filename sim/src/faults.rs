@@ -1,4 +1,4 @@
-//! Network faults: one endpoint at a time answers slowly, with an error status, with HTML, with a
+//! Network faults: one endpoint (or all four) answers slowly, with an error status, with HTML, with a
 //! huge body, with a redirect, or not at all. Set with `POST /_sim/config {"fault": {...}}`.
 
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub enum FaultEndpoint {
     Jwks,
     Token,
     Userinfo,
+    /// Every back-channel endpoint above at once.
+    All,
 }
 
 impl FaultEndpoint {
@@ -34,6 +36,7 @@ impl FaultEndpoint {
             "jwks" => Some(FaultEndpoint::Jwks),
             "token" => Some(FaultEndpoint::Token),
             "userinfo" => Some(FaultEndpoint::Userinfo),
+            "all" => Some(FaultEndpoint::All),
             _ => None,
         }
     }
@@ -41,7 +44,8 @@ impl FaultEndpoint {
     pub fn matches(self, e: Endpoint) -> bool {
         matches!(
             (self, e),
-            (FaultEndpoint::Discovery, Endpoint::Discovery)
+            (FaultEndpoint::All, Endpoint::Discovery | Endpoint::Jwks | Endpoint::Token | Endpoint::Userinfo)
+                | (FaultEndpoint::Discovery, Endpoint::Discovery)
                 | (FaultEndpoint::Jwks, Endpoint::Jwks)
                 | (FaultEndpoint::Token, Endpoint::Token)
                 | (FaultEndpoint::Userinfo, Endpoint::Userinfo)
@@ -88,7 +92,7 @@ impl Fault {
         };
         if endpoint.is_none() {
             problems.push(
-                "`fault.endpoint` must be one of discovery, jwks, token, userinfo".to_string(),
+                "`fault.endpoint` must be one of discovery, jwks, token, userinfo, all".to_string(),
             );
         }
         let kind_name = object.get("kind").and_then(Value::as_str).unwrap_or("");

@@ -610,6 +610,13 @@ fn faults_in_process() {
     // Other endpoints are unaffected.
     assert_eq!(get(&sim, DISCOVERY_PATH).status, 200);
 
+    // `all`: every back-channel endpoint at once, the browser-facing ones untouched.
+    set_fault(&sim, json!({"endpoint": "all", "kind": "status", "status": 502}));
+    assert_eq!(token_req().status, 502);
+    assert_eq!(get(&sim, DISCOVERY_PATH).status, 502);
+    assert_eq!(get(&sim, JWKS_PATH).status, 502);
+    assert_eq!(userinfo(&sim, "whatever").status, 502);
+
     set_fault(&sim, json!({"endpoint": "discovery", "kind": "html"}));
     let r = get(&sim, DISCOVERY_PATH);
     assert_eq!(r.status, 200);
@@ -678,9 +685,9 @@ fn faults_in_process() {
 
     // Faulty requests are counted.
     let stats = get(&sim, "/_sim/stats").body_json();
-    assert_eq!(stats["token"], 4);
-    assert_eq!(stats["jwks"], 2);
-    assert_eq!(stats["userinfo"], 2);
+    assert_eq!(stats["token"], 5);
+    assert_eq!(stats["jwks"], 3);
+    assert_eq!(stats["userinfo"], 3);
     assert_eq!(stats["elsewhere"], 0);
     for method in ["GET", "POST"] {
         let r = endpoints::handle(&sim, &Request::new(method, "/elsewhere"));

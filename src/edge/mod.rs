@@ -51,7 +51,6 @@ fn app(env: &Env) -> Rc<App> {
 
 struct EdgePlatform<'a> {
     env: &'a Env,
-    timeout_ms: u64,
 }
 
 fn log_line(level: Level, code: &str, detail: &str) {
@@ -115,11 +114,11 @@ impl Platform for EdgePlatform<'_> {
         getrandom::getrandom(buf).map_err(|e| e.to_string())
     }
 
-    async fn fetch(&self, req: OutboundRequest) -> Result<InboundResponse, FetchError> {
+    async fn fetch(&self, req: OutboundRequest, timeout_ms: u64) -> Result<InboundResponse, FetchError> {
         let controller = AbortController::default();
         let signal = controller.signal();
         let work = std::pin::pin!(self.fetch_inner(req, &signal));
-        let timeout = std::pin::pin!(Delay::from(Duration::from_millis(self.timeout_ms)));
+        let timeout = std::pin::pin!(Delay::from(Duration::from_millis(timeout_ms)));
         match select(work, timeout).await {
             Either::Left((result, _)) => result,
             Either::Right(_) => {
@@ -248,8 +247,7 @@ async fn forward(env: &Env, config: &Config, req: Request, user: Option<String>)
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let app = app(&env);
-    let timeout_ms = app.config().map(|c| c.upstream_timeout_ms).unwrap_or(8000);
-    let platform = EdgePlatform { env: &env, timeout_ms };
+    let platform = EdgePlatform { env: &env };
     let mut req = req;
     let mut inc = match incoming(&req) {
         Ok(i) => i,

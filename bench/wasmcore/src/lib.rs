@@ -75,7 +75,7 @@ impl Platform for Canned {
         buf.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
         Ok(())
     }
-    async fn fetch(&self, req: OutboundRequest) -> Result<InboundResponse, FetchError> {
+    async fn fetch(&self, req: OutboundRequest, _timeout_ms: u64) -> Result<InboundResponse, FetchError> {
         Ok(match req.url.as_str() {
             DISCOVERY_URL => json(
                 serde_json::json!({"issuer": ISSUER,
