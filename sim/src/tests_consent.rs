@@ -172,7 +172,13 @@ fn consent_state(page: &str, sub: &str) -> String {
 /// Opens the login page for `scope` and confirms as `sub`; returns the page's consent line for
 /// `sub` as it was before confirming.
 fn login_as(sim: &Sim, scope: &str, sub: &str) -> String {
-    let page = get(sim, &authorize_url(&[("scope", Some(scope))]));
+    confirm_on(sim, &authorize_url(&[("scope", Some(scope))]), sub)
+}
+
+/// Opens the login page at `url`, confirms as `sub`, and returns the consent line's state for
+/// `sub` before confirming.
+fn confirm_on(sim: &Sim, url: &str, sub: &str) -> String {
+    let page = get(sim, url);
     assert_eq!(page.status, 200, "{}", page.body_text());
     let page = page.body_text();
     let state = consent_state(&page, sub);
@@ -490,16 +496,7 @@ fn consent_is_remembered_until_revoked() {
 }
 
 fn login_as_client(sim: &Sim, client_id: &str, sub: &str) -> String {
-    let page = get(sim, &authorize_url(&[("client_id", Some(client_id))])).body_text();
-    let state = consent_state(&page, sub);
-    let r = post_form(
-        sim,
-        CONFIRM_PATH,
-        &query(&[("req", &req_id(&page)), ("user", sub)]),
-        &[],
-    );
-    assert_eq!(r.status, 302);
-    state
+    confirm_on(sim, &authorize_url(&[("client_id", Some(client_id))]), sub)
 }
 
 #[test]
