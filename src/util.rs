@@ -43,6 +43,11 @@ pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s.as_bytes()).ok()
 }
 
+/// Lower-case hex (MACs in headers).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Standard base64 with padding (HTTP Basic authentication).
 pub fn b64_std(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
@@ -98,9 +103,6 @@ mod tests {
 
     #[test]
     fn hmac_matches_rfc4231() {
-        fn hex(b: &[u8]) -> String {
-            b.iter().map(|x| format!("{x:02x}")).collect()
-        }
         // Test case 2: short key.
         assert_eq!(
             hex(&hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"])),

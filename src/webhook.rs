@@ -178,14 +178,13 @@ pub fn forward_request(hook: &ConsentWebhook, target: &url::Url, sub: &str, revo
     let ts = now.to_string();
     let key = hook.secrets.first().map(|s| s.expose().as_bytes()).unwrap_or_default();
     let mac = hmac_sha256(key, &[ts.as_bytes(), b".", body.as_bytes()]);
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
     OutboundRequest {
         method: "POST",
         url: target.to_string(),
         headers: vec![
             ("content-type".into(), "application/json".into()),
             (TIMESTAMP_HEADER.into(), ts),
-            (SIGNATURE_HEADER.into(), format!("v1={hex}")),
+            (SIGNATURE_HEADER.into(), format!("v1={}", crate::util::hex(&mac))),
             ("idempotency-key".into(), id),
         ],
         body: Some(body),
@@ -351,8 +350,7 @@ mod tests {
         assert_eq!(h(&a, "idempotency-key"), body["id"].as_str().unwrap());
         // The receiver recomputes the MAC from the timestamp header and the raw body.
         let mac = hmac_sha256(secret.as_bytes(), &[h(&a, TIMESTAMP_HEADER).as_bytes(), b".", a.body.as_deref().unwrap().as_bytes()]);
-        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(h(&a, SIGNATURE_HEADER), format!("v1={hex}"));
+        assert_eq!(h(&a, SIGNATURE_HEADER), format!("v1={}", crate::util::hex(&mac)));
         assert_eq!(h(&a, TIMESTAMP_HEADER), (NOW + 10).to_string());
     }
 

@@ -260,8 +260,7 @@ fn forward_target_gets_a_signed_notification_and_failures_ask_for_redelivery() {
     let body: Value = serde_json::from_str(sent[1].body.as_deref().unwrap()).unwrap();
     assert_eq!((body["sub"].as_str(), body["revoked_at"].as_u64()), (Some(SUB), Some(now)));
     let mac = crate::util::hmac_sha256(SECRET.as_bytes(), &[h(1, "vipps-edge-timestamp").as_bytes(), b".", sent[1].body.as_deref().unwrap().as_bytes()]);
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(h(1, "vipps-edge-signature"), format!("v1={hex}"));
+    assert_eq!(h(1, "vipps-edge-signature"), format!("v1={}", crate::util::hex(&mac)));
     assert_no_secrets_logged(&p);
 }
 

@@ -278,8 +278,7 @@ fn consent_revocation_webhook_ends_sessions_in_workerd() {
     assert_eq!((n["event"].as_str(), n["sub"].as_str()), (Some("CONSENT_REVOKED"), Some(sub.as_str())));
     let ts = head_value(&head, "vipps-edge-timestamp");
     let mac = vipps_edge_login::util::hmac_sha256(HOOK_SECRET.as_bytes(), &[ts.as_bytes(), b".", body.as_bytes()]);
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(head_value(&head, "vipps-edge-signature"), format!("v1={hex}"));
+    assert_eq!(head_value(&head, "vipps-edge-signature"), format!("v1={}", vipps_edge_login::util::hex(&mac)));
 
     let r = b.get(&w.url("/private/"));
     assert_eq!(r.status, 302);
