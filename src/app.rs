@@ -25,9 +25,15 @@ pub const JWKS_REFETCH_INTERVAL: u64 = 60;
 /// Revocations this isolate remembers without asking KV (it is cleared when full).
 const MAX_REMEMBERED_REVOCATIONS: usize = 10_000;
 
-/// KV key of the latest consent revocation for a `sub` (hashed: no identifiers in key lists).
-pub fn revocation_key(sub: &str) -> String {
-    format!("consent-revoked:v1:{}", webhook::sub_handle(sub))
+/// KV key of the latest consent revocation for a `sub`, by its [`webhook::sub_handle`] (no
+/// identifiers in key lists).
+pub fn revocation_key(handle: &str) -> String {
+    format!("consent-revoked:v1:{handle}")
+}
+
+/// A stored revocation time.
+fn parse_revoked_at(raw: &str) -> Option<u64> {
+    raw.trim().parse().ok()
 }
 
 struct Memo<T> {
@@ -144,12 +150,13 @@ impl App {
             Err(errors) => return Outcome::Reply(self.config_error(p, errors)),
         };
         let route = gate::route(config, req.url.path());
-        let budget = Budget::new(p.now_millis(), config);
+        // Only routes that call other servers read the clock for a budget: not the hot path.
+        let budget = || Budget::new(p.now_millis(), config);
         let mut extra_cookie = None;
         let result = match route {
-            Route::Auth(AuthRoute::Login) => self.login(p, config, req, &budget).await,
+            Route::Auth(AuthRoute::Login) => self.login(p, config, req, &budget()).await,
             Route::Auth(AuthRoute::Callback) => {
-                let r = self.callback(p, config, req, &budget).await;
+                let r = self.callback(p, config, req, &budget()).await;
                 let reply = match r.result {
                     Ok(reply) => reply,
                     Err(e) => self.error_reply(p, config, req, &e, true),
@@ -165,7 +172,7 @@ impl App {
                 self.session(req, current.session)
             }
             Route::Auth(AuthRoute::Logout) => self.logout(config, req),
-            Route::Auth(AuthRoute::ConsentWebhook) => self.consent_webhook(p, config, req, &budget).await,
+            Route::Auth(AuthRoute::ConsentWebhook) => self.consent_webhook(p, config, req, &budget()).await,
             Route::AuthUnknown => Err(Error::from(Code::NotFound)),
             Route::Public => {
                 let current = self.current_session(p, config, req).await;
@@ -206,23 +213,24 @@ impl App {
         if !config.checks_revocations() {
             return CurrentSession { session: Some(s), set_cookie: None };
         }
-        let ended = |s: &Session| {
-            p.log(Level::Info, "session.consent_revoked", &format!("sub#{}", webhook::sub_handle(&s.sub)));
+        let handle = webhook::sub_handle(&s.sub);
+        let ended = || {
+            p.log(Level::Info, "session.consent_revoked", &format!("sub#{handle}"));
             CurrentSession { session: None, set_cookie: Some(cookie::clear_cookie(SESSION_COOKIE)) }
         };
-        let known = self.revoked.borrow().get(&webhook::sub_handle(&s.sub)).copied();
+        let known = self.revoked.borrow().get(&handle).copied();
         if known.is_some_and(|t| t >= s.iat) {
-            return ended(&s);
+            return ended();
         }
         if now < s.checked_at().saturating_add(config.session_recheck) {
             return CurrentSession { session: Some(s), set_cookie: None };
         }
-        match p.kv_get(&revocation_key(&s.sub)).await {
+        match p.kv_get(&revocation_key(&handle)).await {
             Ok(Some(raw)) => {
-                if let Ok(t) = raw.trim().parse::<u64>() {
-                    self.remember_revocation(&s.sub, t);
+                if let Some(t) = parse_revoked_at(&raw) {
+                    self.remember_revocation(&handle, t);
                     if t >= s.iat {
-                        return ended(&s);
+                        return ended();
                     }
                 }
             }
@@ -238,12 +246,12 @@ impl App {
         CurrentSession { session: Some(s), set_cookie: Some(set_cookie) }
     }
 
-    fn remember_revocation(&self, sub: &str, at: u64) {
+    fn remember_revocation(&self, handle: &str, at: u64) {
         let mut map = self.revoked.borrow_mut();
         if map.len() >= MAX_REMEMBERED_REVOCATIONS {
             map.clear();
         }
-        let entry = map.entry(webhook::sub_handle(sub)).or_insert(at);
+        let entry = map.entry(handle.to_string()).or_insert(at);
         *entry = (*entry).max(at);
     }
 
@@ -276,12 +284,12 @@ impl App {
             Event::ConsentRevoked { sub, revoked_at } => (sub, revoked_at),
         };
         let handle = webhook::sub_handle(&sub);
-        self.remember_revocation(&sub, revoked_at);
+        self.remember_revocation(&handle, revoked_at);
         if hook.ends_sessions {
-            let key = revocation_key(&sub);
+            let key = revocation_key(&handle);
             let store = |e: crate::platform::StoreError| Error::new(Code::WebhookStoreFailed, format!("KV: {}", e.0));
             // Keep the latest: an old event delivered late must not shorten a newer revocation.
-            let previous = p.kv_get(&key).await.map_err(store)?.and_then(|v| v.trim().parse::<u64>().ok());
+            let previous = p.kv_get(&key).await.map_err(store)?.as_deref().and_then(parse_revoked_at);
             if previous.is_none_or(|t| t < revoked_at) {
                 // Sessions older than the revocation are all expired after this long.
                 let ttl = config.session_ttl + webhook::LEEWAY_SECS;

@@ -12,6 +12,11 @@ use serde_json::{json, Value};
 const SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978";
 const HOOK: &str = "https://shop.example/auth/webhooks/consent-revoked/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978";
 
+/// Where a revocation of [`SUB`] is stored.
+fn key() -> String {
+    revocation_key(&crate::webhook::sub_handle(SUB))
+}
+
 fn hook_app(extra: &[(&str, &str)]) -> App {
     let mut all = vec![("CONSENT_WEBHOOK_SECRET", SECRET), ("SESSION_RECHECK", "300")];
     all.extend_from_slice(extra);
@@ -84,7 +89,7 @@ fn revocation_ends_sessions_issued_before_it_here_at_once_elsewhere_at_the_next_
     let r = deliver(&app, &p, &unsigned(&revoked(now)));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(serde_json::from_str::<Value>(&r.body).unwrap(), json!({"ok": true}));
-    assert_eq!(p.kv.borrow().get(&revocation_key(SUB)).map(String::as_str), Some(now.to_string().as_str()));
+    assert_eq!(p.kv.borrow().get(&key()).map(String::as_str), Some(now.to_string().as_str()));
     assert!(p.logged("webhook.consent_revoked"));
 
     // The isolate that received the webhook ends the session on the next request.
@@ -162,7 +167,7 @@ fn without_the_webhook_or_with_ends_sessions_off_sessions_never_touch_kv() {
     let jar = logged_in(&app, &p);
     let r = deliver(&app, &p, &unsigned(&revoked(p.now.get())));
     assert_eq!(r.status, 200);
-    assert!(p.kv.borrow().get(&revocation_key(SUB)).is_none());
+    assert!(p.kv.borrow().get(&key()).is_none());
     assert!(matches!(protected(&app, &p, &jar), Outcome::Forward { user: Some(_), .. }));
 }
 
@@ -174,14 +179,14 @@ fn deliveries_are_idempotent_and_an_old_event_never_shortens_a_newer_one() {
     for _ in 0..3 {
         assert_eq!(deliver(&app, &p, &unsigned(&revoked(t))).status, 200);
     }
-    assert_eq!(p.kv.borrow()[&revocation_key(SUB)], t.to_string());
+    assert_eq!(p.kv.borrow()[&key()], t.to_string());
     let mut older = revoked(t - 100);
     older["exp"] = json!(t + 200);
     assert_eq!(deliver(&app, &p, &unsigned(&older)).status, 200);
-    assert_eq!(p.kv.borrow()[&revocation_key(SUB)], t.to_string());
+    assert_eq!(p.kv.borrow()[&key()], t.to_string());
     p.advance(50);
     assert_eq!(deliver(&app, &p, &unsigned(&revoked(t + 50))).status, 200);
-    assert_eq!(p.kv.borrow()[&revocation_key(SUB)], (t + 50).to_string());
+    assert_eq!(p.kv.borrow()[&key()], (t + 50).to_string());
 }
 
 #[test]
@@ -220,7 +225,7 @@ fn hostile_deliveries_get_their_exact_code_and_change_nothing() {
         assert_eq!((r.status, code_of(&r).as_str()), (status, code), "{} {}", request.method, r.body);
         assert_eq!(r.header("content-type"), Some("application/json"));
         assert!(!has_session_cookie(&r) && r.set_cookies().next().is_none());
-        assert!(p.kv.borrow().get(&revocation_key(SUB)).is_none(), "{code}: a revocation was stored");
+        assert!(p.kv.borrow().get(&key()).is_none(), "{code}: a revocation was stored");
         assert_eq!(p.count(FORWARD_URL), 0, "{code}: forwarded");
         if status != 404 && status != 405 {
             assert!(p.logged(code), "{code} not logged");
@@ -231,7 +236,7 @@ fn hostile_deliveries_get_their_exact_code_and_change_nothing() {
     assert_eq!(r.status, 200);
     assert_eq!(serde_json::from_str::<Value>(&r.body).unwrap()["ignored"], true);
     assert!(p.logged("webhook.ignored_event"));
-    assert!(p.kv.borrow().get(&revocation_key(SUB)).is_none());
+    assert!(p.kv.borrow().get(&key()).is_none());
     assert_eq!(p.count(FORWARD_URL), 0);
     // The session survived all of it.
     p.advance(301);
@@ -249,7 +254,7 @@ fn forward_target_gets_a_signed_notification_and_failures_ask_for_redelivery() {
     assert_eq!((r.status, code_of(&r).as_str()), (502, "webhook.forward_failed"));
     assert!(p.logged("webhook.forward_failed"));
     // Recorded anyway (idempotent), so sessions end even if the operator's system is down.
-    assert_eq!(p.kv.borrow()[&revocation_key(SUB)], now.to_string());
+    assert_eq!(p.kv.borrow()[&key()], now.to_string());
     p.idp.forward_status.set(204);
     let r = deliver(&app, &p, &unsigned(&revoked(now)));
     assert_eq!(r.status, 200, "{}", r.body);
@@ -287,10 +292,10 @@ fn a_signed_rs256_delivery_is_verified_against_the_provider_keys() {
     let forged = sign(&keys()[1], Some("public:key-0"), &revoked(now));
     let r = deliver(&app, &p, &forged);
     assert_eq!((r.status, code_of(&r).as_str()), (401, "webhook.signature"));
-    assert!(p.kv.borrow().get(&revocation_key(SUB)).is_none());
+    assert!(p.kv.borrow().get(&key()).is_none());
     let genuine = sign(&keys()[0], Some("public:key-0"), &revoked(now));
     let r = deliver(&app, &p, &genuine);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(p.kv.borrow()[&revocation_key(SUB)], now.to_string());
+    assert_eq!(p.kv.borrow()[&key()], now.to_string());
     assert_eq!(p.count(JWKS_URL), 1);
 }
