@@ -271,7 +271,7 @@ impl App {
             }
         }
         let parsed = webhook::parse(req.body.as_deref().unwrap_or_default())?;
-        if let Protection::Rs256 { token, .. } = &parsed.protection {
+        if let Protection::Rs256 { token } = &parsed.protection {
             let disc = self.discovery(p, config, budget).await?;
             let keys = self.jwks(p, config, &disc, false, budget).await?;
             webhook::verify_rs256(token, &keys, &disc.issuer)?;

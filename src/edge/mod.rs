@@ -92,16 +92,12 @@ impl EdgePlatform<'_> {
             let body = resp.bytes().await.map_err(|e| FetchError::Network(e.to_string()))?;
             return if body.len() > MAX_BODY { Err(FetchError::TooLarge) } else { Ok(InboundResponse { status, headers, body }) };
         }
-        let mut body = Vec::new();
-        let mut stream = resp.stream().map_err(|e| FetchError::Network(e.to_string()))?;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| FetchError::Network(e.to_string()))?;
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(FetchError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
+        let stream = resp.stream().map_err(|e| FetchError::Network(e.to_string()))?;
+        match read_capped(stream, MAX_BODY).await {
+            Ok(body) if body.len() > MAX_BODY => Err(FetchError::TooLarge),
+            Ok(body) => Ok(InboundResponse { status, headers, body }),
+            Err(e) => Err(FetchError::Network(e.to_string())),
         }
-        Ok(InboundResponse { status, headers, body })
     }
 }
 
@@ -173,11 +169,15 @@ async fn read_body(req: &mut Request, cap: usize) -> worker::Result<Vec<u8>> {
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
+    read_capped(req.stream()?, cap).await
+}
+
+/// Reads a body stream as it arrives, stopping after `cap + 1` bytes: a longer result means
+/// "too large", and a multi-megabyte body is never buffered whole.
+async fn read_capped(mut stream: worker::ByteStream, cap: usize) -> worker::Result<Vec<u8>> {
     let mut body = Vec::new();
-    let mut stream = req.stream()?;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        body.extend_from_slice(&chunk);
+        body.extend_from_slice(&chunk?);
         if body.len() > cap {
             body.truncate(cap + 1);
             break;
