@@ -11,8 +11,11 @@ use crate::gate::{self, AuthRoute, Route};
 use crate::http::{IncomingRequest, InboundResponse, Outcome, OutboundRequest, Reply};
 use crate::oidc::{authorize, callback, discovery, discovery::Discovery, id_token, jwks, jwks::Jwks, token, userinfo};
 use crate::pages;
+use crate::policy::forward::Forward;
+use crate::policy::path::CanonicalPath;
 use crate::platform::{FetchError, Level, Platform};
 use crate::return_to::SafeReturnPath;
+use crate::session::exchanges::{Exchanges, Join};
 use crate::session::{cookie, user::SESSION_COOKIE, Session, TransactionCookie};
 use crate::util::b64url;
 use crate::webhook::{self, Event, Protection};
@@ -49,6 +52,8 @@ pub struct App {
     last_forced_jwks: Cell<Option<u64>>,
     /// sub handle -> latest revocation time, learnt from webhooks and KV in this isolate.
     revoked: RefCell<HashMap<String, u64>>,
+    /// Code exchanges running or just done, so a double-submitted callback logs in once.
+    exchanges: Exchanges,
 }
 
 /// How long this request may still spend waiting on other servers. A callback makes up to
@@ -129,6 +134,7 @@ impl App {
             jwks: RefCell::new(None),
             last_forced_jwks: Cell::new(None),
             revoked: RefCell::new(HashMap::new()),
+            exchanges: Exchanges::default(),
         }
     }
 
@@ -140,7 +146,9 @@ impl App {
     /// [`App::handle`]: only for a POST to the consent webhook.
     pub fn reads_body(&self, method: &str, path: &str) -> bool {
         method == "POST"
-            && self.config().is_some_and(|c| gate::route(c, path) == Route::Auth(AuthRoute::ConsentWebhook))
+            && self.config().is_some_and(|c| {
+                CanonicalPath::parse(path).is_ok_and(|p| gate::route(c, &p) == Route::Auth(AuthRoute::ConsentWebhook))
+            })
     }
 
     /// Handles one request.
@@ -149,7 +157,15 @@ impl App {
             Ok(c) => c,
             Err(errors) => return Outcome::Reply(self.config_error(p, errors)),
         };
-        let route = gate::route(config, req.url.path());
+        // Every rule below is decided on the canonical path, and the backend gets exactly it.
+        let path = match CanonicalPath::parse(req.url.path()) {
+            Ok(path) => path,
+            Err(why) => {
+                let e = Error::new(Code::PathRefused, format!("path refused: {}", why.as_str()));
+                return Outcome::Reply(self.error_reply(p, config, req, &e, false));
+            }
+        };
+        let route = gate::route(config, &path);
         // Only routes that call other servers read the clock for a budget: not the hot path.
         let budget = || Budget::new(p.now_millis(), config);
         let mut extra_cookie = None;
@@ -176,15 +192,15 @@ impl App {
             Route::AuthUnknown => Err(Error::from(Code::NotFound)),
             Route::Public => {
                 let current = self.current_session(p, config, req).await;
-                return Outcome::Forward { user: current.session.map(|s| s.sub), set_cookie: current.set_cookie };
+                return Outcome::Forward(Forward { path, user: current.session.map(|s| s.sub), set_cookie: current.set_cookie });
             }
             Route::Protected => {
                 let current = self.current_session(p, config, req).await;
                 match current.session {
-                    Some(s) => return Outcome::Forward { user: Some(s.sub), set_cookie: current.set_cookie },
+                    Some(s) => return Outcome::Forward(Forward { path, user: Some(s.sub), set_cookie: current.set_cookie }),
                     None => {
                         extra_cookie = current.set_cookie;
-                        self.login_required(config, req)
+                        self.login_required(config, req, &path)
                     }
                 }
             }
@@ -344,12 +360,16 @@ impl App {
         }
     }
 
-    fn login_required(&self, config: &Config, req: &IncomingRequest) -> Result<Reply, Error> {
+    fn login_required(&self, config: &Config, req: &IncomingRequest, path: &CanonicalPath) -> Result<Reply, Error> {
         let navigates = matches!(req.method.as_str(), "GET" | "HEAD") && req.wants_html();
         if !navigates {
             return Err(Error::from(Code::SessionRequired));
         }
-        let target = crate::util::path_and_query(&req.url);
+        let target = match req.url.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        let target = target.as_str();
         let location = format!("{}?{}", config.login_path(), crate::util::form_encode([("return_to", target)]));
         Ok(Reply::redirect(302, &location))
     }
@@ -443,7 +463,42 @@ impl App {
             return Err(Error::new(Code::CallbackMissingCode, "callback without code"));
         };
 
-        let resp = self.upstream(p, token::build_request(config, &disc, &txn, code), Code::TokenBadResponse, budget).await?;
+        // A double-submitted callback (same state, same code) shares the first one's exchange.
+        let key = Exchanges::key(state, code.expose());
+        let lead = match self.exchanges.join(key, now) {
+            Join::Done(result) => {
+                p.log(Level::Info, "callback.duplicate_replayed", "the same callback again within a minute");
+                return result;
+            }
+            Join::Wait(rx) => match rx.await {
+                Ok(result) => {
+                    p.log(Level::Info, "callback.duplicate_joined", "the same callback while it was being exchanged");
+                    return result;
+                }
+                // The first request was cancelled: exchange the code ourselves.
+                Err(_) => None,
+            },
+            Join::Lead(lead) => Some(lead),
+        };
+        let result = self.exchange(p, config, &disc, &txn, code, budget).await;
+        if let Some(lead) = lead {
+            lead.finish(&result, p.now());
+        }
+        result
+    }
+
+    /// Token request, ID-token verification, userinfo, session cookie: the code is presented
+    /// exactly once.
+    async fn exchange<P: Platform>(
+        &self,
+        p: &P,
+        config: &Config,
+        disc: &Discovery,
+        txn: &crate::session::transaction::LoginTransaction,
+        code: &crate::secret::Secret,
+        budget: &Budget,
+    ) -> Result<Reply, Error> {
+        let resp = self.upstream(p, token::build_request(config, disc, txn, code), Code::TokenBadResponse, budget).await?;
         let tokens = token::process_response(&resp)?;
 
         let expected = id_token::Expected {
@@ -453,17 +508,17 @@ impl App {
             access_token: Some(tokens.access_token.expose()),
             now: p.now(),
         };
-        let keys = self.jwks(p, config, &disc, false, budget).await?;
+        let keys = self.jwks(p, config, disc, false, budget).await?;
         let verified = match id_token::verify(tokens.id_token.expose(), &keys, &expected) {
             Err(e) if e.code == Code::IdTokenUnknownKey && self.may_force_jwks(p.now()) => {
                 // Key rotation: one refetch, at most once per minute per isolate.
-                let keys = self.jwks(p, config, &disc, true, budget).await?;
+                let keys = self.jwks(p, config, disc, true, budget).await?;
                 id_token::verify(tokens.id_token.expose(), &keys, &expected)?
             }
             other => other?,
         };
 
-        let resp = self.upstream(p, userinfo::build_request(config, &disc, &tokens.access_token), Code::UserinfoFailed, budget).await?;
+        let resp = self.upstream(p, userinfo::build_request(config, disc, &tokens.access_token), Code::UserinfoFailed, budget).await?;
         let info = userinfo::process_response(&resp, &verified.sub)?;
 
         let session = Session::from_userinfo(config, &verified.sub, &info, p.now());

@@ -102,7 +102,7 @@ fn full_login_sets_session_and_returns() {
     assert!(v.get("nin").is_none() && v.get("phone_number").is_none());
     // Protected paths now forward with the user.
     let o = block_on(app.handle(&p, &req("https://shop.example/private/page", &jar)));
-    assert_eq!(o, Outcome::Forward { user: Some(SUB.into()), set_cookie: None });
+    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
 }
 
 #[test]
@@ -178,7 +178,7 @@ fn valid_session_needs_neither_vipps_nor_kv() {
     p.kv_broken.set(true);
     let before = p.requests.borrow().len();
     let o = block_on(app.handle(&p, &req("https://shop.example/private", &jar)));
-    assert_eq!(o, Outcome::Forward { user: Some(SUB.into()), set_cookie: None });
+    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
     assert_eq!(p.requests.borrow().len(), before);
 }
 
@@ -371,7 +371,7 @@ fn protected_paths_redirect_browsers_and_401_apis() {
     assert_eq!(r.status, 401);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["error"], "session.required");
     let o = block_on(app.handle(&p, &req("https://shop.example/", &Jar::default())));
-    assert_eq!(o, Outcome::Forward { user: None, set_cookie: None });
+    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == None && *c == None));
     assert!(p.requests.borrow().is_empty());
 }
 
@@ -520,4 +520,135 @@ fn one_deadline_bounds_all_calls_of_a_callback() {
     assert_eq!(r.status, 503);
     assert_eq!(p.count(USERINFO_URL), 0, "no userinfo call with 20 ms left");
     assert!(p.logs.borrow().iter().any(|(_, c, d)| c == "vipps.unavailable" && d.contains("UPSTREAM_DEADLINE_MS")));
+}
+
+// ---- the gate: canonical paths, double-submitted callbacks ------------------------------
+
+fn forwarded(o: &Outcome) -> Option<&crate::policy::forward::Forward> {
+    match o {
+        Outcome::Forward(f) => Some(f),
+        Outcome::Reply(_) => None,
+    }
+}
+
+#[test]
+fn attack_corpus_never_forwards_without_a_session_and_forwards_only_canonical_paths() {
+    let app = app_with(&[("PUBLIC_PATHS", "/, /assets/*")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let anonymous = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=abc&state={}", q["state"])).status, 303);
+    for target in crate::policy::path::tests::corpus() {
+        let Ok(url) = url::Url::parse(&format!("https://shop.example{target}")) else { continue };
+        let r = IncomingRequest { method: "GET".into(), url, headers: req("https://shop.example/", &anonymous).headers, body: None };
+        let o = block_on(app.handle(&p, &r));
+        match &o {
+            Outcome::Reply(reply) => {
+                assert!(matches!(reply.status, 302 | 400), "{target}: {}", reply.status);
+                if reply.status == 400 {
+                    assert!(reply.body.contains("request.path_refused"), "{target}");
+                } else {
+                    assert!(reply.header("location").unwrap().starts_with("/auth/login?return_to="), "{target}");
+                }
+                assert!(!has_session_cookie(reply));
+            }
+            Outcome::Forward(f) => {
+                // Only a public path that every server reads as public gets through.
+                assert!(f.user.is_none() && f.path.as_str().starts_with("/assets/"), "{target} forwarded as {}", f.path);
+            }
+        }
+        // With a session, whatever is forwarded is canonical: nothing an origin decodes into
+        // another path.
+        let r = IncomingRequest { method: "GET".into(), url: r.url, headers: req("https://shop.example/", &jar).headers, body: None };
+        if let Some(f) = forwarded(&block_on(app.handle(&p, &r))) {
+            let lower = f.path.as_str().to_ascii_lowercase();
+            for bad in ["%2f", "%5c", "%2e", "%25", "%3b", "/./", "/../", "//", "\\", "%00"] {
+                assert!(!lower.contains(bad), "{target} forwarded as {}", f.path);
+            }
+        }
+    }
+    // An API client gets the refusal as JSON with the stable code.
+    let api = IncomingRequest::get("https://shop.example/assets/..%2Fprivate%2Findex.html").unwrap().with_header("accept", "application/json");
+    let r = reply(block_on(app.handle(&p, &api)));
+    assert_eq!(r.status, 400);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["error"], "request.path_refused");
+    assert!(p.logged("request.path_refused"));
+}
+
+#[test]
+fn forward_plan_carries_the_canonical_path() {
+    let app = app_with(&[("PUBLIC_PATHS", "/, /assets/*")]);
+    let p = FakePlatform::default();
+    let o = block_on(app.handle(&p, &req("https://shop.example/%61ssets/site%2ecss?v=1", &Jar::default())));
+    // `%2e` in a segment is refused, not decoded into a dot.
+    assert!(forwarded(&o).is_none());
+    let o = block_on(app.handle(&p, &req("https://shop.example/%61ssets/s%69te.css?v=1", &Jar::default())));
+    let f = forwarded(&o).expect("public");
+    assert_eq!(f.path.as_str(), "/assets/site.css");
+    assert!(!f.is_personal());
+    // The login redirect carries the canonical path as return_to.
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/%70rivate/x?y=1", &Jar::default()))));
+    assert_eq!(r.header("location"), Some("/auth/login?return_to=%2Fprivate%2Fx%3Fy%3D1"));
+}
+
+#[test]
+fn double_submitted_callback_logs_in_once_for_both() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/private/");
+    let url = format!("https://shop.example/auth/callback?code=abc&state={}", q["state"]);
+    let before = jar.header();
+    p.yield_on_fetch.set(true);
+    let (a, b) = block_on(futures_util::future::join(app.handle(&p, &req(&url, &jar)), app.handle(&p, &req(&url, &jar))));
+    let (a, b) = (reply(a), reply(b));
+    for r in [&a, &b] {
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.header("location"), Some("/private/"));
+        assert!(has_session_cookie(r));
+    }
+    assert_eq!(p.count(TOKEN_URL), 1, "one code exchange for both");
+    assert_eq!(p.count(USERINFO_URL), 1);
+    assert!(p.logged("callback.duplicate_joined"));
+    // The same callback again with the cookie from before (the browser dropped both answers):
+    // the same session, still no second token request.
+    let mut old = Jar::default();
+    for pair in before.split("; ") {
+        let (k, v) = pair.split_once('=').unwrap();
+        old.0.insert(k.into(), v.into());
+    }
+    let c = finish(&app, &p, &mut old, &format!("code=abc&state={}", q["state"]));
+    assert_eq!(c.status, 303);
+    assert!(has_session_cookie(&c));
+    assert_eq!(p.count(TOKEN_URL), 1);
+    assert!(p.logged("callback.duplicate_replayed"));
+    // After a minute, a replay is a fresh exchange again (which Vipps refuses: codes are
+    // single-use).
+    p.advance(61);
+    let mut old2 = Jar::default();
+    old2.0 = old.0.clone();
+    for pair in before.split("; ") {
+        let (k, v) = pair.split_once('=').unwrap();
+        old2.0.insert(k.into(), v.into());
+    }
+    let _ = finish(&app, &p, &mut old2, &format!("code=abc&state={}", q["state"]));
+    assert_eq!(p.count(TOKEN_URL), 2);
+}
+
+#[test]
+fn a_different_code_for_the_same_state_is_not_joined() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let before = jar.header();
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=abc&state={}", q["state"])).status, 303);
+    let mut old = Jar::default();
+    for pair in before.split("; ") {
+        let (k, v) = pair.split_once('=').unwrap();
+        old.0.insert(k.into(), v.into());
+    }
+    let _ = finish(&app, &p, &mut old, &format!("code=injected&state={}", q["state"]));
+    assert_eq!(p.count(TOKEN_URL), 2, "an injected code is exchanged (and refused by PKCE at Vipps), never given the first result");
 }

@@ -4,6 +4,7 @@
 //! The names below are the public interface documented in the README.
 
 use crate::gate::PathPattern;
+use crate::policy::path::CanonicalPath;
 use crate::secret::Secret;
 use std::fmt;
 use url::Url;
@@ -191,7 +192,10 @@ impl Reader<'_> {
         for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match PathPattern::parse(item) {
                 Some(p) => out.push(p),
-                None => self.problem(var, "each entry must start with '/' (a trailing '*' makes a prefix)"),
+                None => self.problem(
+                    var,
+                    "each entry must be a plain path starting with '/' (a trailing '*' makes a prefix; no dot or empty segments, no encoded '/')",
+                ),
             }
         }
         out
@@ -236,6 +240,14 @@ impl Config {
             None => None,
             Some(raw) => match Url::parse(&raw) {
                 Ok(u) if is_secure_or_loopback(&u) && u.fragment().is_none() && !raw.contains('#') => {
+                    // The callback route matches canonical paths: a path that is not canonical
+                    // could never be matched.
+                    if CanonicalPath::parse(u.path()).ok().is_none_or(|p| p.as_str() != u.path()) {
+                        r.problem(
+                            "VIPPS_REDIRECT_URI",
+                            "its path must be plain: no encoded '/', '.', ';', no dot or empty segments, unreserved characters unencoded",
+                        );
+                    }
                     Some(ExactUrl { raw, parsed: u })
                 }
                 _ => {
@@ -322,7 +334,9 @@ impl Config {
         let auth_prefix = {
             let p = r.opt("AUTH_PATH_PREFIX").unwrap_or_else(|| "/auth".into());
             let p = p.trim_end_matches('/').to_string();
-            if !p.starts_with('/') || p.len() < 2 || p.contains(['?', '#', '*']) {
+            if !p.starts_with('/') || p.len() < 2 || p.contains(['?', '#', '*'])
+                || CanonicalPath::parse(&p).ok().is_none_or(|c| c.as_str() != p)
+            {
                 r.problem("AUTH_PATH_PREFIX", "must be a path like /auth");
             }
             p
@@ -550,6 +564,19 @@ pub(crate) mod tests {
         assert!(parse(&[("VIPPS_REDIRECT_URI", "https://shop.example/cb#frag")]).is_err());
         assert!(parse(&[("VIPPS_REDIRECT_URI", "http://localhost:8787/auth/callback")]).is_ok());
         assert!(parse(&[("VIPPS_REDIRECT_URI", "http://127.0.0.1:8787/auth/callback")]).is_ok());
+    }
+
+    #[test]
+    fn paths_in_config_must_be_canonical() {
+        for bad in ["https://shop.example/a%2Fb/cb", "https://shop.example/a/%7Ecb", "https://shop.example/a//cb"] {
+            let e = parse(&[("VIPPS_REDIRECT_URI", bad)]).unwrap_err();
+            assert!(e.0.iter().any(|p| p.var == "VIPPS_REDIRECT_URI"), "{bad}");
+        }
+        for bad in ["/a%2Fb", "/a/../b", "/A//b"] {
+            assert!(parse(&[("AUTH_PATH_PREFIX", bad)]).is_err(), "{bad}");
+            assert!(parse(&[("PUBLIC_PATHS", bad)]).is_err(), "{bad}");
+            assert!(parse(&[("PROTECTED_PATHS", &format!("{bad}/*"))]).is_err(), "{bad}");
+        }
     }
 
     #[test]

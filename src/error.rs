@@ -67,6 +67,12 @@ pub enum Code {
     LogoutBadOrigin,
     NotFound,
     MethodNotAllowed,
+    /// A path with more than one meaning for servers (see `policy::path`).
+    PathRefused,
+    /// A request the edge could not read.
+    RequestInvalid,
+    /// The static assets or the origin did not answer.
+    BackendUnavailable,
     Internal,
 }
 
@@ -120,6 +126,9 @@ impl Code {
             LogoutBadOrigin => "logout.bad_origin",
             NotFound => "route.not_found",
             MethodNotAllowed => "route.method_not_allowed",
+            PathRefused => "request.path_refused",
+            RequestInvalid => "request.invalid",
+            BackendUnavailable => "backend.unavailable",
             Internal => "internal",
         }
     }
@@ -132,11 +141,11 @@ impl Code {
             CallbackDuplicateParam | CallbackMissingCode | CallbackIssMismatch | StateMissing
             | StateMismatch | StateExpired | TransactionMissing | ProviderError
             | TokenInvalidGrant | WebhookMalformed | WebhookAlgorithm | WebhookExpired
-            | WebhookNotYetValid => 400,
+            | WebhookNotYetValid | PathRefused | RequestInvalid => 400,
             WebhookSignature => 401,
             WebhookTooLarge => 413,
             WebhookMediaType => 415,
-            WebhookForwardFailed => 502,
+            WebhookForwardFailed | BackendUnavailable => 502,
             WebhookStoreFailed => 503,
             AccessDenied | LogoutBadOrigin => 403,
             IdTokenMalformed | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature
@@ -200,6 +209,11 @@ impl Code {
             LogoutBadOrigin => ("Logout refused", "The logout request did not come from this site."),
             NotFound => ("Not found", "There is nothing at this address."),
             MethodNotAllowed => ("Not allowed", "This address does not accept that kind of request."),
+            PathRefused | RequestInvalid => (
+                "This address is not valid",
+                "The link you followed is malformed or could be read in more than one way. Go back to the site and follow its links.",
+            ),
+            BackendUnavailable => ("The site is not reachable right now", "Please try again in a moment."),
             Internal => ("Something went wrong", "Please try again in a moment."),
             _ => (
                 "Login could not be verified",
@@ -265,7 +279,7 @@ mod tests {
             DiscoveryUnavailable, DiscoveryInvalid, VippsUnavailable, JwksUnavailable, JwksInvalid,
             WebhookMalformed, WebhookAlgorithm, WebhookSignature, WebhookExpired, WebhookNotYetValid,
             WebhookTooLarge, WebhookMediaType, WebhookStoreFailed, WebhookForwardFailed, SessionRequired,
-            LogoutBadOrigin, NotFound, MethodNotAllowed, Internal,
+            LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid, BackendUnavailable, Internal,
         ];
         let mut seen = std::collections::HashSet::new();
         for c in all {

@@ -242,7 +242,7 @@ proptest! {
                     prop_assert!(r.status >= 200 && r.status < 600);
                     prop_assert!(!r.set_cookies().any(|c| c.starts_with("__Host-vipps-session=") && !c.contains("Max-Age=0")), "no session from garbage");
                 }
-                Outcome::Forward { user, .. } => prop_assert!(user.is_none()),
+                Outcome::Forward(crate::policy::forward::Forward { user, .. }) => prop_assert!(user.is_none()),
             }
         }
         // Garbage never reaches the token endpoint.

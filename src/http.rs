@@ -143,9 +143,7 @@ impl Reply {
 pub enum Outcome {
     /// Answer with this response.
     Reply(Reply),
-    /// Hand the request to the backend (static assets or origin). `user` is set when the request
-    /// carried a valid session; the edge passes its `sub` to an origin in a header.
-    /// `set_cookie`, when present, goes on the backend's response (a re-issued or cleared
-    /// session cookie).
-    Forward { user: Option<String>, set_cookie: Option<String> },
+    /// Hand the request to the backend (static assets or origin), as the plan says: the
+    /// canonical path, the user for the identity header, a cookie for the answer.
+    Forward(crate::policy::forward::Forward),
 }

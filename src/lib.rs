@@ -9,6 +9,8 @@
 //! - [`return_to`]: the open-redirect-proof return path.
 //! - [`cache`]: freshness policy for discovery and JWKS (`Cache-Control`, stale-if-error).
 //! - [`webhook`]: the consent-revocation webhook body (unsigned JWT) and its checks.
+//! - [`policy`]: the canonical path every gate rule is decided on, and the forward plan to
+//!   the backend (what it receives, what its answer must carry).
 //! - [`gate`]: which request is public, protected or an auth route.
 //! - [`app`]: the request handler, written against the [`platform::Platform`] trait so that
 //!   every flow runs natively under `cargo test` with a fake platform.
@@ -24,6 +26,7 @@ pub mod http;
 pub mod oidc;
 pub mod pages;
 pub mod platform;
+pub mod policy;
 pub mod return_to;
 pub mod secret;
 pub mod session;

@@ -182,6 +182,9 @@ pub struct FakePlatform {
     pub requests: RefCell<Vec<OutboundRequest>>,
     pub logs: RefCell<Vec<(Level, String, String)>>,
     pub counter: Cell<u8>,
+    /// Every subrequest yields to the executor once before it answers, so concurrent requests
+    /// interleave as they do in one isolate.
+    pub yield_on_fetch: Cell<bool>,
 }
 
 impl Default for FakePlatform {
@@ -198,6 +201,7 @@ impl Default for FakePlatform {
             requests: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             counter: Cell::new(0),
+            yield_on_fetch: Cell::new(false),
         }
     }
 }
@@ -228,6 +232,19 @@ impl Platform for FakePlatform {
         Ok(())
     }
     async fn fetch(&self, req: OutboundRequest, timeout_ms: u64) -> Result<InboundResponse, FetchError> {
+        if self.yield_on_fetch.get() {
+            let mut yielded = false;
+            std::future::poll_fn(|cx| {
+                if yielded {
+                    std::task::Poll::Ready(())
+                } else {
+                    yielded = true;
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+        }
         self.requests.borrow_mut().push(req.clone());
         self.timeouts.borrow_mut().push(timeout_ms);
         let waited = self.latency_ms.get().min(timeout_ms);

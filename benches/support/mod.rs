@@ -398,7 +398,7 @@ pub fn login<P: Platform>(app: &App, p: &P, vipps: &FakeVipps) -> String {
 /// A protected request; asserts it is let through.
 pub fn protected<P: Platform>(app: &App, p: &P, session: &str) {
     match block_on(app.handle(p, &get("/private/", session))) {
-        Outcome::Forward { user: Some(_), .. } => {}
+        Outcome::Forward(vipps_edge_login::policy::forward::Forward { user: Some(_), .. }) => {}
         other => panic!("protected request not forwarded: {other:?}"),
     }
 }

@@ -3,7 +3,9 @@
 
 use crate::app::App;
 use crate::config::{Backend, Config};
+use crate::error::Code;
 use crate::http::{IncomingRequest, InboundResponse, Outcome, OutboundRequest, Reply};
+use crate::policy::forward::{self, Forward};
 use crate::platform::{FetchError, Level, Platform, StoreError};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
@@ -19,8 +21,6 @@ use worker::{
 pub const KV_BINDING: &str = "VIPPS_CACHE";
 /// Name of the static assets binding.
 pub const ASSETS_BINDING: &str = "ASSETS";
-/// Header that carries the logged-in user's `sub` to an origin. Stripped from client requests.
-pub const USER_HEADER: &str = "vipps-login-sub";
 /// Largest back-channel response body we read.
 pub const MAX_BODY: usize = 1024 * 1024;
 
@@ -186,17 +186,24 @@ async fn read_capped(mut stream: worker::ByteStream, cap: usize) -> worker::Resu
     Ok(body)
 }
 
-/// Adds a `Set-Cookie` to a backend response. Backend headers may be immutable, so the
-/// response is rebuilt around a copy of them.
-fn with_set_cookie(resp: Response, set_cookie: &str) -> worker::Result<Response> {
+/// Applies the forward plan to the backend's answer: a personal answer (the request carried a
+/// session, or gets a session cookie) is marked private with `Vary: Cookie` so no shared cache
+/// serves it to someone else. Backend headers may be immutable, so the response is rebuilt
+/// around a copy of them.
+fn finish_forward(resp: Response, plan: &Forward) -> worker::Result<Response> {
+    if !plan.is_personal() {
+        return Ok(resp);
+    }
     let headers = Headers::new();
     for (k, v) in resp.headers().entries() {
         headers.append(&k, &v)?;
     }
-    headers.append("set-cookie", set_cookie)?;
-    // A response that sets a cookie for one user must not be stored by a shared cache.
-    if !headers.get("cache-control")?.is_some_and(|v| v.contains("private") || v.contains("no-store")) {
-        headers.set("cache-control", "private, no-cache")?;
+    let (cache_control, vary) =
+        forward::personal_cache_headers(headers.get("cache-control")?.as_deref(), headers.get("vary")?.as_deref());
+    headers.set("cache-control", &cache_control)?;
+    headers.set("vary", &vary)?;
+    if let Some(c) = &plan.set_cookie {
+        headers.append("set-cookie", c)?;
     }
     Ok(resp.with_headers(headers))
 }
@@ -209,39 +216,37 @@ fn response(reply: Reply) -> worker::Result<Response> {
     Ok(ResponseBuilder::new().with_status(reply.status).with_headers(headers).fixed(reply.body.into_bytes()))
 }
 
-/// Sends a gated request on to the backend.
-async fn forward(env: &Env, config: &Config, req: Request, user: Option<String>) -> worker::Result<Response> {
-    match &config.backend {
-        Backend::Assets => env.assets(ASSETS_BINDING)?.fetch_request(req).await,
-        Backend::Origin | Backend::Proxy(_) => {
-            let url = match &config.backend {
-                Backend::Proxy(base) => {
-                    let mut u = base.clone();
-                    let incoming = req.url()?;
-                    let path = format!("{}{}", base.path().trim_end_matches('/'), incoming.path());
-                    u.set_path(&path);
-                    u.set_query(incoming.query());
-                    u.to_string()
-                }
-                _ => req.url()?.to_string(),
-            };
-            let headers = Headers::new();
-            for (k, v) in req.headers().entries() {
-                if !k.eq_ignore_ascii_case(USER_HEADER) {
-                    headers.append(&k, &v)?;
-                }
-            }
-            if let Some(sub) = user {
-                headers.set(USER_HEADER, &sub)?;
-            }
-            let mut init = RequestInit::new();
-            init.with_method(req.method()).with_headers(headers).with_redirect(RequestRedirect::Manual);
-            if let Some(body) = req.inner().body() {
-                init.with_body(Some(body.into()));
-            }
-            Fetch::Request(Request::new_with_init(&url, &init)?).send().await
-        }
+/// Sends a gated request on to the backend, as planned: exactly the canonical path the gate
+/// decided on, the client's headers without reserved names or the Worker's cookies, the
+/// identity header, method and body unchanged. The same for every backend.
+async fn forward(env: &Env, config: &Config, req: Request, plan: &Forward) -> worker::Result<Response> {
+    let incoming = req.url()?;
+    let url = match &config.backend {
+        Backend::Proxy(base) => forward::target_url(base, true, &plan.path, incoming.query()),
+        Backend::Assets | Backend::Origin => forward::target_url(&incoming, false, &plan.path, incoming.query()),
+    };
+    let headers = Headers::new();
+    for (k, v) in forward::request_headers(req.headers().entries(), plan.user.as_deref()) {
+        headers.append(&k, &v)?;
     }
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    if let Some(body) = req.inner().body() {
+        init.with_body(Some(body.into()));
+    }
+    let out = Request::new_with_init(url.as_str(), &init)?;
+    match &config.backend {
+        Backend::Assets => env.assets(ASSETS_BINDING)?.fetch_request(out).await,
+        Backend::Origin | Backend::Proxy(_) => Fetch::Request(out).send().await,
+    }
+}
+
+/// The edge's own errors (an unreadable request, a backend that did not answer): JSON with
+/// the stable code, one log line.
+fn edge_error(code: Code, detail: &str) -> worker::Result<Response> {
+    log_line(if code.is_broken() { Level::Error } else { Level::Warn }, code.as_str(), detail);
+    let (_, message) = code.user_text();
+    response(Reply::json(code.status(), &serde_json::json!({"error": code.as_str(), "message": message})))
 }
 
 #[event(fetch)]
@@ -251,10 +256,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let mut req = req;
     let mut inc = match incoming(&req) {
         Ok(i) => i,
-        Err(e) => {
-            log_line(Level::Warn, "request.unreadable", &e.to_string());
-            return response(Reply::json(400, &serde_json::json!({"error": "request.invalid"})));
-        }
+        Err(e) => return edge_error(Code::RequestInvalid, &e.to_string()),
     };
     if app.reads_body(&inc.method, inc.url.path()) {
         if let Ok(Some(ct)) = req.headers().get("content-type") {
@@ -262,26 +264,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         }
         match read_body(&mut req, crate::webhook::MAX_BODY).await {
             Ok(b) => inc.body = Some(b),
-            Err(e) => {
-                log_line(Level::Warn, "request.unreadable", &e.to_string());
-                return response(Reply::json(400, &serde_json::json!({"error": "request.invalid"})));
-            }
+            Err(e) => return edge_error(Code::RequestInvalid, &e.to_string()),
         }
     }
     match app.handle(&platform, &inc).await {
         Outcome::Reply(r) => response(r),
-        Outcome::Forward { user, set_cookie } => match app.config() {
-            Some(config) => match forward(&env, config, req, user).await {
-                Ok(r) => match set_cookie {
-                    Some(c) => with_set_cookie(r, &c),
-                    None => Ok(r),
-                },
-                Err(e) => {
-                    log_line(Level::Error, "backend.unavailable", &e.to_string());
-                    response(Reply::json(502, &serde_json::json!({"error": "backend.unavailable"})))
-                }
+        Outcome::Forward(plan) => match app.config() {
+            Some(config) => match forward(&env, config, req, &plan).await {
+                Ok(r) => finish_forward(r, &plan),
+                Err(e) => edge_error(Code::BackendUnavailable, &e.to_string()),
             },
-            None => response(Reply::json(500, &serde_json::json!({"error": "config.invalid"}))),
+            None => edge_error(Code::ConfigInvalid, "forward without a configuration"),
         },
     }
 }

@@ -128,7 +128,7 @@ fn get(path: &str, cookie: &str) -> IncomingRequest {
 fn reply(o: Outcome) -> Option<Reply> {
     match o {
         Outcome::Reply(r) => Some(r),
-        Outcome::Forward { .. } => None,
+        Outcome::Forward(vipps_edge_login::policy::forward::Forward { .. }) => None,
     }
 }
 
@@ -224,7 +224,7 @@ pub fn run(op: String, n: u32) -> u32 {
                 for _ in 0..n {
                     ok += matches!(
                         block_on(st.app.handle(&st.p, &req)),
-                        Outcome::Forward { user: Some(_), .. }
+                        Outcome::Forward(vipps_edge_login::policy::forward::Forward { user: Some(_), .. })
                     ) as u32;
                 }
             }
