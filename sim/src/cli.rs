@@ -1,6 +1,8 @@
-//! Command-line flags.
+//! Command-line flags, read with `lexopt`.
 
 use std::path::PathBuf;
+
+use lexopt::Arg;
 
 use crate::config::{AuthMethod, Client, ConfigFile, Secret, SimConfig};
 use crate::webhook::WebhookUrl;
@@ -52,6 +54,78 @@ struct ClientFlags {
     method: Option<AuthMethod>,
 }
 
+/// Every flag that takes a value, without its leading `--`. `--help` (or `-h`) is the only other
+/// flag.
+const VALUE_FLAGS: [&str; 13] = [
+    "listen",
+    "config",
+    "client-id",
+    "client-secret",
+    "redirect-uri",
+    "token-auth-method",
+    "discovery-max-age",
+    "jwks-max-age",
+    "key-file",
+    "code-ttl",
+    "access-token-ttl",
+    "id-token-ttl",
+    "consent-webhook-url",
+];
+
+/// One argument, as far as the parser sees it.
+enum Flag {
+    Help,
+    /// A known flag and its value (`--flag value` or `--flag=value`).
+    Value(&'static str, String),
+    /// An argument that is not a flag, written as it was given.
+    Unknown(String),
+    /// A known flag at the end, without its value.
+    MissingValue(&'static str),
+    /// What lexopt objected to.
+    Error(String),
+}
+
+/// The next argument, or `None` at the end. Arguments are matched whole, like `--listen` or
+/// `-h`: `-abc` is one unknown argument, not three short flags, and `--` is unknown too (nothing
+/// is positional).
+fn next_flag(parser: &mut lexopt::Parser) -> Option<Flag> {
+    if let Some(mut raw) = parser.try_raw_args() {
+        // lexopt reads `--` as the end of the flags; here it is just an argument.
+        if raw.next_if(|arg| arg == "--").is_some() {
+            return Some(Flag::Unknown("--".into()));
+        }
+    }
+    let lossy = |s: std::ffi::OsString| s.to_string_lossy().into_owned();
+    let arg = match parser.next() {
+        Ok(None) => return None,
+        Ok(Some(arg)) => arg,
+        // Every value is taken below, so none is ever left over for lexopt to object to.
+        Err(e) => return Some(Flag::Error(e.to_string())),
+    };
+    Some(match arg {
+        Arg::Long("help") => Flag::Help,
+        Arg::Long(name) => match VALUE_FLAGS.iter().find(|f| **f == name) {
+            Some(flag) => match parser.value() {
+                Ok(value) => Flag::Value(flag, lossy(value)),
+                Err(_) => Flag::MissingValue(flag),
+            },
+            None => {
+                let name = format!("--{name}");
+                match parser.optional_value() {
+                    Some(value) => Flag::Unknown(format!("{name}={}", lossy(value))),
+                    None => Flag::Unknown(name),
+                }
+            }
+        },
+        Arg::Short(c) => match parser.optional_value() {
+            None if c == 'h' => Flag::Help,
+            None => Flag::Unknown(format!("-{c}")),
+            Some(rest) => Flag::Unknown(format!("-{c}{}", lossy(rest))),
+        },
+        Arg::Value(value) => Flag::Unknown(lossy(value)),
+    })
+}
+
 /// Parses the arguments (without the program name). All problems are reported at once.
 pub fn parse(args: &[String]) -> Result<Command, Vec<String>> {
     let mut problems = Vec::new();
@@ -61,69 +135,57 @@ pub fn parse(args: &[String]) -> Result<Command, Vec<String>> {
     let mut client = ClientFlags::default();
     let mut config = SimConfig::default();
 
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        if flag == "--help" || flag == "-h" {
-            return Ok(Command::Help);
-        }
-        let known = [
-            "--listen",
-            "--config",
-            "--client-id",
-            "--client-secret",
-            "--redirect-uri",
-            "--token-auth-method",
-            "--discovery-max-age",
-            "--jwks-max-age",
-            "--key-file",
-            "--code-ttl",
-            "--access-token-ttl",
-            "--id-token-ttl",
-            "--consent-webhook-url",
-        ];
-        if !known.contains(&flag) {
-            problems.push(format!("unknown argument `{arg}` (see --help)"));
-            continue;
-        }
-        let Some(value) = inline.or_else(|| it.next().cloned()) else {
-            problems.push(format!("{flag} needs a value"));
-            continue;
+    let mut parser = lexopt::Parser::from_args(args);
+    // `-x=y` stays one argument, as written.
+    parser.set_short_equals(false);
+    while let Some(flag) = next_flag(&mut parser) {
+        let (name, value) = match flag {
+            Flag::Help => return Ok(Command::Help),
+            Flag::Value(name, value) => (name, value),
+            Flag::Unknown(arg) => {
+                problems.push(format!("unknown argument `{arg}` (see --help)"));
+                continue;
+            }
+            Flag::MissingValue(name) => {
+                problems.push(format!("--{name} needs a value"));
+                continue;
+            }
+            Flag::Error(e) => {
+                problems.push(e);
+                continue;
+            }
         };
         let mut secs = |target: &mut u64| match value.parse::<u64>() {
             Ok(v) => *target = v,
-            Err(_) => problems.push(format!("{flag}: `{value}` is not a number of seconds")),
+            Err(_) => problems.push(format!("--{name}: `{value}` is not a number of seconds")),
         };
-        match flag {
-            "--listen" => listen = value,
-            "--config" => config_file = Some(PathBuf::from(value)),
-            "--key-file" => key_file = Some(PathBuf::from(value)),
-            "--client-id" => client.id = Some(value),
-            "--client-secret" => client.secret = Some(value),
-            "--redirect-uri" => client.redirect_uris.push(value),
-            "--token-auth-method" => match AuthMethod::parse(&value) {
+        match name {
+            "listen" => listen = value,
+            "config" => config_file = Some(PathBuf::from(value)),
+            "key-file" => key_file = Some(PathBuf::from(value)),
+            "client-id" => client.id = Some(value),
+            "client-secret" => client.secret = Some(value),
+            "redirect-uri" => client.redirect_uris.push(value),
+            "token-auth-method" => match AuthMethod::parse(&value) {
                 Some(m) => client.method = Some(m),
                 None => problems.push(format!(
                     "--token-auth-method: `{value}` is not client_secret_basic or client_secret_post"
                 )),
             },
-            "--discovery-max-age" => secs(&mut config.settings.discovery_max_age),
-            "--jwks-max-age" => {
+            "discovery-max-age" => secs(&mut config.settings.discovery_max_age),
+            "jwks-max-age" => {
                 let mut v = 0;
                 secs(&mut v);
                 config.settings.jwks_max_age = Some(v);
             }
-            "--code-ttl" => secs(&mut config.settings.code_ttl),
-            "--access-token-ttl" => secs(&mut config.settings.access_token_ttl),
-            "--id-token-ttl" => secs(&mut config.settings.id_token_ttl),
-            "--consent-webhook-url" => match WebhookUrl::parse(&value) {
+            "code-ttl" => secs(&mut config.settings.code_ttl),
+            "access-token-ttl" => secs(&mut config.settings.access_token_ttl),
+            "id-token-ttl" => secs(&mut config.settings.id_token_ttl),
+            "consent-webhook-url" => match WebhookUrl::parse(&value) {
                 Ok(_) => config.settings.consent_webhook_url = Some(value),
                 Err(e) => problems.push(format!("--consent-webhook-url: {e}")),
             },
-            _ => unreachable!("every known flag is matched"),
+            _ => unreachable!("every flag in VALUE_FLAGS is matched"),
         }
     }
 
@@ -258,5 +320,91 @@ mod tests {
             Ok(Command::Help)
         ));
         assert!(parse(&args("--client-id c")).unwrap_err().len() == 2);
+    }
+
+    #[test]
+    fn arguments_are_named_as_given() {
+        let problems = |s: &[&str]| {
+            let args: Vec<String> = s.iter().map(|a| a.to_string()).collect();
+            parse(&args).unwrap_err()
+        };
+        let unknown = |a: &str| format!("unknown argument `{a}` (see --help)");
+        for arg in [
+            "--bogus=1",
+            "--bogus",
+            "-x",
+            "-xh",
+            "-hx",
+            "-a=b",
+            "--",
+            "x",
+            "-",
+            "",
+            "--=v",
+        ] {
+            assert_eq!(problems(&[arg]), [unknown(arg)], "{arg:?}");
+        }
+        assert_eq!(problems(&["--listen"]), ["--listen needs a value"]);
+        assert_eq!(
+            problems(&["--code-ttl=", "--bogus", "--id-token-ttl"]),
+            [
+                "--code-ttl: `` is not a number of seconds".to_string(),
+                unknown("--bogus"),
+                "--id-token-ttl needs a value".into(),
+            ]
+        );
+        // `--` ends nothing: the flags after it still count.
+        assert_eq!(problems(&["--", "--code-ttl", "x"]).len(), 2);
+        // A value is taken as it is, even when it looks like a flag.
+        for (args, listen) in [
+            (&["--listen", "--client-id"][..], "--client-id"),
+            (&["--listen", "--"], "--"),
+            (&["--listen=a=b"], "a=b"),
+            (&["--listen", "-h"], "-h"),
+        ] {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            match parse(&args) {
+                Ok(Command::Run(o)) => assert_eq!(o.listen, listen),
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
+        for help in [
+            &["-h"][..],
+            &["--help=x"],
+            &["--bogus", "--help", "--listen"],
+        ] {
+            let args: Vec<String> = help.iter().map(|a| a.to_string()).collect();
+            assert!(matches!(parse(&args), Ok(Command::Help)), "{help:?}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_flag() {
+        for flag in [
+            "--listen ",
+            "--config ",
+            "--client-id ",
+            "--client-secret ",
+            "--redirect-uri ",
+            "--token-auth-method ",
+            "--discovery-max-age ",
+            "--jwks-max-age ",
+            "--key-file ",
+            "--code-ttl ",
+            "--access-token-ttl ",
+            "--id-token-ttl ",
+            "--consent-webhook-url ",
+            "--help ",
+        ] {
+            assert!(HELP.contains(&format!("\n  {flag}")), "{flag}");
+            if flag != "--help " {
+                // Known, and takes a value.
+                let args = vec![flag.trim().to_string()];
+                assert_eq!(
+                    parse(&args).unwrap_err()[0],
+                    format!("{}needs a value", flag)
+                );
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::http::Response;
-use crate::state::{Endpoint, Sim};
+use crate::stats::Endpoint;
 
 /// The size of the `huge` and `huge-chunked` bodies: 5 MiB.
 pub const HUGE_SIZE: usize = 5 * 1024 * 1024;
@@ -144,9 +144,10 @@ impl Fault {
         }
     }
 
-    /// Acts out the fault for a request to its endpoint. `None` means: now answer normally
-    /// (after `slow` has slept in this worker thread).
-    pub fn apply(&self, sim: &Sim) -> Option<Response> {
+    /// Acts out the fault for a request to its endpoint on the simulator at `base`
+    /// (`http://127.0.0.1:PORT`). `None` means: now answer normally (after `slow` has slept in
+    /// this worker thread).
+    pub fn apply(&self, base: &str) -> Option<Response> {
         match self.kind {
             FaultKind::Slow { ms } => {
                 std::thread::sleep(Duration::from_millis(ms));
@@ -167,7 +168,7 @@ impl Fault {
             FaultKind::HugeChunked => {
                 Some(Response::new(200, "application/json", huge_body()).chunked())
             }
-            FaultKind::Redirect => Some(Response::redirect(&sim.url(ELSEWHERE_PATH))),
+            FaultKind::Redirect => Some(Response::redirect(&format!("{base}{ELSEWHERE_PATH}"))),
             FaultKind::Close => Some(Response::close()),
         }
     }

@@ -19,6 +19,16 @@ use crate::random::uuid_v4_from;
 
 const KEY_BITS: usize = 2048;
 
+/// A kid shaped like Vipps' (`public:<uuid>`), the same for the same `seed`: the first 16 bytes
+/// of its SHA-256 as a version-4 UUID. The signing key's kid comes from its modulus; the extra
+/// keys that hostile modes publish get theirs from labels.
+pub fn derived_kid(seed: impl AsRef<[u8]>) -> String {
+    let digest = Sha256::digest(seed.as_ref());
+    let mut first16 = [0u8; 16];
+    first16.copy_from_slice(&digest[..16]);
+    format!("public:{}", uuid_v4_from(first16))
+}
+
 pub struct SigningKey {
     private: RsaPrivateKey,
     kid: String,
@@ -86,12 +96,8 @@ impl SigningKey {
     }
 
     fn from_private(private: RsaPrivateKey) -> Self {
-        // The kid looks like Vipps' (`public:<uuid>`) and is derived from the modulus, so it is
-        // stable for a given key file.
-        let digest = Sha256::digest(private.n().to_bytes_be());
-        let mut first16 = [0u8; 16];
-        first16.copy_from_slice(&digest[..16]);
-        let kid = format!("public:{}", uuid_v4_from(first16));
+        // Derived from the modulus, so it is stable for a given key file.
+        let kid = derived_kid(private.n().to_bytes_be());
         SigningKey { private, kid }
     }
 

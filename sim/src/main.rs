@@ -16,6 +16,7 @@ mod random;
 mod server;
 mod sockets;
 mod state;
+mod stats;
 mod users;
 mod webhook;
 

@@ -2,15 +2,13 @@
 //! and request counters. One `Sim` is shared by all worker threads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde_json::{json, Value};
 
 use crate::config::{Client, Settings, SimConfig};
 use crate::keys::SigningKey;
 use crate::pkce::Challenge;
+use crate::stats::Stats;
 use crate::users::User;
 
 /// Path prefix of every Vipps Login endpoint; the issuer is `BASE` + this.
@@ -101,62 +99,6 @@ impl Store {
         self.codes.retain(|_, c| now < c.expires_at);
         self.used_codes.retain(|_, u| now < u.forget_at);
         self.access_tokens.retain(|_, t| now < t.expires_at);
-    }
-}
-
-/// Which endpoint a request was for, for `/_sim/stats`.
-#[derive(Debug, Clone, Copy)]
-pub enum Endpoint {
-    Discovery,
-    Jwks,
-    Authorize,
-    Confirm,
-    Cancel,
-    Token,
-    Userinfo,
-    /// `/elsewhere`, where the `redirect` fault points.
-    Elsewhere,
-    /// Not an endpoint of the simulator: `CONSENT_REVOKED` webhook deliveries it attempted.
-    Webhook,
-}
-
-const ENDPOINTS: [(Endpoint, &str); 9] = [
-    (Endpoint::Discovery, "discovery"),
-    (Endpoint::Jwks, "jwks"),
-    (Endpoint::Authorize, "authorize"),
-    (Endpoint::Confirm, "confirm"),
-    (Endpoint::Cancel, "cancel"),
-    (Endpoint::Token, "token"),
-    (Endpoint::Userinfo, "userinfo"),
-    (Endpoint::Elsewhere, "elsewhere"),
-    (Endpoint::Webhook, "webhook"),
-];
-
-/// Requests received per endpoint, whatever their outcome.
-#[derive(Debug, Default)]
-pub struct Stats([AtomicU64; 9]);
-
-impl Stats {
-    pub fn bump(&self, e: Endpoint) {
-        self.0[e as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn get(&self, e: Endpoint) -> u64 {
-        self.0[e as usize].load(Ordering::Relaxed)
-    }
-
-    pub fn reset(&self) {
-        for c in &self.0 {
-            c.store(0, Ordering::Relaxed);
-        }
-    }
-
-    pub fn to_json(&self) -> Value {
-        let mut m = serde_json::Map::new();
-        for (e, name) in ENDPOINTS {
-            m.insert(name.to_string(), json!(self.get(e)));
-        }
-        Value::Object(m)
     }
 }
 

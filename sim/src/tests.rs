@@ -13,10 +13,11 @@ use crate::config::{default_client, AuthMethod, Client, Secret, SimConfig};
 use crate::endpoints::{
     self, AUTHORIZE_PATH, CANCEL_PATH, CONFIRM_PATH, TOKEN_PATH, USERINFO_PATH,
 };
-use crate::http::{Params, Request, Response};
+use crate::http::{header_value, Params, Request, Response};
 use crate::id_token;
 use crate::keys::tests::test_key;
-use crate::state::{Endpoint, Sim};
+use crate::state::Sim;
+use crate::stats::Endpoint;
 use crate::users::default_users;
 
 pub(crate) const T0: u64 = 1_700_000_000;
@@ -87,6 +88,14 @@ pub(crate) fn post_form(sim: &Sim, path: &str, body: &str, headers: &[(&str, &st
         req = req.with_header(k, v);
     }
     endpoints::handle(sim, &req)
+}
+
+/// `POST /_sim/config` with a JSON body.
+pub(crate) fn post_config(sim: &Sim, body: &Value) -> Response {
+    endpoints::handle(
+        sim,
+        &Request::new("POST", "/_sim/config").with_body(&body.to_string()),
+    )
 }
 
 /// The `req` id from the login page, the way the integration tests will find it.
@@ -1004,23 +1013,20 @@ fn hostile_input_never_panics() {
 
 // ---- the real server over TCP ----
 
-struct RawResponse {
-    status: u16,
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl RawResponse {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
     }
 }
 
 /// One HTTP/1.1 request with `Connection: close`, over a plain TcpStream.
-fn http(
+pub(crate) fn http(
     addr: &str,
     method: &str,
     target: &str,

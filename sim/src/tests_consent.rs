@@ -12,10 +12,11 @@ use serde_json::{json, Value};
 
 use crate::config::{default_client, SimConfig};
 use crate::endpoints::{self, CONFIRM_PATH};
-use crate::http::{Request, Response};
+use crate::http::{header_value, Request, Response};
 use crate::keys::tests::test_key;
-use crate::state::{Endpoint, Sim};
-use crate::tests::{authorize_url, get, post_form, query, req_id, sim, T0};
+use crate::state::Sim;
+use crate::stats::Endpoint;
+use crate::tests::{authorize_url, get, post_config, post_form, query, req_id, sim, T0};
 
 const REVOKE: &str = "/_sim/revoke-consent";
 
@@ -30,10 +31,7 @@ struct Received {
 
 impl Received {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
     }
 }
 
@@ -121,31 +119,20 @@ fn revoke(sim: &Sim, body: &Value) -> Response {
     )
 }
 
-fn post_config(sim: &Sim, body: &Value) -> Response {
-    endpoints::handle(
-        sim,
-        &Request::new("POST", "/_sim/config").with_body(&body.to_string()),
-    )
-}
-
 const ACCEPTED: &str =
     "HTTP/1.1 202 Accepted\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nConnection: close\r\n\r\nreceived";
 const NO_CONTENT: &str = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
 
 /// One HTTP/1.1 request to the running simulator; returns the status and the body.
 fn http(addr: &str, method: &str, target: &str, content_type: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let req = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
+    let r = crate::tests::http(
+        addr,
+        method,
+        target,
+        &[("Content-Type", content_type)],
+        body,
     );
-    stream.write_all(req.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_string())
+    (r.status, r.body)
 }
 
 fn json_of(body: &str) -> Value {

@@ -17,23 +17,18 @@ use sha2::Sha256;
 use crate::config::SimConfig;
 use crate::endpoints::{self, CONFIRM_PATH, DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH};
 use crate::faults::HUGE_SIZE;
-use crate::http::{Delivery, Params, Request, Response};
+use crate::http::{header_value, Delivery, Params, Request};
 use crate::id_token::tests::key_from_jwk;
 use crate::keys::tests::test_key;
 use crate::modes::{
     Expect, Mode, EVIL_ISSUER, EVIL_ISS_PARAM, FOREIGN_SUB, HTTP_USERINFO_ENDPOINT, WRONG_NONCE,
 };
 use crate::state::Sim;
-use crate::tests::{authorize_url, exchange, get, post_form, query, req_id, sim, userinfo, T0};
+use crate::tests::{
+    authorize_url, exchange, get, post_config, post_form, query, req_id, sim, userinfo, T0,
+};
 
 const NONCE: &str = "nonce-0123456789";
-
-fn post_config(sim: &Sim, body: &Value) -> Response {
-    endpoints::handle(
-        sim,
-        &Request::new("POST", "/_sim/config").with_body(&body.to_string()),
-    )
-}
 
 fn set_mode(sim: &Sim, mode: Option<Mode>) {
     let r = post_config(sim, &json!({ "mode": mode.map(Mode::name) }));
@@ -706,10 +701,7 @@ struct Raw {
 
 impl Raw {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
     }
 }
 

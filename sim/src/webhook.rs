@@ -1,19 +1,22 @@
 //! The `CONSENT_REVOKED` webhook: Vipps POSTs an unsigned JWT (`alg` `none`) as `text/plain` to the
 //! merchant's webhook URL when a user revokes their consent. The simulator delivers it over plain
-//! HTTP/1.1 to a local receiver, synchronously, and reports what the receiver answered.
+//! HTTP/1.1 (with `ureq`) to a local receiver, synchronously, and reports what the receiver
+//! answered.
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::io::{ErrorKind, Read};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{json, Map, Value};
+use ureq::config::AutoHeaderValue;
+use ureq::Timeout;
 
-/// Connect, read and write timeout of a delivery.
+/// Connect timeout of a delivery, and the longest wait for each read or write.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
-/// However slowly the receiver answers, a delivery ends after this.
-pub const TOTAL_READ_LIMIT: Duration = Duration::from_secs(30);
+/// However slowly the receiver answers, a delivery ends after this (from the start).
+pub const TOTAL_LIMIT: Duration = Duration::from_secs(30);
 /// The longest response body kept (the rest is not read).
 pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
 /// The longest status line and headers accepted.
@@ -174,211 +177,124 @@ pub struct Reply {
     pub body: String,
 }
 
-/// POSTs `body` to `url` over HTTP/1.1 with `Connection: close`, and reads the answer.
+/// Path-only and query-only characters that `http::Uri` (and so ureq) refuses but a webhook URL
+/// may hold; they are sent percent-encoded, as a browser sends them.
+const PATH_REFUSED: &AsciiSet = &CONTROLS.add(b'<').add(b'>').add(b'`');
+const QUERY_REFUSED: &AsciiSet = &CONTROLS.add(b'"').add(b'<').add(b'>');
+
+impl WebhookUrl {
+    /// The URL to request: `http://host:port/path?query`.
+    fn request_uri(&self) -> String {
+        let (path, query) = match self.target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (self.target.as_str(), None),
+        };
+        let mut uri = if self.host.contains(':') {
+            format!("http://[{}]:{}", self.host, self.port)
+        } else {
+            format!("http://{}:{}", self.host, self.port)
+        };
+        uri.extend(utf8_percent_encode(path, PATH_REFUSED));
+        if let Some(query) = query {
+            uri.push('?');
+            uri.extend(utf8_percent_encode(query, QUERY_REFUSED));
+        }
+        uri
+    }
+}
+
+/// The client for one delivery: plain HTTP, no proxy, no redirects followed, every status an
+/// answer (not an error), and no headers besides those [`deliver`] sets.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(None)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .user_agent(AutoHeaderValue::None)
+        .accept(AutoHeaderValue::None)
+        .accept_encoding(AutoHeaderValue::None)
+        .max_response_header_size(MAX_RESPONSE_HEAD)
+        .timeout_connect(Some(TIMEOUT))
+        .timeout_per_write(Some(TIMEOUT))
+        .timeout_per_read(Some(TIMEOUT))
+        .timeout_global(Some(TOTAL_LIMIT))
+        .build()
+        .new_agent()
+}
+
+/// POSTs `body` to `url` over HTTP/1.1 with `Host` (the URL's authority as written),
+/// `Content-Type`, `Content-Length` and `Connection: close`, and reads the answer. Once the
+/// status line and headers have arrived, the delivery counts as answered: a body cut short (by
+/// the connection closing, a timeout or an error) is kept as far as it came.
 pub fn deliver(url: &WebhookUrl, content_type: &str, body: &[u8]) -> Result<Reply, String> {
-    let addrs: Vec<SocketAddr> = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {}: {e}", url.host))?
-        .collect();
-    let mut last_error = format!("no address for {}", url.host);
-    let mut stream = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, TIMEOUT) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last_error = format!("cannot connect to {addr}: {e}"),
-        }
-    }
-    let Some(mut stream) = stream else {
-        return Err(last_error);
-    };
-    let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
-    stream
-        .set_read_timeout(Some(TIMEOUT))
-        .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
-        .map_err(|e| io("cannot set the socket timeouts", e))?;
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
-        url.target,
-        url.authority,
-        body.len()
-    );
-    let mut request = head.into_bytes();
-    request.extend_from_slice(body);
-    stream
-        .write_all(&request)
-        .and_then(|()| stream.flush())
-        .map_err(|e| io("cannot send the webhook", e))?;
-    read_reply(&mut stream)
-}
-
-/// Reads until the response is complete (by `Content-Length`, chunked framing or end of stream),
-/// the body cap is reached, or time runs out.
-fn read_reply(stream: &mut impl Read) -> Result<Reply, String> {
-    let started = Instant::now();
-    let mut buf = Vec::new();
+    let response = agent()
+        .post(url.request_uri())
+        .header("Host", &url.authority)
+        .header("Content-Type", content_type)
+        .header("Content-Length", body.len().to_string())
+        .header("Connection", "close")
+        .send(body)
+        .map_err(|e| describe(url, e))?;
+    let status = response.status().as_u16();
+    let mut reader = response.into_body().into_reader();
+    let mut kept = Vec::new();
     let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(reply) = complete_reply(&buf)? {
-            return Ok(reply);
-        }
-        if started.elapsed() > TOTAL_READ_LIMIT {
-            return partial_reply(&buf, "the webhook response took too long");
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) => {
-                return partial_reply(&buf, "the webhook closed the connection without a response")
-            }
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+    while kept.len() < MAX_RESPONSE_BODY {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => kept.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return partial_reply(&buf, "timed out waiting for the webhook response")
+            Err(_) => break,
+        }
+    }
+    kept.truncate(MAX_RESPONSE_BODY);
+    Ok(Reply {
+        status,
+        body: String::from_utf8_lossy(&kept).into_owned(),
+    })
+}
+
+/// Why a delivery got no answer, for the log and the `error` field.
+fn describe(url: &WebhookUrl, error: ureq::Error) -> String {
+    let target = &url.authority;
+    match error {
+        ureq::Error::HostNotFound => format!("cannot resolve {}", url.host),
+        ureq::Error::Io(e) => match e.kind() {
+            ErrorKind::ConnectionRefused
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::AddrNotAvailable => format!("cannot connect to {target}: {e}"),
+            ErrorKind::UnexpectedEof
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe => {
+                "the webhook closed the connection without a response".to_string()
             }
-            Err(e) => return partial_reply(&buf, &format!("reading the webhook response: {e}")),
+            _ => format!("the webhook delivery to {target} failed: {e}"),
+        },
+        ureq::Error::Timeout(Timeout::Connect) => {
+            format!("cannot connect to {target}: timed out")
         }
-    }
-}
-
-struct Head {
-    status: u16,
-    /// Where the body starts in the buffer.
-    body_start: usize,
-    content_length: Option<usize>,
-    chunked: bool,
-}
-
-/// `Ok(None)` while the head is incomplete.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        if buf.len() > MAX_RESPONSE_HEAD {
-            return Err("the webhook response headers are too large".into());
+        ureq::Error::Timeout(Timeout::PerWrite | Timeout::SendRequest | Timeout::SendBody) => {
+            "cannot send the webhook: timed out".to_string()
         }
-        return Ok(None);
-    };
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
-    let mut words = status_line.split(' ');
-    let version = words.next().unwrap_or("");
-    let status = words
-        .next()
-        .filter(|s| s.len() == 3)
-        .and_then(|s| s.parse::<u16>().ok())
-        .filter(|s| (100..=999).contains(s));
-    let (true, Some(status)) = (version.starts_with("HTTP/"), status) else {
-        return Err(format!(
-            "the webhook answered something that is not an HTTP response: `{}`",
-            status_line.chars().take(100).collect::<String>()
-        ));
-    };
-    let mut content_length = None;
-    let mut chunked = false;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("content-length") {
-            content_length = value.parse::<usize>().ok();
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
+        ureq::Error::Timeout(_) => "timed out waiting for the webhook response".to_string(),
+        ureq::Error::LargeResponseHeader(..) => {
+            "the webhook response headers are too large".to_string()
         }
-    }
-    Ok(Some(Head {
-        status,
-        body_start: end + 4,
-        content_length,
-        chunked,
-    }))
-}
-
-/// The reply, once the buffer holds all of it (or all that will be kept).
-fn complete_reply(buf: &[u8]) -> Result<Option<Reply>, String> {
-    let Some(head) = parse_head(buf)? else {
-        return Ok(None);
-    };
-    let raw = &buf[head.body_start..];
-    let body = if head.chunked {
-        let (body, complete) = dechunk(raw);
-        if !complete && body.len() < MAX_RESPONSE_BODY && raw.len() < 2 * MAX_RESPONSE_BODY {
-            return Ok(None);
+        ureq::Error::Protocol(e) => {
+            format!("the webhook answered something that is not an HTTP response ({e})")
         }
-        body
-    } else if let Some(length) = head.content_length {
-        if raw.len() < length.min(MAX_RESPONSE_BODY) {
-            return Ok(None);
-        }
-        raw[..length.min(raw.len())].to_vec()
-    } else if matches!(head.status, 204 | 304) || head.status < 200 {
-        Vec::new()
-    } else if raw.len() >= MAX_RESPONSE_BODY {
-        raw.to_vec()
-    } else {
-        // Delimited by the end of the connection.
-        return Ok(None);
-    };
-    Ok(Some(reply(head.status, &body)))
-}
-
-/// What there is when reading stops early: the reply if the head arrived, else `error`.
-fn partial_reply(buf: &[u8], error: &str) -> Result<Reply, String> {
-    match parse_head(buf)? {
-        Some(head) => {
-            let raw = &buf[head.body_start..];
-            let body = if head.chunked {
-                dechunk(raw).0
-            } else {
-                let length = head.content_length.unwrap_or(raw.len()).min(raw.len());
-                raw[..length].to_vec()
-            };
-            Ok(reply(head.status, &body))
-        }
-        None => Err(error.to_string()),
-    }
-}
-
-fn reply(status: u16, body: &[u8]) -> Reply {
-    let body = &body[..body.len().min(MAX_RESPONSE_BODY)];
-    Reply {
-        status,
-        body: String::from_utf8_lossy(body).into_owned(),
-    }
-}
-
-/// Decodes chunked framing, leniently; returns what was decoded and whether the last chunk came.
-fn dechunk(mut raw: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    loop {
-        let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
-            return (out, false);
-        };
-        let line = String::from_utf8_lossy(&raw[..eol]);
-        let size = line.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size, 16) else {
-            return (out, true);
-        };
-        if size == 0 {
-            return (out, true);
-        }
-        let data = &raw[eol + 2..];
-        if data.len() < size {
-            out.extend_from_slice(data);
-            return (out, false);
-        }
-        out.extend_from_slice(&data[..size]);
-        if out.len() >= MAX_RESPONSE_BODY {
-            return (out, true);
-        }
-        raw = data.get(size + 2..).unwrap_or(&[]);
+        e => format!("the webhook delivery to {target} failed: {e}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::time::Instant;
 
     #[test]
     fn parses_http_urls_and_refuses_https() {
@@ -455,9 +371,150 @@ mod tests {
         );
     }
 
+    /// One delivery of `jwt` to a test receiver.
+    struct Exchange {
+        reply: Result<Reply, String>,
+        /// The request as the receiver got it.
+        request: String,
+        /// The receiver's `127.0.0.1:PORT`.
+        addr: String,
+        /// How long `deliver` took.
+        took: Duration,
+    }
+
+    /// Delivers `jwt` to a receiver on `127.0.0.1:0` that reads the whole request, answers `raw`
+    /// verbatim, and closes the connection once the delivery is over or `hold` has passed.
+    fn exchange(raw: &[u8], hold: Duration) -> Exchange {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let url = format!("http://{addr}/hook?a=1");
+        let raw = raw.to_vec();
+        let (over, wait_until_over) = std::sync::mpsc::channel::<()>();
+        let receiver = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.ends_with(b"\r\n\r\njwt") {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&chunk[..n]),
+                }
+            }
+            // The client may hang up early (a reply it stops reading); that is not an error here.
+            let _ = stream.write_all(&raw);
+            let _ = wait_until_over.recv_timeout(hold);
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        let started = Instant::now();
+        let reply = deliver(&WebhookUrl::parse(&url).unwrap(), "text/plain", b"jwt");
+        let took = started.elapsed();
+        let _ = over.send(());
+        Exchange {
+            reply,
+            request: receiver.join().unwrap(),
+            addr,
+            took,
+        }
+    }
+
+    fn deliver_to(raw: &[u8]) -> Result<Reply, String> {
+        exchange(raw, Duration::ZERO).reply
+    }
+
+    #[test]
+    fn sends_exactly_the_documented_request() {
+        let Exchange {
+            reply,
+            request,
+            addr,
+            ..
+        } = exchange(b"HTTP/1.1 204 No Content\r\n\r\n", Duration::ZERO);
+        assert_eq!(reply.unwrap().status, 204);
+        let (head, body) = request.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.split("\r\n");
+        assert_eq!(lines.next(), Some("POST /hook?a=1 HTTP/1.1"));
+        let mut headers: Vec<String> = lines.map(|l| l.to_ascii_lowercase()).collect();
+        headers.sort();
+        assert_eq!(
+            headers,
+            [
+                "connection: close".to_string(),
+                "content-length: 3".into(),
+                "content-type: text/plain".into(),
+                format!("host: {addr}"),
+            ]
+        );
+        assert_eq!(body, "jwt");
+    }
+
+    #[test]
+    fn a_receiver_that_stalls_for_5_s_is_given_up() {
+        let hold = Duration::from_secs(20);
+        let limit = TIMEOUT + Duration::from_secs(3);
+        let silent = std::thread::spawn(move || exchange(b"", hold));
+        // After the head: the answer as far as it came, once no byte has come for 5 s.
+        let cut_short = exchange(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", hold);
+        assert_eq!(cut_short.reply.unwrap().body, "abc");
+        assert!(
+            cut_short.took >= TIMEOUT && cut_short.took < limit,
+            "{:?}",
+            cut_short.took
+        );
+        // Before the head: no answer.
+        let silent = silent.join().unwrap();
+        assert_eq!(
+            silent.reply.unwrap_err(),
+            "timed out waiting for the webhook response"
+        );
+        assert!(
+            silent.took >= TIMEOUT && silent.took < limit,
+            "{:?}",
+            silent.took
+        );
+    }
+
+    #[test]
+    fn redirects_and_error_statuses_are_answers() {
+        let redirect = b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/x\r\nContent-Length: 4\r\n\r\nmove";
+        assert_eq!(
+            deliver_to(redirect),
+            Ok(Reply {
+                status: 302,
+                body: "move".into()
+            })
+        );
+        let refused = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nno";
+        assert_eq!(deliver_to(refused).unwrap().status, 401);
+    }
+
+    #[test]
+    fn request_uri_keeps_the_url_and_encodes_what_ureq_refuses() {
+        let uri = |u: &str| WebhookUrl::parse(u).unwrap().request_uri();
+        assert_eq!(
+            uri("http://127.0.0.1:8787/vipps/webhook?x=1#frag"),
+            "http://127.0.0.1:8787/vipps/webhook?x=1"
+        );
+        assert_eq!(uri("HTTP://localhost"), "http://localhost:80/");
+        assert_eq!(uri("http://[::1]:9000?q"), "http://[::1]:9000/?q");
+        assert_eq!(
+            uri("http://a/%41<b>`c\"{|}?d=\"<e>`%"),
+            "http://a:80/%41%3Cb%3E%60c\"{|}?d=%22%3Ce%3E`%"
+        );
+        // Every printable character ureq's URI parser accepts in a path or a query goes as is.
+        let all: String = (0x21u8..0x7f)
+            .map(char::from)
+            .filter(|c| !"#?".contains(*c))
+            .collect();
+        let u = uri(&format!("http://a/{all}?{all}"));
+        assert!(u.parse::<ureq::http::Uri>().is_ok(), "{u}");
+    }
+
     #[test]
     fn reads_replies_of_every_framing() {
-        let read = |raw: &[u8]| read_reply(&mut &raw[..]);
+        let read = deliver_to;
         assert_eq!(
             read(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA"),
             Ok(Reply {

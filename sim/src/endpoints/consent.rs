@@ -5,7 +5,8 @@ use serde_json::{json, Map, Value};
 
 use crate::html::{self, ConsentRow};
 use crate::http::{Request, Response};
-use crate::state::{Endpoint, Sim};
+use crate::state::Sim;
+use crate::stats::Endpoint;
 use crate::webhook::{self, WebhookUrl, DEFAULT_CONTENT_TYPE};
 
 /// What a revocation asks for.

@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 
 use super::{server_error, AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH};
 use crate::http::{Request, Response};
+use crate::keys::derived_kid;
 use crate::modes::{Mode, EVIL_ISSUER, HTTP_USERINFO_ENDPOINT};
-use crate::random::uuid_v4_from;
 use crate::state::Sim;
 
 /// The scopes Vipps lists. `delegatedConsents` is accepted at authorize but not listed, as at Vipps.
@@ -94,8 +94,8 @@ fn jwks_keys(sim: &Sim, mode: Option<Mode>) -> Result<Vec<Value>, String> {
         Some(Mode::KidAbsentMultipleJwks) => vec![real, sim.decoy_key()?.public_jwk()],
         Some(Mode::KidAbsentSingleJwks) => vec![
             oct_key(&format!("{kid}/oct")),
-            ec_p256_key(&derived_kid(&format!("{kid}/ec"))),
-            garbage_rsa_enc_key(&derived_kid(&format!("{kid}/enc"))),
+            ec_p256_key(&derived_kid(format!("{kid}/ec"))),
+            garbage_rsa_enc_key(&derived_kid(format!("{kid}/enc"))),
             real,
         ],
         Some(m) if m.rotates_key() => match sim.rotated_key() {
@@ -104,7 +104,7 @@ fn jwks_keys(sim: &Sim, mode: Option<Mode>) -> Result<Vec<Value>, String> {
         },
         Some(Mode::JwksHostileOnly) => hostile_keys(sim, |_| kid.to_string()),
         Some(Mode::JwksHostilePlusReal) => {
-            let mut keys = hostile_keys(sim, |label| derived_kid(&format!("{kid}/{label}")));
+            let mut keys = hostile_keys(sim, |label| derived_kid(format!("{kid}/{label}")));
             keys.extend((0..40).map(|i| oct_key(&format!("{kid}/oct/{i}"))));
             keys.push(real);
             keys
@@ -138,16 +138,9 @@ fn hostile_keys(sim: &Sim, kid_for: impl Fn(&str) -> String) -> Vec<Value> {
     vec![oct, enc, hs256, private]
 }
 
-/// Bytes that look random but are fixed for a label (so kids stay put between requests).
+/// Bytes that look random but are fixed for a label (so secrets stay put between requests).
 fn derived_bytes(label: &str) -> [u8; 32] {
     Sha256::digest(label.as_bytes()).into()
-}
-
-/// A kid shaped like Vipps' (`public:<uuid>`), derived from `label`.
-fn derived_kid(label: &str) -> String {
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&derived_bytes(label)[..16]);
-    format!("public:{}", uuid_v4_from(b))
 }
 
 /// A symmetric (`oct`) key; kid and secret derived from `label`.

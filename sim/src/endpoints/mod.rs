@@ -13,7 +13,8 @@ use serde_json::json;
 
 use crate::faults::ELSEWHERE_PATH;
 use crate::http::{Request, Response};
-use crate::state::{Endpoint, Sim};
+use crate::state::Sim;
+use crate::stats::Endpoint;
 
 pub const DISCOVERY_PATH: &str = "/access-management-1.0/access/.well-known/openid-configuration";
 pub const JWKS_PATH: &str = "/access-management-1.0/access/.well-known/jwks.json";
@@ -53,7 +54,7 @@ pub fn handle(sim: &Sim, req: &Request) -> Response {
     if let Some(e) = endpoint {
         sim.stats.bump(e);
         let fault = sim.settings().fault.filter(|f| f.endpoint.matches(e));
-        if let Some(response) = fault.and_then(|f| f.apply(sim)) {
+        if let Some(response) = fault.and_then(|f| f.apply(&sim.base)) {
             return response;
         }
     }
