@@ -70,8 +70,19 @@ pub struct Expected<'a> {
 /// A token that passed every check.
 #[derive(Debug, Clone)]
 pub struct VerifiedIdToken {
-    pub sub: String,
-    pub claims: IdTokenClaims,
+    sub: String,
+    claims: IdTokenClaims,
+}
+
+impl VerifiedIdToken {
+    /// The subject, present and checked.
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+    /// Every claim read from the token (`acr`, `auth_time`, `sid`...).
+    pub fn claims(&self) -> &IdTokenClaims {
+        &self.claims
+    }
 }
 
 fn err(code: Code, detail: &str) -> Error {
@@ -195,7 +206,7 @@ mod tests {
     #[test]
     fn accepts_a_vipps_shaped_token() {
         let t = check(claims()).unwrap();
-        assert_eq!(t.sub, SUB);
+        assert_eq!(t.sub(), SUB);
         // aud as a plain string and as a one-element array both pass.
         assert!(check(with(|c| c["aud"] = json!("client-1"))).is_ok());
         // Without a kid, a single key is used.
