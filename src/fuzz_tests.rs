@@ -235,6 +235,48 @@ proptest! {
         }
     }
 
+    /// Configurations near a valid one (each var kept, dropped, or replaced by a tricky value):
+    /// whatever is accepted must serve every kind of request without a panic, and a broken
+    /// one answers every request with the configuration page.
+    #[test]
+    fn fuzz_accepted_configs_serve_requests(choices in proptest::collection::vec((0u8..4, any_text()), 16)) {
+        let names = ["SESSION_SECRET", "CONSENT_WEBHOOK_SECRET", "PUBLIC_PATHS", "PROTECTED_PATHS", "AUTH_PATH_PREFIX",
+            "VIPPS_REDIRECT_URI", "SESSION_TTL", "LOGIN_TIMEOUT", "SESSION_RECHECK", "UPSTREAM_TIMEOUT_MS",
+            "UPSTREAM_DEADLINE_MS", "SESSION_CLAIMS", "VIPPS_SCOPE", "BACKEND", "CONSENT_REVOKED_ENDS_SESSIONS", "VIPPS_MARKET"];
+        let tricky = [",", " , ", "", "0", "18446744073709551615", "/", "/*", "https://shop.example/", "/auth",
+            "https://shop.example/auth/callback", "true", "false", "a,b", "NO"];
+        let mut m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("CONSENT_WEBHOOK_SECRET", HOOK_SECRET)]);
+        for (name, (how, text)) in names.iter().zip(choices) {
+            match how {
+                0 => {}
+                1 => { m.remove(*name); }
+                2 => { m.insert(name.to_string(), tricky[text.len() % tricky.len()].to_string()); }
+                _ => { m.insert(name.to_string(), text); }
+            }
+        }
+        let config = Config::from_lookup(&|k| m.get(k).cloned());
+        let accepted = config.is_ok();
+        let app = App::new(config);
+        let p = FakePlatform::default();
+        let targets = ["/", "/private/x", "/auth/login?return_to=/x", "/auth/callback?code=c&state=s", "/auth/session",
+            "/auth/logout", "/assets/..%2Fx", &format!("/auth/webhooks/consent-revoked/{HOOK_SECRET}")];
+        for target in targets {
+            for method in ["GET", "POST"] {
+                let url = url::Url::parse(&format!("https://shop.example{target}")).unwrap();
+                let req = IncomingRequest { method: method.into(), url, headers: vec![("accept".into(), "text/html".into())], body: Some(b"x".to_vec()) };
+                match block_on(app.handle(&p, &req)) {
+                    Outcome::Reply(r) => {
+                        prop_assert!((200..600).contains(&r.status));
+                        if !accepted {
+                            prop_assert_eq!(r.status, 500);
+                        }
+                    }
+                    Outcome::Forward(f) => prop_assert!(accepted && f.user.is_none()),
+                }
+            }
+        }
+    }
+
     #[test]
     fn fuzz_whole_requests(path in "/[a-zA-Z0-9/._%-]{0,60}", query in any_text(), cookie in prop_oneof![any_text(), cookie_like()], method in "(GET|POST|HEAD|PUT|DELETE|OPTIONS)") {
         let m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL)]);

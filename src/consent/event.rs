@@ -248,32 +248,43 @@ mod tests {
             }
             unsigned(c)
         };
-        assert_eq!(code(""), Code::WebhookMalformed);
-        assert_eq!(code("{\"sub\":\"x\"}"), Code::WebhookMalformed);
-        assert_eq!(code("a.b"), Code::WebhookMalformed);
-        assert_eq!(code("a.b.c.d"), Code::WebhookMalformed);
-        assert_eq!(code(&with("exp", Value::Null)), Code::WebhookExpired);
-        assert_eq!(code(&with("exp", json!(NOW - 1000))), Code::WebhookExpired);
-        assert_eq!(code(&with("exp", json!("soon"))), Code::WebhookMalformed);
-        assert_eq!(code(&with("exp", json!(NOW + 10 * 86_400))), Code::WebhookMalformed);
-        assert_eq!(code(&with("nbf", json!(NOW + 3600))), Code::WebhookNotYetValid);
-        assert_eq!(code(&with("iat", json!(NOW + 3600))), Code::WebhookNotYetValid);
-        assert_eq!(code(&with("iat", json!(-5))), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", Value::Null)), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", json!(""))), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", json!(42))), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", json!("a b"))), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", json!("x".repeat(256)))), Code::WebhookMalformed);
-        assert_eq!(code(&with("event", Value::Null)), Code::WebhookMalformed);
-        assert_eq!(code(&with("event", json!(["CONSENT_REVOKED"]))), Code::WebhookMalformed);
+        // Each case by name: one failure does not hide the others.
+        let cases: Vec<(&str, String, Code)> = vec![
+            (r#""""#, ("").to_string(), Code::WebhookMalformed),
+            (r#""{\"sub\":\"x\"}""#, ("{\"sub\":\"x\"}").to_string(), Code::WebhookMalformed),
+            (r#""a.b""#, ("a.b").to_string(), Code::WebhookMalformed),
+            (r#""a.b.c.d""#, ("a.b.c.d").to_string(), Code::WebhookMalformed),
+            (r#"with("exp", Value::Null)"#, (with("exp", Value::Null)).to_string(), Code::WebhookExpired),
+            (r#"with("exp", json!(NOW - 1000))"#, (with("exp", json!(NOW - 1000))).to_string(), Code::WebhookExpired),
+            (r#"with("exp", json!("soon"))"#, (with("exp", json!("soon"))).to_string(), Code::WebhookMalformed),
+            (r#"with("exp", json!(NOW + 10 * 86_400))"#, (with("exp", json!(NOW + 10 * 86_400))).to_string(), Code::WebhookMalformed),
+            (r#"with("nbf", json!(NOW + 3600))"#, (with("nbf", json!(NOW + 3600))).to_string(), Code::WebhookNotYetValid),
+            (r#"with("iat", json!(NOW + 3600))"#, (with("iat", json!(NOW + 3600))).to_string(), Code::WebhookNotYetValid),
+            (r#"with("iat", json!(-5))"#, (with("iat", json!(-5))).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", Value::Null)"#, (with("sub", Value::Null)).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", json!(""))"#, (with("sub", json!(""))).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", json!(42))"#, (with("sub", json!(42))).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", json!("a b"))"#, (with("sub", json!("a b"))).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", json!("x".repeat(256)))"#, (with("sub", json!("x".repeat(256)))).to_string(), Code::WebhookMalformed),
+            (r#"with("event", Value::Null)"#, (with("event", Value::Null)).to_string(), Code::WebhookMalformed),
+            (r#"with("event", json!(["CONSENT_REVOKED"]))"#, (with("event", json!(["CONSENT_REVOKED"]))).to_string(), Code::WebhookMalformed),
+            (r#"token(json!({"alg": "none"}), vipps_claims(), "c2ln")"#, (token(json!({"alg": "none"}), vipps_claims(), "c2ln")).to_string(), Code::WebhookMalformed),
+            (r#"token(json!({"typ": "JWT"}), vipps_claims(), "")"#, (token(json!({"typ": "JWT"}), vipps_claims(), "")).to_string(), Code::WebhookMalformed),
+            (r#"token(json!({"alg": "none"}), json!([1, 2]), "")"#, (token(json!({"alg": "none"}), json!([1, 2]), "")).to_string(), Code::WebhookMalformed),
+            (r#""x".repeat(MAX_BODY + 1)"#, ("x".repeat(MAX_BODY + 1)).to_string(), Code::WebhookTooLarge),
+        ];
+        let failed: Vec<String> = cases
+            .iter()
+            .filter_map(|(name, body, want)| {
+                let got = code(body);
+                (got != *want).then(|| format!("{name}: expected {want}, got {got}"))
+            })
+            .collect();
+        assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
         // Algorithms: only none (unsigned, empty signature) and RS256 (signed).
         for alg in ["None", "NONE", "HS256", "ES256", "PS256"] {
             assert_eq!(code(&token(json!({"alg": alg}), vipps_claims(), "c2ln")), Code::WebhookAlgorithm, "{alg}");
         }
-        assert_eq!(code(&token(json!({"alg": "none"}), vipps_claims(), "c2ln")), Code::WebhookMalformed);
-        assert_eq!(code(&token(json!({"typ": "JWT"}), vipps_claims(), "")), Code::WebhookMalformed);
-        assert_eq!(code(&token(json!({"alg": "none"}), json!([1, 2]), "")), Code::WebhookMalformed);
-        assert_eq!(code(&"x".repeat(MAX_BODY + 1)), Code::WebhookTooLarge);
         assert_eq!(parse(&[0xff, 0xfe, b'.', b'.']).unwrap_err().code, Code::WebhookMalformed);
     }
 
