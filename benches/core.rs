@@ -31,13 +31,13 @@ fn benches(c: &mut Criterion) {
     // What the session MAC covers: name, NUL, version, '.', base64url payload (src/session/cookie.rs).
     let payload_b64 = cookie_value.split('.').nth(1).unwrap().to_string();
     let cookie_header = format!("_ga=GA1.1.123456789.1700000000; {cookie_pair}; theme=dark");
-    let session_key = config.keys.session[0];
+    let session_key = config.session.keys.session.first();
     assert!(Session::from_cookie_header(&config, &cookie_header, now).is_some());
 
     c.bench_function("reference/hmac_sha256_over_session_cookie", |b| {
         b.iter(|| {
             hmac_sha256(
-                black_box(&session_key),
+                black_box(session_key.as_slice()),
                 &[
                     b"__Host-vipps-session",
                     b"\0",
@@ -90,7 +90,7 @@ fn benches(c: &mut Criterion) {
 
     // ---- the authorize URL -------------------------------------------------------------------
     let disc = discovery::parse(
-        &config.discovery_url,
+        &config.vipps.discovery_url,
         &FakeVipps::discovery_doc().to_string(),
     )
     .unwrap();

@@ -102,7 +102,7 @@ fn full_login_sets_session_and_returns() {
     assert!(v.get("nin").is_none() && v.get("phone_number").is_none());
     // Protected paths now forward with the user.
     let o = block_on(app.handle(&p, &req("https://shop.example/private/page", &jar)));
-    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
+    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn vipps_down_serves_stale_within_bound_then_503() {
     let r = reply(block_on(app.handle(&p, &req("https://shop.example/auth/login", &Jar::default()))));
     assert_eq!(r.status, 302, "stale discovery keeps login starting");
     assert!(p.logged("discovery.serving_stale"));
-    p.advance(crate::cache::STALE_IF_ERROR);
+    p.advance(crate::oidc::freshness::STALE_IF_ERROR);
     let r = reply(block_on(app.handle(&p, &req("https://shop.example/auth/login", &Jar::default()))));
     assert_eq!(r.status, 503);
     assert!(r.body.contains("discovery.unavailable"));
@@ -178,7 +178,7 @@ fn valid_session_needs_neither_vipps_nor_kv() {
     p.kv_broken.set(true);
     let before = p.requests.borrow().len();
     let o = block_on(app.handle(&p, &req("https://shop.example/private", &jar)));
-    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
+    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
     assert_eq!(p.requests.borrow().len(), before);
 }
 
@@ -371,7 +371,7 @@ fn protected_paths_redirect_browsers_and_401_apis() {
     assert_eq!(r.status, 401);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["error"], "session.required");
     let o = block_on(app.handle(&p, &req("https://shop.example/", &Jar::default())));
-    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == None && *c == None));
+    assert!(matches!(o, Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == None && c.is_empty()));
     assert!(p.requests.borrow().is_empty());
 }
 

@@ -15,7 +15,7 @@ use crate::return_to::SafeReturnPath;
 use crate::session::{cookie, Session, TransactionCookie};
 use crate::testkit::{block_on, FakePlatform, DISCOVERY_URL, ISSUER};
 use crate::util::b64url;
-use crate::webhook::{self, Event};
+use crate::consent::event::{self as webhook, Event, UntrustedEvent};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -101,15 +101,25 @@ proptest! {
     #[test]
     fn fuzz_webhook_body(body in webhook_body(), skew in -1000i64..1000) {
         let now = (NOW as i64 + skew) as u64;
-        match webhook::parse(&body) {
+        match UntrustedEvent::parse(&body) {
             Ok(parsed) => {
                 prop_assert!(body.len() <= webhook::MAX_BODY);
-                if let Ok(Event::ConsentRevoked { sub, revoked_at }) = webhook::check(&parsed.claims, now) {
+                let signed = parsed.is_signed();
+                let verified = parsed.verify(None, now);
+                if signed {
+                    // A signed event without the provider's keys never verifies.
+                    prop_assert!(verified.is_err());
+                }
+                if let Ok(Event::ConsentRevoked { sub, revoked_at }) = verified {
                     prop_assert!(!sub.is_empty() && sub.len() <= 255);
                     prop_assert!(sub.bytes().all(|b| (0x21..=0x7e).contains(&b)));
                     prop_assert!(revoked_at <= now);
-                    prop_assert_eq!(parsed.claims.get("event"), Some(&json!("CONSENT_REVOKED")));
-                    let exp = parsed.claims.get("exp").and_then(Value::as_u64);
+                    // The claims as sent (decoded here independently of the parser).
+                    let text = std::str::from_utf8(&body).unwrap().trim();
+                    let payload = crate::util::b64url_decode(text.split('.').nth(1).unwrap()).unwrap();
+                    let claims: Value = serde_json::from_slice(&payload).unwrap();
+                    prop_assert_eq!(claims.get("event"), Some(&json!("CONSENT_REVOKED")));
+                    let exp = claims.get("exp").and_then(Value::as_u64);
                     prop_assert!(exp.is_some_and(|e| now < e + webhook::LEEWAY_SECS));
                 }
             }
@@ -145,7 +155,7 @@ proptest! {
         let c = parse(&[]).unwrap();
         let _ = cookie::values(&header, "__Host-vipps-session");
         for v in cookie::values(&header, "__Host-vipps-session") {
-            prop_assert!(cookie::verify(&c.keys.session, "__Host-vipps-session", v).is_none());
+            prop_assert!(cookie::verify(c.session.keys.session.iter(), "__Host-vipps-session", v).is_none());
         }
         prop_assert!(Session::from_cookie_header(&c, &header, 1_700_000_000).is_none());
         prop_assert!(TransactionCookie::from_cookie_header(&c, &header).is_none());
@@ -202,7 +212,7 @@ proptest! {
         let _ = jwks::parse(&body);
         let u = url::Url::parse(DISCOVERY_URL).unwrap();
         let _ = discovery::parse(&u, &body);
-        let _ = crate::cache::freshness(Some(&body), Some(&body));
+        let _ = crate::oidc::freshness::freshness(Some(&body), Some(&body));
     }
 
     #[test]
@@ -214,12 +224,54 @@ proptest! {
             "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "UPSTREAM_DEADLINE_MS", "X", "Y"];
         let m: std::collections::HashMap<&str, String> = names.iter().copied().zip(values).collect();
         match Config::from_lookup(&|k| m.get(k).cloned()) {
-            Ok(c) => prop_assert!(c.scope.starts_with("openid")),
+            Ok(c) => prop_assert!(c.vipps.scope.starts_with("openid")),
             Err(e) => {
                 // Values never leak into the report.
                 let text = e.to_string();
                 for v in m.values().filter(|v| v.len() > 12) {
                     prop_assert!(!text.contains(v.as_str()));
+                }
+            }
+        }
+    }
+
+    /// Configurations near a valid one (each var kept, dropped, or replaced by a tricky value):
+    /// whatever is accepted must serve every kind of request without a panic, and a broken
+    /// one answers every request with the configuration page.
+    #[test]
+    fn fuzz_accepted_configs_serve_requests(choices in proptest::collection::vec((0u8..4, any_text()), 16)) {
+        let names = ["SESSION_SECRET", "CONSENT_WEBHOOK_SECRET", "PUBLIC_PATHS", "PROTECTED_PATHS", "AUTH_PATH_PREFIX",
+            "VIPPS_REDIRECT_URI", "SESSION_TTL", "LOGIN_TIMEOUT", "SESSION_RECHECK", "UPSTREAM_TIMEOUT_MS",
+            "UPSTREAM_DEADLINE_MS", "SESSION_CLAIMS", "VIPPS_SCOPE", "BACKEND", "CONSENT_REVOKED_ENDS_SESSIONS", "VIPPS_MARKET"];
+        let tricky = [",", " , ", "", "0", "18446744073709551615", "/", "/*", "https://shop.example/", "/auth",
+            "https://shop.example/auth/callback", "true", "false", "a,b", "NO"];
+        let mut m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("CONSENT_WEBHOOK_SECRET", HOOK_SECRET)]);
+        for (name, (how, text)) in names.iter().zip(choices) {
+            match how {
+                0 => {}
+                1 => { m.remove(*name); }
+                2 => { m.insert(name.to_string(), tricky[text.len() % tricky.len()].to_string()); }
+                _ => { m.insert(name.to_string(), text); }
+            }
+        }
+        let config = Config::from_lookup(&|k| m.get(k).cloned());
+        let accepted = config.is_ok();
+        let app = App::new(config);
+        let p = FakePlatform::default();
+        let targets = ["/", "/private/x", "/auth/login?return_to=/x", "/auth/callback?code=c&state=s", "/auth/session",
+            "/auth/logout", "/assets/..%2Fx", &format!("/auth/webhooks/consent-revoked/{HOOK_SECRET}")];
+        for target in targets {
+            for method in ["GET", "POST"] {
+                let url = url::Url::parse(&format!("https://shop.example{target}")).unwrap();
+                let req = IncomingRequest { method: method.into(), url, headers: vec![("accept".into(), "text/html".into())], body: Some(b"x".to_vec()) };
+                match block_on(app.handle(&p, &req)) {
+                    Outcome::Reply(r) => {
+                        prop_assert!((200..600).contains(&r.status));
+                        if !accepted {
+                            prop_assert_eq!(r.status, 500);
+                        }
+                    }
+                    Outcome::Forward(f) => prop_assert!(accepted && f.user.is_none()),
                 }
             }
         }

@@ -1,37 +1,42 @@
 //! vipps-edge-login: Vipps MobilePay Login (OpenID Connect) in front of any site, at the edge.
 //!
-//! The crate is a pure protocol core plus one thin adapter:
+//! A request walks one way: [`edge`] (the only module that imports `worker`) -> [`router`]
+//! (what the request is) -> one of [`flows`] (one endpoint per file) -> [`respond`] (errors to
+//! responses, once) -> back to the edge. Around that path:
 //!
-//! - [`config`]: vars and secrets parsed once into a validated [`config::Config`].
+//! - [`app`]: per-isolate state; `handle()` is route -> flow -> respond.
+//! - [`config`]: vars and secrets parsed once, one validated section per file.
 //! - [`oidc`]: one module per protocol step (discovery, JWKS, authorize, callback, token,
-//!   ID token, userinfo). Each step is a pure *build request* / *process response* pair.
-//! - [`session`]: the signed session cookie and the signed login-transaction cookie.
+//!   ID token, userinfo), each a pure *build request* / *process response* pair, and the
+//!   discovery/JWKS cache ([`oidc::doc_cache`]).
+//! - [`session`]: signed cookies (session, login transaction), consent revocations that end
+//!   sessions, double-submitted callbacks sharing one exchange.
+//! - [`consent`]: the revocation event (untrusted until verified) and its signed forward.
+//! - [`policy`]: the canonical path every rule is decided on, path rules, and the forward
+//!   plan to the backend.
+//! - [`upstream`]: the deadline of a request's calls and the one mapping of fetch failures.
+//! - [`memo`]: per-isolate cells that cannot be borrowed across an `.await`.
 //! - [`return_to`]: the open-redirect-proof return path.
-//! - [`cache`]: freshness policy for discovery and JWKS (`Cache-Control`, stale-if-error).
-//! - [`webhook`]: the consent-revocation webhook body (unsigned JWT) and its checks.
-//! - [`policy`]: the canonical path every gate rule is decided on, and the forward plan to
-//!   the backend (what it receives, what its answer must carry).
-//! - [`gate`]: which request is public, protected or an auth route.
-//! - [`app`]: the request handler, written against the [`platform::Platform`] trait so that
-//!   every flow runs natively under `cargo test` with a fake platform.
-//! - [`edge`]: the only module that imports `worker`: the fetch event, fetch/KV adapters.
 
 pub mod app;
-pub mod cache;
 pub mod config;
+pub mod consent;
 pub mod edge;
 pub mod error;
-pub mod gate;
+pub mod flows;
 pub mod http;
+pub mod memo;
 pub mod oidc;
 pub mod pages;
 pub mod platform;
 pub mod policy;
+pub mod respond;
 pub mod return_to;
+pub mod router;
 pub mod secret;
 pub mod session;
+pub mod upstream;
 pub mod util;
-pub mod webhook;
 
 #[cfg(test)]
 pub(crate) mod app_tests;

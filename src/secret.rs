@@ -3,8 +3,9 @@
 use std::fmt;
 
 /// A secret string (client secret, tokens, authorization codes, PKCE verifiers).
-/// `Debug` prints `[redacted]`, so a secret cannot reach a log line by accident.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` prints `[redacted]`, so a secret cannot reach a log line by accident. There is no
+/// `PartialEq`: secrets are compared only with [`crate::util::ct_eq`], in constant time.
+#[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {

@@ -59,14 +59,10 @@ pub fn at_hash(access_token: &str) -> String {
     b64url(&sha256(access_token.as_bytes())[..16])
 }
 
+/// Runs a future to completion on this thread (parks until woken: a future that never wakes
+/// hangs visibly instead of spinning).
 pub fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
+    pollster::block_on(f)
 }
 
 pub const ISSUER: &str = "https://id.example/access-management-1.0/access/";

@@ -4,22 +4,28 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
-/// HMAC-SHA256 over the concatenation of `parts`.
-pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+fn hmac(key: &[u8], parts: &[&[u8]]) -> hmac::Hmac<sha2::Sha256> {
     use hmac::{Hmac, Mac};
-    // RFC 2104 §2: a key longer than the block is hashed, a shorter one zero-padded. Doing it
-    // here gives the fixed-size key `Mac::new` takes, with no fallible constructor.
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..32].copy_from_slice(&sha256(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new(&block.into());
+    // HMAC takes keys of any length (RFC 2104 §2: longer ones are hashed), so this never fails;
+    // the empty-key fallback only satisfies the type.
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new(&Default::default()));
     for p in parts {
         mac.update(p);
     }
-    mac.finalize().into_bytes().into()
+    mac
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::Mac;
+    hmac(key, parts).finalize().into_bytes().into()
+}
+
+/// Whether `tag` is the HMAC-SHA256 of `parts` (constant time).
+pub fn hmac_sha256_verify(key: &[u8], parts: &[&[u8]], tag: &[u8]) -> bool {
+    use hmac::Mac;
+    hmac(key, parts).verify_slice(tag).is_ok()
 }
 
 /// SHA-256 of `data`.
@@ -130,5 +136,40 @@ mod tests {
     #[test]
     fn form_component_encoding_per_rfc6749_2_3_1() {
         assert_eq!(form_urlencode_component("a b+c:%@="), "a+b%2Bc%3A%25%40%3D");
+    }
+}
+
+/// A list with at least one element: signing keys and webhook secrets, where "none" would
+/// leave nothing to sign with. The first signs; all verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonEmpty<T> {
+    first: T,
+    rest: Vec<T>,
+}
+
+impl<T> NonEmpty<T> {
+    pub fn from_vec(v: Vec<T>) -> Option<Self> {
+        let mut it = v.into_iter();
+        let first = it.next()?;
+        Some(NonEmpty { first, rest: it.collect() })
+    }
+    pub fn first(&self) -> &T {
+        &self.first
+    }
+    pub fn get(&self, i: usize) -> Option<&T> {
+        match i {
+            0 => Some(&self.first),
+            n => self.rest.get(n - 1),
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        std::iter::once(&self.first).chain(self.rest.iter())
+    }
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> NonEmpty<U> {
+        NonEmpty { first: f(self.first), rest: self.rest.into_iter().map(f).collect() }
     }
 }

@@ -2,7 +2,8 @@
 //! sessions it ends and when, and what hostile deliveries get (exact status, code, no store
 //! write, no forward).
 
-use crate::app::{revocation_key, App};
+use crate::app::App;
+use crate::session::revocation::revocation_key;
 use crate::app_tests::{app_with, finish, has_session_cookie, reply, req, start, Jar};
 use crate::http::{IncomingRequest, Outcome, Reply};
 use crate::testkit::*;
@@ -14,7 +15,7 @@ const HOOK: &str = "https://shop.example/auth/webhooks/consent-revoked/0f1e2d3c4
 
 /// Where a revocation of [`SUB`] is stored.
 fn key() -> String {
-    revocation_key(&crate::webhook::sub_handle(SUB))
+    revocation_key(&crate::consent::sub_handle(SUB))
 }
 
 fn hook_app(extra: &[(&str, &str)]) -> App {
@@ -81,8 +82,8 @@ fn revocation_ends_sessions_issued_before_it_here_at_once_elsewhere_at_the_next_
     let jar = logged_in(&app, &p);
     p.advance(10);
     let reads = p.kv_reads.get();
-    assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
-    assert!(matches!(protected(&other_isolate, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
+    assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
+    assert!(matches!(protected(&other_isolate, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
     assert_eq!(p.kv_reads.get(), reads, "no KV read before SESSION_RECHECK has passed");
 
     let now = p.now.get();
@@ -130,16 +131,18 @@ fn a_session_check_reissues_the_cookie_so_the_next_requests_need_no_kv() {
     let mut jar = logged_in(&app, &p);
     p.advance(301);
     let reads = p.kv_reads.get();
-    let Outcome::Forward(crate::policy::forward::Forward { user: Some(_), set_cookie: Some(c), .. }) = protected(&app, &p, &jar) else {
+    let Outcome::Forward(crate::policy::forward::Forward { user: Some(_), set_cookies, .. }) = protected(&app, &p, &jar) else {
         panic!("expected a forward with a re-issued cookie");
     };
+    let [c] = set_cookies.as_slice() else { panic!("one re-issued cookie, got {set_cookies:?}") };
+    let c = c.clone();
     assert_eq!(p.kv_reads.get(), reads + 1);
     assert!(c.starts_with("__Host-vipps-session=") && c.contains("HttpOnly"));
     // Max-Age runs to the original expiry, not a fresh SESSION_TTL.
     assert!(c.contains(&format!("Max-Age={}", 86_400 - 301)), "{c}");
     jar.absorb(&Reply::new(200, "text/plain", String::new()).with_cookie(c));
     p.advance(10);
-    assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
+    assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
     assert_eq!(p.kv_reads.get(), reads + 1);
     // The session still ends at its original expiry.
     p.advance(86_400);
@@ -154,7 +157,7 @@ fn without_the_webhook_or_with_ends_sessions_off_sessions_never_touch_kv() {
         let jar = logged_in(&app, &p);
         p.advance(5000);
         let reads = p.kv_reads.get();
-        assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
+        assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
         assert_eq!(p.kv_reads.get(), reads);
     }
     // Disabled: the webhook path is just an unknown auth route.
@@ -218,7 +221,7 @@ fn hostile_deliveries_get_their_exact_code_and_change_nothing() {
         (post(HOOK, Some("text/plain"), &with("nbf", json!(now + 3600))), 400, "webhook.not_yet_valid"),
         (post(HOOK, Some("text/plain"), &with("sub", json!(7))), 400, "webhook.malformed"),
         (post(HOOK, Some("text/plain"), &with("event", json!(null))), 400, "webhook.malformed"),
-        (post(HOOK, Some("text/plain"), &"A".repeat(crate::webhook::MAX_BODY + 1)), 413, "webhook.too_large"),
+        (post(HOOK, Some("text/plain"), &"A".repeat(crate::consent::event::MAX_BODY + 1)), 413, "webhook.too_large"),
     ];
     for (request, status, code) in cases {
         let r = reply(block_on(app.handle(&p, &request)));
@@ -280,7 +283,7 @@ fn kv_down_asks_for_redelivery_and_never_locks_users_out() {
     // A session due for its check is served while KV is down (checked again next time).
     let other = hook_app(&[]);
     p.advance(301);
-    assert!(matches!(protected(&other, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookie: ref c, .. }) if *u == Some(SUB.into()) && *c == None));
+    assert!(matches!(protected(&other, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
     assert!(p.logged("kv.read_failed"));
 }
 

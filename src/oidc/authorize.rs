@@ -27,19 +27,19 @@ pub fn build_url(
     nonce: &str,
     verifier: &Secret,
 ) -> Result<String, Error> {
-    let mut url = Url::parse(&discovery.authorization_endpoint)
+    let mut url = Url::parse(discovery.authorization_endpoint())
         .map_err(|_| Error::new(Code::DiscoveryInvalid, "authorization_endpoint is not a URL"))?;
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("client_id", &config.client_id)
+        q.append_pair("client_id", &config.vipps.client_id)
             .append_pair("response_type", "code")
-            .append_pair("scope", &config.scope)
+            .append_pair("scope", &config.vipps.scope)
             .append_pair("state", state)
             .append_pair("nonce", nonce)
-            .append_pair("redirect_uri", config.redirect_uri.as_str())
+            .append_pair("redirect_uri", config.vipps.redirect_uri.as_str())
             .append_pair("code_challenge", &s256_challenge(verifier))
             .append_pair("code_challenge_method", "S256");
-        if let Some(m) = &config.market {
+        if let Some(m) = &config.vipps.market {
             q.append_pair("market", m);
         }
     }
@@ -56,15 +56,7 @@ mod tests {
     use crate::config::tests::parse;
 
     fn disc() -> Discovery {
-        Discovery {
-            issuer: "https://id.example/".into(),
-            authorization_endpoint: "https://id.example/oauth2/auth".into(),
-            token_endpoint: "https://id.example/oauth2/token".into(),
-            jwks_uri: "https://id.example/jwks".into(),
-            userinfo_endpoint: "https://id.example/userinfo".into(),
-            backchannel_authentication_endpoint: None,
-            code_challenge_methods_supported: None,
-        }
+        crate::oidc::discovery::test_discovery()
     }
 
     #[test]

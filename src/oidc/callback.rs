@@ -2,6 +2,7 @@
 
 use crate::error::{Code, Error};
 use crate::secret::Secret;
+use crate::session::LoginTransaction;
 
 /// Parameters of the callback. Each may appear at most once: a duplicated `state` or `code`
 /// is an attempt to confuse one parser or another, and is refused.
@@ -37,6 +38,46 @@ pub fn parse(query: Option<&str>) -> Result<CallbackParams, Error> {
         }
     }
     Ok(p)
+}
+
+impl CallbackParams {
+    /// An `error=` callback (the user cancelled, or Vipps refused) as the error it is.
+    /// `error_description` is never shown: it is upstream text.
+    pub fn provider_error(&self) -> Result<(), Error> {
+        match &self.error {
+            Some(e) => Err(Error::new(error_code(e), format!("provider returned error={}", crate::oidc::safe_code(e)))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A callback whose `state` matched a pending login of this browser, whose `iss` (if sent) is
+/// our issuer and which carries a code: the only input the token request takes.
+#[derive(Debug)]
+pub struct CheckedCallback {
+    transaction: LoginTransaction,
+    code: Secret,
+}
+
+impl CheckedCallback {
+    /// Checks what is left once the state matched (`transaction`) and the provider is known:
+    /// RFC 9207's `iss` (a mix-up defence) and the presence of a code.
+    pub fn new(transaction: LoginTransaction, params: CallbackParams, issuer: &str) -> Result<CheckedCallback, Error> {
+        params.provider_error()?;
+        if params.iss.as_deref().is_some_and(|iss| iss != issuer) {
+            return Err(Error::new(Code::CallbackIssMismatch, "iss parameter differs from the discovery issuer"));
+        }
+        match params.code {
+            Some(code) if !code.expose().is_empty() => Ok(CheckedCallback { transaction, code }),
+            _ => Err(Error::new(Code::CallbackMissingCode, "callback without code")),
+        }
+    }
+    pub fn transaction(&self) -> &LoginTransaction {
+        &self.transaction
+    }
+    pub fn code(&self) -> &Secret {
+        &self.code
+    }
 }
 
 /// The error page title for an `error=` callback. `error_description` is never shown:

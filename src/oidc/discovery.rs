@@ -5,22 +5,47 @@ use crate::error::{Code, Error};
 use serde::Deserialize;
 use url::Url;
 
+/// A discovery document that passed [`parse`]: the only way to make one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discovery(Document);
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Discovery {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub jwks_uri: String,
-    pub userinfo_endpoint: String,
+struct Document {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    userinfo_endpoint: String,
     #[serde(default)]
-    pub backchannel_authentication_endpoint: Option<String>,
-    #[serde(default)]
-    pub code_challenge_methods_supported: Option<Vec<String>>,
+    backchannel_authentication_endpoint: Option<String>,
+}
+
+impl Discovery {
+    /// The issuer, exactly as the provider names itself (`iss` must equal it byte for byte).
+    pub fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+    pub fn authorization_endpoint(&self) -> &str {
+        &self.0.authorization_endpoint
+    }
+    pub fn token_endpoint(&self) -> &str {
+        &self.0.token_endpoint
+    }
+    pub fn jwks_uri(&self) -> &str {
+        &self.0.jwks_uri
+    }
+    pub fn userinfo_endpoint(&self) -> &str {
+        &self.0.userinfo_endpoint
+    }
+    /// CIBA (login from phone number), when the provider offers it.
+    pub fn backchannel_authentication_endpoint(&self) -> Option<&str> {
+        self.0.backchannel_authentication_endpoint.as_deref()
+    }
 }
 
 /// Parses and validates a discovery document fetched from `discovery_url`.
 pub fn parse(discovery_url: &Url, body: &str) -> Result<Discovery, Error> {
-    let d: Discovery = serde_json::from_str(body)
+    let d: Document = serde_json::from_str(body)
         .map_err(|e| Error::new(Code::DiscoveryInvalid, format!("not a discovery document: {}", e.classify_str())))?;
     // OpenID Connect Discovery §4.3: the issuer must be the one whose well-known URL we fetched.
     let expected = format!("{}/.well-known/openid-configuration", d.issuer.trim_end_matches('/'));
@@ -47,7 +72,27 @@ pub fn parse(discovery_url: &Url, body: &str) -> Result<Discovery, Error> {
             return Err(Error::new(Code::DiscoveryInvalid, format!("{name} is on another host")));
         }
     }
-    Ok(d)
+    if let Some(ciba) = &d.backchannel_authentication_endpoint {
+        let u = Url::parse(ciba).map_err(|_| Error::new(Code::DiscoveryInvalid, "backchannel_authentication_endpoint is not a URL"))?;
+        if !is_secure_or_loopback(&u) || u.origin() != origin {
+            return Err(Error::new(Code::DiscoveryInvalid, "backchannel_authentication_endpoint is not https on the discovery host"));
+        }
+    }
+    Ok(Discovery(d))
+}
+
+/// A valid document for `https://id.example/`, for tests of the steps that use one.
+#[cfg(test)]
+pub(crate) fn test_discovery() -> Discovery {
+    let url = Url::parse("https://id.example/.well-known/openid-configuration").unwrap();
+    let doc = serde_json::json!({
+        "issuer": "https://id.example/",
+        "authorization_endpoint": "https://id.example/oauth2/auth",
+        "token_endpoint": "https://id.example/oauth2/token",
+        "jwks_uri": "https://id.example/jwks",
+        "userinfo_endpoint": "https://id.example/userinfo",
+    });
+    parse(&url, &doc.to_string()).unwrap()
 }
 
 trait Classify {
@@ -84,7 +129,7 @@ mod tests {
         let u = Url::parse(URL).unwrap();
         let d = parse(&u, &doc("https://apitest.vipps.no/access-management-1.0/access/",
             "https://apitest.vipps.no/access-management-1.0/access/oauth2/token")).unwrap();
-        assert_eq!(d.issuer, "https://apitest.vipps.no/access-management-1.0/access/");
+        assert_eq!(d.issuer(), "https://apitest.vipps.no/access-management-1.0/access/");
     }
 
     #[test]

@@ -70,8 +70,19 @@ pub struct Expected<'a> {
 /// A token that passed every check.
 #[derive(Debug, Clone)]
 pub struct VerifiedIdToken {
-    pub sub: String,
-    pub claims: IdTokenClaims,
+    sub: String,
+    claims: IdTokenClaims,
+}
+
+impl VerifiedIdToken {
+    /// The subject, present and checked.
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+    /// Every claim read from the token (`acr`, `auth_time`, `sid`...).
+    pub fn claims(&self) -> &IdTokenClaims {
+        &self.claims
+    }
 }
 
 fn err(code: Code, detail: &str) -> Error {
@@ -195,7 +206,7 @@ mod tests {
     #[test]
     fn accepts_a_vipps_shaped_token() {
         let t = check(claims()).unwrap();
-        assert_eq!(t.sub, SUB);
+        assert_eq!(t.sub(), SUB);
         // aud as a plain string and as a one-element array both pass.
         assert!(check(with(|c| c["aud"] = json!("client-1"))).is_ok());
         // Without a kid, a single key is used.
@@ -204,27 +215,39 @@ mod tests {
 
     #[test]
     fn refuses_each_failed_check_with_its_code() {
-        assert_eq!(code_of(with(|c| c["iss"] = json!("https://evil.example/"))), Code::IdTokenIssuer);
-        assert_eq!(code_of(with(|c| c["iss"] = json!(ISSUER.trim_end_matches('/')))), Code::IdTokenIssuer);
-        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("iss"); })), Code::IdTokenIssuer);
-        assert_eq!(code_of(with(|c| c["aud"] = json!(["other"]))), Code::IdTokenAudience);
-        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("aud"); })), Code::IdTokenAudience);
-        assert_eq!(code_of(with(|c| c["aud"] = json!(["client-1", "other"]))), Code::IdTokenAzp);
+        // Each case by name: one failure does not hide the others.
+        type Mutation = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, Mutation, Code)> = vec![
+            ("iss of another issuer", Box::new(|c| c["iss"] = json!("https://evil.example/")), Code::IdTokenIssuer),
+            ("iss without its trailing slash", Box::new(|c| c["iss"] = json!(ISSUER.trim_end_matches('/'))), Code::IdTokenIssuer),
+            ("iss missing", Box::new(|c| { c.as_object_mut().unwrap().remove("iss"); }), Code::IdTokenIssuer),
+            ("aud without us", Box::new(|c| c["aud"] = json!(["other"])), Code::IdTokenAudience),
+            ("aud missing", Box::new(|c| { c.as_object_mut().unwrap().remove("aud"); }), Code::IdTokenAudience),
+            ("several aud, no azp", Box::new(|c| c["aud"] = json!(["client-1", "other"])), Code::IdTokenAzp),
+            ("azp of another client", Box::new(|c| c["azp"] = json!("other")), Code::IdTokenAzp),
+            ("exp passed beyond leeway", Box::new(|c| c["exp"] = json!(NOW - LEEWAY_SECS - 1)), Code::IdTokenExpired),
+            ("exp missing", Box::new(|c| { c.as_object_mut().unwrap().remove("exp"); }), Code::IdTokenExpired),
+            ("iat missing", Box::new(|c| { c.as_object_mut().unwrap().remove("iat"); }), Code::IdTokenIssuedAt),
+            ("iat in the future", Box::new(|c| c["iat"] = json!(NOW + LEEWAY_SECS + 10)), Code::IdTokenIssuedAt),
+            ("iat a day old", Box::new(|c| c["iat"] = json!(NOW - 86_400)), Code::IdTokenIssuedAt),
+            ("nbf in the future", Box::new(|c| c["nbf"] = json!(NOW + 3000)), Code::IdTokenNotYetValid),
+            ("nonce of another login", Box::new(|c| c["nonce"] = json!("other-nonce")), Code::IdTokenNonce),
+            ("nonce empty", Box::new(|c| c["nonce"] = json!("")), Code::IdTokenNonce),
+            ("nonce missing", Box::new(|c| { c.as_object_mut().unwrap().remove("nonce"); }), Code::IdTokenNonce),
+            ("sub missing", Box::new(|c| { c.as_object_mut().unwrap().remove("sub"); }), Code::IdTokenSubject),
+            ("sub empty", Box::new(|c| c["sub"] = json!("")), Code::IdTokenSubject),
+            ("at_hash of another token", Box::new(|c| c["at_hash"] = json!(at_hash("other"))), Code::IdTokenAtHash),
+        ];
+        let failed: Vec<String> = cases
+            .into_iter()
+            .filter_map(|(name, mutate, want)| {
+                let got = code_of(with(mutate));
+                (got != want).then(|| format!("{name}: expected {want}, got {got}"))
+            })
+            .collect();
+        assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
         assert!(check(with(|c| { c["aud"] = json!(["client-1", "other"]); c["azp"] = json!("client-1"); })).is_ok());
-        assert_eq!(code_of(with(|c| c["azp"] = json!("other"))), Code::IdTokenAzp);
-        assert_eq!(code_of(with(|c| c["exp"] = json!(NOW - LEEWAY_SECS - 1))), Code::IdTokenExpired);
         assert!(check(with(|c| c["exp"] = json!(NOW - LEEWAY_SECS + 5))).is_ok());
-        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("exp"); })), Code::IdTokenExpired);
-        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("iat"); })), Code::IdTokenIssuedAt);
-        assert_eq!(code_of(with(|c| c["iat"] = json!(NOW + LEEWAY_SECS + 10))), Code::IdTokenIssuedAt);
-        assert_eq!(code_of(with(|c| c["iat"] = json!(NOW - 86_400))), Code::IdTokenIssuedAt);
-        assert_eq!(code_of(with(|c| c["nbf"] = json!(NOW + 3000))), Code::IdTokenNotYetValid);
-        assert_eq!(code_of(with(|c| c["nonce"] = json!("other-nonce"))), Code::IdTokenNonce);
-        assert_eq!(code_of(with(|c| c["nonce"] = json!(""))), Code::IdTokenNonce);
-        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("nonce"); })), Code::IdTokenNonce);
-        assert_eq!(code_of(with(|c| { c.as_object_mut().unwrap().remove("sub"); })), Code::IdTokenSubject);
-        assert_eq!(code_of(with(|c| c["sub"] = json!(""))), Code::IdTokenSubject);
-        assert_eq!(code_of(with(|c| c["at_hash"] = json!(at_hash("other")))), Code::IdTokenAtHash);
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod discovery;
 pub mod id_token;
 pub mod jwks;
 pub mod token;
+pub mod doc_cache;
+pub mod freshness;
 pub mod userinfo;
 
 use crate::config::Config;
@@ -15,7 +17,7 @@ use crate::http::InboundResponse;
 /// Headers Vipps asks every integration to send (VIPPS-NOTES.md, "Recommended headers").
 pub fn system_headers(config: &Config) -> Vec<(String, String)> {
     vec![
-        ("vipps-system-name".into(), config.system_name.clone()),
+        ("vipps-system-name".into(), config.vipps.system_name.clone()),
         ("vipps-system-version".into(), env!("CARGO_PKG_VERSION").into()),
         ("vipps-system-plugin-name".into(), "vipps-edge-login".into()),
         ("vipps-system-plugin-version".into(), env!("CARGO_PKG_VERSION").into()),

@@ -7,39 +7,39 @@ use crate::config::{Config, TokenAuthMethod};
 use crate::error::{Code, Error};
 use crate::http::{InboundResponse, OutboundRequest};
 use crate::secret::Secret;
-use crate::session::LoginTransaction;
+use super::callback::CheckedCallback;
 use crate::util::{b64_std, form_encode, form_urlencode_component};
 use serde::Deserialize;
 
-/// Builds the token request for a callback whose state matched `tx`.
-pub fn build_request(config: &Config, discovery: &Discovery, tx: &LoginTransaction, code: &Secret) -> OutboundRequest {
+/// Builds the token request for a checked callback (state matched, code present).
+pub fn build_request(config: &Config, discovery: &Discovery, callback: &CheckedCallback) -> OutboundRequest {
     let mut form: Vec<(&str, &str)> = vec![
         ("grant_type", "authorization_code"),
-        ("code", code.expose()),
-        ("redirect_uri", config.redirect_uri.as_str()),
-        ("code_verifier", tx.code_verifier.expose()),
+        ("code", callback.code().expose()),
+        ("redirect_uri", config.vipps.redirect_uri.as_str()),
+        ("code_verifier", callback.transaction().code_verifier().expose()),
     ];
     let mut headers = vec![
         ("content-type".to_string(), "application/x-www-form-urlencoded".to_string()),
         ("accept".to_string(), "application/json".to_string()),
     ];
-    match config.token_auth {
+    match config.vipps.token_auth {
         TokenAuthMethod::ClientSecretBasic => {
             // RFC 6749 §2.3.1: form-encode id and secret before joining and base64.
             let creds = format!(
                 "{}:{}",
-                form_urlencode_component(&config.client_id),
-                form_urlencode_component(config.client_secret.expose())
+                form_urlencode_component(&config.vipps.client_id),
+                form_urlencode_component(config.vipps.client_secret.expose())
             );
             headers.push(("authorization".into(), format!("Basic {}", b64_std(creds.as_bytes()))));
         }
         TokenAuthMethod::ClientSecretPost => {
-            form.push(("client_id", &config.client_id));
-            form.push(("client_secret", config.client_secret.expose()));
+            form.push(("client_id", &config.vipps.client_id));
+            form.push(("client_secret", config.vipps.client_secret.expose()));
         }
     }
     headers.extend(super::system_headers(config));
-    OutboundRequest { method: "POST", url: discovery.token_endpoint.clone(), headers, body: Some(form_encode(form)) }
+    OutboundRequest { method: "POST", url: discovery.token_endpoint().to_string(), headers, body: Some(form_encode(form)) }
 }
 
 #[derive(Debug, Clone)]
@@ -95,19 +95,17 @@ pub fn process_response(resp: &InboundResponse) -> Result<TokenResponse, Error> 
 mod tests {
     use super::*;
     use crate::config::tests::parse;
-    use crate::return_to::SafeReturnPath;
 
-    fn tx() -> LoginTransaction {
-        LoginTransaction {
-            state: "state".into(),
-            nonce: "nonce".into(),
-            code_verifier: Secret::new("verifier"),
-            return_to: SafeReturnPath::root(),
-            created: 0,
-        }
+    /// A checked callback for `code`, through the real steps: begin, take, check.
+    fn checked(c: &Config, code: &str) -> CheckedCallback {
+        let mut tx = crate::session::TransactionCookie::default();
+        tx.begin(c, "state-aaaaaaaaaaaaaaaaaa".into(), &crate::return_to::SafeReturnPath::root(), 100);
+        let txn = tx.take(c, "state-aaaaaaaaaaaaaaaaaa", 100).unwrap();
+        let params = super::super::callback::parse(Some(&format!("code={code}&state=x"))).unwrap();
+        CheckedCallback::new(txn, params, "https://id.example/").unwrap()
     }
     fn disc() -> Discovery {
-        serde_json::from_str(r#"{"issuer":"i","authorization_endpoint":"a","token_endpoint":"https://id/t","jwks_uri":"j","userinfo_endpoint":"u"}"#).unwrap()
+        crate::oidc::discovery::test_discovery()
     }
     fn resp(status: u16, body: &str) -> InboundResponse {
         InboundResponse { status, headers: vec![("content-type".into(), "application/json".into())], body: body.as_bytes().to_vec() }
@@ -116,14 +114,17 @@ mod tests {
     #[test]
     fn basic_auth_encodes_per_rfc6749() {
         let c = parse(&[("VIPPS_CLIENT_ID", "id:1"), ("VIPPS_CLIENT_SECRET", "a:b%c+d e@f=")]).unwrap();
-        let r = build_request(&c, &disc(), &tx(), &Secret::new("the-code"));
+        let cb = checked(&c, "the-code");
+        let r = build_request(&c, &disc(), &cb);
         let auth = crate::http::header(&r.headers, "authorization").unwrap();
         let decoded = String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, auth.strip_prefix("Basic ").unwrap()).unwrap()).unwrap();
         assert_eq!(decoded, "id%3A1:a%3Ab%25c%2Bd+e%40f%3D");
         let body = r.body.unwrap();
         assert!(body.contains("grant_type=authorization_code"));
         assert!(body.contains("code=the-code"));
-        assert!(body.contains("code_verifier=verifier"));
+        let verifier = cb.transaction().code_verifier().expose();
+        assert_eq!(verifier.len(), 43);
+        assert!(body.contains(&format!("code_verifier={verifier}")));
         assert!(body.contains("redirect_uri=https%3A%2F%2Fshop.example%2Fauth%2Fcallback"));
         assert!(!body.contains("client_secret"));
         assert!(crate::http::header(&r.headers, "vipps-system-name").is_some());
@@ -132,7 +133,7 @@ mod tests {
     #[test]
     fn post_auth_puts_credentials_in_body() {
         let c = parse(&[("VIPPS_TOKEN_AUTH_METHOD", "client_secret_post")]).unwrap();
-        let r = build_request(&c, &disc(), &tx(), &Secret::new("x"));
+        let r = build_request(&c, &disc(), &checked(&c, "x"));
         assert!(crate::http::header(&r.headers, "authorization").is_none());
         let body = r.body.unwrap();
         assert!(body.contains("client_id=client-1") && body.contains("client_secret=s3cret-value"));

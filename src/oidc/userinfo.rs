@@ -15,7 +15,7 @@ pub fn build_request(config: &Config, discovery: &Discovery, access_token: &Secr
         ("accept".to_string(), "application/json".to_string()),
     ];
     headers.extend(super::system_headers(config));
-    OutboundRequest { method: "GET", url: discovery.userinfo_endpoint.clone(), headers, body: None }
+    OutboundRequest { method: "GET", url: discovery.userinfo_endpoint().to_string(), headers, body: None }
 }
 
 /// Userinfo claims, whose `sub` must equal the ID token's (OIDC Core §5.3.2).

@@ -20,15 +20,15 @@ pub struct Forward {
     pub path: CanonicalPath,
     /// The `sub` of a valid session the request carried.
     pub user: Option<String>,
-    /// A cookie to set on the backend's answer (a re-issued or cleared session).
-    pub set_cookie: Option<String>,
+    /// Cookies to set on the backend's answer (a re-issued or cleared session).
+    pub set_cookies: Vec<String>,
 }
 
 impl Forward {
     /// Whether the backend's answer is for one user only: it must not be stored by a shared
     /// cache.
     pub fn is_personal(&self) -> bool {
-        self.user.is_some() || self.set_cookie.is_some()
+        self.user.is_some() || !self.set_cookies.is_empty()
     }
 }
 

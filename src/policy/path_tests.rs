@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::config::tests::parse as config;
-use crate::gate::{self, Route};
+use crate::router::{self as gate, Route};
 
 fn canon(raw: &str) -> Result<String, PathRefusal> {
     CanonicalPath::parse(raw).map(|p| p.as_str().to_string())

@@ -5,23 +5,24 @@
 //! cookie does not verify as another. Verification tries every configured key, so keys rotate
 //! without logging everybody out.
 
-use crate::util::{b64url, b64url_decode, ct_eq, hmac_sha256};
+use crate::util::{b64url, b64url_decode, hmac_sha256, hmac_sha256_verify};
 
 const VERSION: &str = "v1";
 
-fn mac(key: &[u8; 32], name: &str, payload_b64: &str) -> [u8; 32] {
-    hmac_sha256(key, &[name.as_bytes(), b"\0", VERSION.as_bytes(), b".", payload_b64.as_bytes()])
+/// What the MAC covers: the cookie's name, the version and the payload.
+fn mac_parts<'a>(name: &'a str, payload_b64: &'a str) -> [&'a [u8]; 5] {
+    [name.as_bytes(), b"\0", VERSION.as_bytes(), b".", payload_b64.as_bytes()]
 }
 
 /// Signs `payload` for the cookie `name` with `key`.
 pub fn sign(key: &[u8; 32], name: &str, payload: &[u8]) -> String {
     let p = b64url(payload);
-    let m = mac(key, name, &p);
+    let m = hmac_sha256(key, &mac_parts(name, &p));
     format!("{VERSION}.{p}.{}", b64url(&m))
 }
 
 /// Verifies a signed value; returns the payload and the index of the key that verified it.
-pub fn verify(keys: &[[u8; 32]], name: &str, value: &str) -> Option<(Vec<u8>, usize)> {
+pub fn verify<'a>(keys: impl IntoIterator<Item = &'a [u8; 32]>, name: &str, value: &str) -> Option<(Vec<u8>, usize)> {
     // Bound the work an attacker can make us do before any MAC.
     if value.len() > 8192 {
         return None;
@@ -32,8 +33,8 @@ pub fn verify(keys: &[[u8; 32]], name: &str, value: &str) -> Option<(Vec<u8>, us
         return None;
     }
     let given = b64url_decode(m)?;
-    for (i, key) in keys.iter().enumerate() {
-        if ct_eq(&mac(key, name, p), &given) {
+    for (i, key) in keys.into_iter().enumerate() {
+        if hmac_sha256_verify(key, &mac_parts(name, p), &given) {
             return Some((b64url_decode(p)?, i));
         }
     }

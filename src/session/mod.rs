@@ -1,7 +1,9 @@
-//! Cookies: the signed session cookie and the signed login-transaction cookie.
+//! Sessions: signed cookies (the session, the login transaction), consent revocations that
+//! end sessions, and the exchanges of double-submitted callbacks.
 
 pub mod cookie;
 pub mod exchanges;
+pub mod revocation;
 pub mod transaction;
 pub mod user;
 

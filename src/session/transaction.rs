@@ -45,14 +45,29 @@ pub struct TransactionCookie {
     key_index: usize,
 }
 
-/// A pending login whose `state` matched: the only input the token step accepts.
+/// A pending login whose `state` matched this browser's cookie. Only
+/// [`TransactionCookie::take`] makes one.
 #[derive(Debug, Clone)]
 pub struct LoginTransaction {
-    pub state: String,
-    pub nonce: String,
-    pub code_verifier: Secret,
-    pub return_to: SafeReturnPath,
-    pub created: u64,
+    state: String,
+    nonce: String,
+    code_verifier: Secret,
+    return_to: SafeReturnPath,
+}
+
+impl LoginTransaction {
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+    pub fn code_verifier(&self) -> &Secret {
+        &self.code_verifier
+    }
+    pub fn return_to(&self) -> &SafeReturnPath {
+        &self.return_to
+    }
 }
 
 /// PKCE verifier for `state`: 43 base64url chars = 256 bits (RFC 7636 §4.1).
@@ -69,7 +84,7 @@ impl TransactionCookie {
     /// The verified cookie from a `Cookie` header; `None` when absent or not ours.
     pub fn from_cookie_header(config: &Config, cookie_header: &str) -> Option<TransactionCookie> {
         cookie::values(cookie_header, TX_COOKIE).into_iter().find_map(|v| {
-            let (payload, key_index) = cookie::verify(&config.keys.transaction, TX_COOKIE, v)?;
+            let (payload, key_index) = cookie::verify(config.session.keys.transaction.iter(), TX_COOKIE, v)?;
             let pending: Vec<PendingLogin> = serde_json::from_slice(&payload).ok()?;
             (pending.len() <= MAX_PENDING).then_some(TransactionCookie { pending, key_index })
         })
@@ -89,14 +104,14 @@ impl TransactionCookie {
             self.pending.clear();
             self.key_index = 0;
         }
-        self.pending.retain(|p| now < p.t + config.login_timeout && p.t <= now + 60);
+        self.pending.retain(|p| now < p.t.saturating_add(config.session.login_timeout) && p.t <= now.saturating_add(60));
         self.pending.push(PendingLogin { s: state.clone(), t: now, r: return_to.as_str().to_string() });
         while self.pending.len() > MAX_PENDING
             || (self.pending.len() > 1 && self.payload().len() > MAX_PAYLOAD)
         {
             self.pending.remove(0);
         }
-        let key = &config.keys.transaction[0];
+        let key = config.session.keys.transaction.first();
         (derive_nonce(key, &state), derive_verifier(key, &state))
     }
 
@@ -108,17 +123,22 @@ impl TransactionCookie {
             .position(|p| ct_eq(p.s.as_bytes(), state.as_bytes()))
             .ok_or(Code::StateMismatch)?;
         let p = self.pending.remove(i);
-        if now >= p.t + config.login_timeout || p.t > now + 60 {
+        if now >= p.t.saturating_add(config.session.login_timeout) || p.t > now.saturating_add(60) {
             return Err(Code::StateExpired);
         }
-        let key = config.keys.transaction.get(self.key_index).ok_or(Code::StateMismatch)?;
+        let key = config.session.keys.transaction.get(self.key_index).ok_or(Code::StateMismatch)?;
         Ok(LoginTransaction {
             nonce: derive_nonce(key, &p.s),
             code_verifier: derive_verifier(key, &p.s),
             return_to: SafeReturnPath::parse(&p.r).unwrap_or_else(SafeReturnPath::root),
-            created: p.t,
             state: p.s,
         })
+    }
+
+    /// The key this cookie was verified with (or the current one for a new cookie).
+    fn signing_key<'a>(&self, config: &'a Config) -> &'a [u8; 32] {
+        let keys = &config.session.keys.transaction;
+        keys.get(self.key_index).unwrap_or(keys.first())
     }
 
     fn payload(&self) -> Vec<u8> {
@@ -130,8 +150,8 @@ impl TransactionCookie {
         if self.pending.is_empty() {
             return cookie::clear_cookie(TX_COOKIE);
         }
-        let value = cookie::sign(&config.keys.transaction[self.key_index], TX_COOKIE, &self.payload());
-        cookie::set_cookie(TX_COOKIE, &value, config.login_timeout)
+        let value = cookie::sign(self.signing_key(config), TX_COOKIE, &self.payload());
+        cookie::set_cookie(TX_COOKIE, &value, config.session.login_timeout)
     }
 }
 
@@ -155,9 +175,9 @@ mod tests {
         let h = header_of(&tx.to_set_cookie(&c));
         let mut back = TransactionCookie::from_cookie_header(&c, &h).unwrap();
         let t = back.take(&c, "state-aaaaaaaaaaaaaaaaaa", 101).unwrap();
-        assert_eq!(t.nonce, nonce);
-        assert_eq!(t.code_verifier, verifier);
-        assert_eq!(t.return_to, rt);
+        assert_eq!(t.nonce(), nonce);
+        assert_eq!(t.code_verifier().expose(), verifier.expose());
+        assert_eq!(t.return_to(), &rt);
         // Single use: the entry is gone, and the cookie is cleared.
         assert_eq!(back.take(&c, "state-aaaaaaaaaaaaaaaaaa", 101).unwrap_err(), Code::StateMismatch);
         assert!(back.to_set_cookie(&c).contains("Max-Age=0"));
@@ -204,7 +224,7 @@ mod tests {
         assert!(TransactionCookie::from_cookie_header(&other, &h).is_none());
         // A value signed for the session cookie does not verify as a transaction cookie.
         let payload = serde_json::to_vec(&tx.pending).unwrap();
-        let as_session = cookie::sign(&c.keys.transaction[0], "__Host-vipps-session", &payload);
+        let as_session = cookie::sign(c.session.keys.transaction.first(), "__Host-vipps-session", &payload);
         assert!(TransactionCookie::from_cookie_header(&c, &format!("{TX_COOKIE}={as_session}")).is_none());
     }
 }

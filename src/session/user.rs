@@ -9,19 +9,25 @@ pub const SESSION_COOKIE: &str = "__Host-vipps-session";
 /// Browsers accept 4096 bytes per cookie, name and attributes included.
 pub const MAX_COOKIE_BYTES: usize = 4000;
 
+/// A logged-in user: made from a verified login ([`Session::from_userinfo`]) or from a cookie
+/// whose MAC and expiry checked out ([`Session::from_cookie_header`]), never otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session(Payload);
+
+/// What the cookie holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    pub sub: String,
+struct Payload {
+    sub: String,
     /// Issued at (Unix seconds).
-    pub iat: u64,
+    iat: u64,
     /// Expires at (Unix seconds).
-    pub exp: u64,
+    exp: u64,
     /// Last checked against recorded consent revocations (Unix seconds; 0 = at `iat`).
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub chk: u64,
+    chk: u64,
     /// Claims copied from userinfo (`SESSION_CLAIMS`).
     #[serde(default)]
-    pub claims: Map<String, Value>,
+    claims: Map<String, Value>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -32,32 +38,33 @@ impl Session {
     /// Builds the session from userinfo, keeping only the configured claims.
     pub fn from_userinfo(config: &Config, sub: &str, userinfo: &Map<String, Value>, now: u64) -> Session {
         let claims = config
-            .session_claims
+            .session
+            .claims
             .iter()
             .filter_map(|name| userinfo.get(name).map(|v| (name.clone(), v.clone())))
             .collect();
-        Session { sub: sub.to_string(), iat: now, exp: now + config.session_ttl, chk: 0, claims }
+        Session(Payload { sub: sub.to_string(), iat: now, exp: now.saturating_add(config.session.ttl), chk: 0, claims })
     }
 
     /// The `Set-Cookie` value. Claims are dropped, last configured first, until the cookie fits
     /// in [`MAX_COOKIE_BYTES`]; the second value says how many were dropped.
     pub fn to_set_cookie(&self, config: &Config) -> (String, usize) {
-        self.to_set_cookie_at(config, self.iat)
+        self.to_set_cookie_at(config, self.0.iat)
     }
 
     /// As [`Session::to_set_cookie`], re-issued at `now`: the cookie's `Max-Age` runs to `exp`.
     pub fn to_set_cookie_at(&self, config: &Config, now: u64) -> (String, usize) {
-        let max_age = self.exp.saturating_sub(now).max(1);
-        let mut s = self.clone();
+        let max_age = self.0.exp.saturating_sub(now).max(1);
+        let mut s = self.0.clone();
         let mut dropped = 0;
         loop {
             let payload = serde_json::to_vec(&s).unwrap_or_default();
-            let value = cookie::sign(&config.keys.session[0], SESSION_COOKIE, &payload);
+            let value = cookie::sign(config.session.keys.session.first(), SESSION_COOKIE, &payload);
             let header = cookie::set_cookie(SESSION_COOKIE, &value, max_age);
             if header.len() <= MAX_COOKIE_BYTES || s.claims.is_empty() {
                 return (header, dropped);
             }
-            let last = config.session_claims.iter().rev().find(|c| s.claims.contains_key(*c)).cloned();
+            let last = config.session.claims.iter().rev().find(|c| s.claims.contains_key(*c)).cloned();
             match last {
                 Some(name) => {
                     s.claims.remove(&name);
@@ -71,23 +78,43 @@ impl Session {
     /// The valid session in a `Cookie` header, if any.
     pub fn from_cookie_header(config: &Config, cookie_header: &str, now: u64) -> Option<Session> {
         cookie::values(cookie_header, SESSION_COOKIE).into_iter().find_map(|v| {
-            let (payload, _) = cookie::verify(&config.keys.session, SESSION_COOKIE, v)?;
-            let s: Session = serde_json::from_slice(&payload).ok()?;
-            (now < s.exp && s.iat <= now + 60 && !s.sub.is_empty()).then_some(s)
+            let (payload, _) = cookie::verify(config.session.keys.session.iter(), SESSION_COOKIE, v)?;
+            let s: Payload = serde_json::from_slice(&payload).ok()?;
+            (now < s.exp && s.iat <= now.saturating_add(60) && !s.sub.is_empty()).then_some(Session(s))
         })
+    }
+
+    pub fn sub(&self) -> &str {
+        &self.0.sub
+    }
+    /// When the login happened (Unix seconds).
+    pub fn iat(&self) -> u64 {
+        self.0.iat
+    }
+    pub fn exp(&self) -> u64 {
+        self.0.exp
+    }
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.0.claims
     }
 
     /// When this session was last known not to be revoked.
     pub fn checked_at(&self) -> u64 {
-        self.chk.max(self.iat)
+        self.0.chk.max(self.0.iat)
+    }
+
+    /// The same session, known not to be revoked at `now`.
+    pub fn checked(mut self, now: u64) -> Session {
+        self.0.chk = now;
+        self
     }
 
     /// The JSON `GET /auth/session` answers.
     pub fn to_json(&self) -> Value {
-        let mut m = self.claims.clone();
-        m.insert("sub".into(), Value::String(self.sub.clone()));
-        m.insert("iat".into(), Value::from(self.iat));
-        m.insert("exp".into(), Value::from(self.exp));
+        let mut m = self.0.claims.clone();
+        m.insert("sub".into(), Value::String(self.0.sub.clone()));
+        m.insert("iat".into(), Value::from(self.0.iat));
+        m.insert("exp".into(), Value::from(self.0.exp));
         Value::Object(m)
     }
 }
@@ -115,10 +142,10 @@ mod tests {
     fn round_trip_keeps_only_configured_claims() {
         let c = parse(&[]).unwrap();
         let s = Session::from_userinfo(&c, "u1", &userinfo(), 1000);
-        assert!(s.claims.contains_key("name"));
-        assert!(!s.claims.contains_key("nin"));
-        assert!(!s.claims.contains_key("address"));
-        assert!(!s.claims.contains_key("phone_number"));
+        assert!(s.claims().contains_key("name"));
+        assert!(!s.claims().contains_key("nin"));
+        assert!(!s.claims().contains_key("address"));
+        assert!(!s.claims().contains_key("phone_number"));
         let (h, dropped) = s.to_set_cookie(&c);
         assert_eq!(dropped, 0);
         assert!(h.starts_with("__Host-vipps-session="));
@@ -132,7 +159,7 @@ mod tests {
         let s = Session::from_userinfo(&c, "u1", &userinfo(), 1000);
         let (h, _) = s.to_set_cookie(&c);
         let hv = cookie_value(&h);
-        assert!(Session::from_cookie_header(&c, &hv, 1000 + c.session_ttl).is_none());
+        assert!(Session::from_cookie_header(&c, &hv, 1000 + c.session.ttl).is_none());
         let tampered = hv.replacen("v1.", "v1.e", 1);
         assert!(Session::from_cookie_header(&c, &tampered, 1001).is_none());
         let other = parse(&[("SESSION_SECRET", "another-secret-another-secret-xx")]).unwrap();
@@ -149,6 +176,6 @@ mod tests {
         assert_eq!(dropped, 1);
         assert!(h.len() <= MAX_COOKIE_BYTES);
         let back = Session::from_cookie_header(&c, &cookie_value(&h), 1001).unwrap();
-        assert!(back.claims.contains_key("name"));
+        assert!(back.claims().contains_key("name"));
     }
 }

@@ -5,15 +5,15 @@
 //! (`"alg": "none"`), "no more secure than a regular JSON": the endpoint is authenticated by
 //! its unguessable path, and the body is parsed as untrusted input. Should Vipps start signing
 //! (the stated reason for the JWT format), an `RS256` token is verified against the provider's
-//! JWKS by [`crate::app`]; any other algorithm is refused.
+//! JWKS by [`UntrustedEvent::verify`]; any other algorithm is refused.
 //!
-//! Parsing is strict about shape and types and bounded in size; it never panics.
+//! Parsing is strict about shape and types and bounded in size; it never panics. The claims
+//! are reachable only through [`UntrustedEvent::verify`]: signature (when signed) and clock
+//! checks come first, and what comes out is an [`Event`].
 
-use crate::config::ConsentWebhook;
 use crate::error::{Code, Error};
-use crate::http::OutboundRequest;
 use crate::oidc::jwks::Jwks;
-use crate::util::{b64url, b64url_decode, hmac_sha256, sha256};
+use crate::util::b64url_decode;
 use jwt_compact::alg::Rsa;
 use jwt_compact::{AlgorithmExt, UntrustedToken};
 use serde::Deserialize;
@@ -31,18 +31,48 @@ pub const CONSENT_REVOKED: &str = "CONSENT_REVOKED";
 
 /// How the token claims to be protected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Protection {
+enum Protection {
     /// `alg: none` with an empty signature: as Vipps sends it today.
     Unsigned,
     /// `alg: RS256`: to be verified against the JWKS (the whole compact token is kept).
     Rs256 { token: String },
 }
 
-/// The body, parsed but with claims not yet checked against the clock.
+/// The body, parsed: its claims are neither verified nor checked against the clock yet, and
+/// only [`UntrustedEvent::verify`] gives them out.
 #[derive(Debug, Clone)]
-pub struct Parsed {
-    pub protection: Protection,
-    pub claims: Map<String, Value>,
+pub struct UntrustedEvent {
+    protection: Protection,
+    claims: Map<String, Value>,
+}
+
+/// What a signed event is verified with: the provider's keys and issuer.
+pub struct ProviderKeys<'a> {
+    pub jwks: &'a Jwks,
+    pub issuer: &'a str,
+}
+
+impl UntrustedEvent {
+    /// Splits and decodes the compact token, refusing what is not a JWT of an accepted `alg`.
+    pub fn parse(body: &[u8]) -> Result<UntrustedEvent, Error> {
+        parse(body)
+    }
+
+    /// Whether verifying needs the provider's keys (the token is signed).
+    pub fn is_signed(&self) -> bool {
+        matches!(self.protection, Protection::Rs256 { .. })
+    }
+
+    /// The event, once the signature (for a signed token, against `keys`) and the clock agree.
+    pub fn verify(self, keys: Option<ProviderKeys<'_>>, now: u64) -> Result<Event, Error> {
+        if let Protection::Rs256 { token } = &self.protection {
+            let Some(keys) = keys else {
+                return Err(Error::new(Code::WebhookSignature, "a signed event needs the provider's keys"));
+            };
+            verify_rs256(token, keys.jwks, keys.issuer)?;
+        }
+        check(&self.claims, now)
+    }
 }
 
 /// What a valid webhook tells us.
@@ -69,7 +99,7 @@ fn malformed(detail: &str) -> Error {
 }
 
 /// Splits and decodes the compact token. Accepts surrounding whitespace (a trailing newline).
-pub fn parse(body: &[u8]) -> Result<Parsed, Error> {
+fn parse(body: &[u8]) -> Result<UntrustedEvent, Error> {
     if body.len() > MAX_BODY {
         return Err(Error::new(Code::WebhookTooLarge, format!("body over {MAX_BODY} bytes")));
     }
@@ -100,7 +130,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, Error> {
             ))
         }
     };
-    Ok(Parsed { protection, claims })
+    Ok(UntrustedEvent { protection, claims })
 }
 
 /// A claim that must be a non-negative whole number when present.
@@ -112,7 +142,7 @@ fn seconds(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, Error
 }
 
 /// Checks the claims against the clock and extracts the event.
-pub fn check(claims: &Map<String, Value>, now: u64) -> Result<Event, Error> {
+fn check(claims: &Map<String, Value>, now: u64) -> Result<Event, Error> {
     let exp = seconds(claims, "exp")?.ok_or_else(|| Error::new(Code::WebhookExpired, "exp missing"))?;
     let iat = seconds(claims, "iat")?;
     let nbf = seconds(claims, "nbf")?;
@@ -143,7 +173,7 @@ pub fn check(claims: &Map<String, Value>, now: u64) -> Result<Event, Error> {
 
 /// Verifies a signed (RS256) webhook token against the provider's keys. An `iss`, when present,
 /// must be the provider's issuer.
-pub fn verify_rs256(token: &str, jwks: &Jwks, issuer: &str) -> Result<(), Error> {
+fn verify_rs256(token: &str, jwks: &Jwks, issuer: &str) -> Result<(), Error> {
     let untrusted = UntrustedToken::new(token).map_err(|_| malformed("not a JWS compact token"))?;
     if untrusted.algorithm() != "RS256" {
         return Err(Error::new(Code::WebhookAlgorithm, "alg is not RS256"));
@@ -160,38 +190,6 @@ pub fn verify_rs256(token: &str, jwks: &Jwks, issuer: &str) -> Result<(), Error>
         Some(Value::String(i)) if i == issuer => Ok(()),
         Some(_) => Err(Error::new(Code::WebhookSignature, "iss is not the provider's issuer")),
     }
-}
-
-/// Header names of a forwarded notification.
-pub const SIGNATURE_HEADER: &str = "vipps-edge-signature";
-pub const TIMESTAMP_HEADER: &str = "vipps-edge-timestamp";
-
-/// The signed JSON notification to the operator's `CONSENT_WEBHOOK_FORWARD` target:
-/// body `{"event", "sub", "revoked_at", "id"}`; `Vipps-Edge-Signature: v1=<hex HMAC-SHA256>`
-/// over `"{timestamp}.{body}"` keyed with the first `CONSENT_WEBHOOK_SECRET`; `Idempotency-Key`
-/// is the same for redeliveries of one event.
-pub fn forward_request(hook: &ConsentWebhook, target: &url::Url, sub: &str, revoked_at: u64, now: u64) -> OutboundRequest {
-    let id = b64url(&sha256(format!("{CONSENT_REVOKED}|{sub}|{revoked_at}").as_bytes())[..16]);
-    let body = serde_json::json!({"event": CONSENT_REVOKED, "sub": sub, "revoked_at": revoked_at, "id": id}).to_string();
-    let ts = now.to_string();
-    let key = hook.secrets.first().map(|s| s.expose().as_bytes()).unwrap_or_default();
-    let mac = hmac_sha256(key, &[ts.as_bytes(), b".", body.as_bytes()]);
-    OutboundRequest {
-        method: "POST",
-        url: target.to_string(),
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            (TIMESTAMP_HEADER.into(), ts),
-            (SIGNATURE_HEADER.into(), format!("v1={}", crate::util::hex(&mac))),
-            ("idempotency-key".into(), id),
-        ],
-        body: Some(body),
-    }
-}
-
-/// A short, stable, non-reversible handle for a `sub`, for log lines and store keys.
-pub fn sub_handle(sub: &str) -> String {
-    crate::util::b64url(&sha256(sub.as_bytes())[..12])
 }
 
 #[cfg(test)]
@@ -250,32 +248,43 @@ mod tests {
             }
             unsigned(c)
         };
-        assert_eq!(code(""), Code::WebhookMalformed);
-        assert_eq!(code("{\"sub\":\"x\"}"), Code::WebhookMalformed);
-        assert_eq!(code("a.b"), Code::WebhookMalformed);
-        assert_eq!(code("a.b.c.d"), Code::WebhookMalformed);
-        assert_eq!(code(&with("exp", Value::Null)), Code::WebhookExpired);
-        assert_eq!(code(&with("exp", json!(NOW - 1000))), Code::WebhookExpired);
-        assert_eq!(code(&with("exp", json!("soon"))), Code::WebhookMalformed);
-        assert_eq!(code(&with("exp", json!(NOW + 10 * 86_400))), Code::WebhookMalformed);
-        assert_eq!(code(&with("nbf", json!(NOW + 3600))), Code::WebhookNotYetValid);
-        assert_eq!(code(&with("iat", json!(NOW + 3600))), Code::WebhookNotYetValid);
-        assert_eq!(code(&with("iat", json!(-5))), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", Value::Null)), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", json!(""))), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", json!(42))), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", json!("a b"))), Code::WebhookMalformed);
-        assert_eq!(code(&with("sub", json!("x".repeat(256)))), Code::WebhookMalformed);
-        assert_eq!(code(&with("event", Value::Null)), Code::WebhookMalformed);
-        assert_eq!(code(&with("event", json!(["CONSENT_REVOKED"]))), Code::WebhookMalformed);
+        // Each case by name: one failure does not hide the others.
+        let cases: Vec<(&str, String, Code)> = vec![
+            (r#""""#, ("").to_string(), Code::WebhookMalformed),
+            (r#""{\"sub\":\"x\"}""#, ("{\"sub\":\"x\"}").to_string(), Code::WebhookMalformed),
+            (r#""a.b""#, ("a.b").to_string(), Code::WebhookMalformed),
+            (r#""a.b.c.d""#, ("a.b.c.d").to_string(), Code::WebhookMalformed),
+            (r#"with("exp", Value::Null)"#, (with("exp", Value::Null)).to_string(), Code::WebhookExpired),
+            (r#"with("exp", json!(NOW - 1000))"#, (with("exp", json!(NOW - 1000))).to_string(), Code::WebhookExpired),
+            (r#"with("exp", json!("soon"))"#, (with("exp", json!("soon"))).to_string(), Code::WebhookMalformed),
+            (r#"with("exp", json!(NOW + 10 * 86_400))"#, (with("exp", json!(NOW + 10 * 86_400))).to_string(), Code::WebhookMalformed),
+            (r#"with("nbf", json!(NOW + 3600))"#, (with("nbf", json!(NOW + 3600))).to_string(), Code::WebhookNotYetValid),
+            (r#"with("iat", json!(NOW + 3600))"#, (with("iat", json!(NOW + 3600))).to_string(), Code::WebhookNotYetValid),
+            (r#"with("iat", json!(-5))"#, (with("iat", json!(-5))).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", Value::Null)"#, (with("sub", Value::Null)).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", json!(""))"#, (with("sub", json!(""))).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", json!(42))"#, (with("sub", json!(42))).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", json!("a b"))"#, (with("sub", json!("a b"))).to_string(), Code::WebhookMalformed),
+            (r#"with("sub", json!("x".repeat(256)))"#, (with("sub", json!("x".repeat(256)))).to_string(), Code::WebhookMalformed),
+            (r#"with("event", Value::Null)"#, (with("event", Value::Null)).to_string(), Code::WebhookMalformed),
+            (r#"with("event", json!(["CONSENT_REVOKED"]))"#, (with("event", json!(["CONSENT_REVOKED"]))).to_string(), Code::WebhookMalformed),
+            (r#"token(json!({"alg": "none"}), vipps_claims(), "c2ln")"#, (token(json!({"alg": "none"}), vipps_claims(), "c2ln")).to_string(), Code::WebhookMalformed),
+            (r#"token(json!({"typ": "JWT"}), vipps_claims(), "")"#, (token(json!({"typ": "JWT"}), vipps_claims(), "")).to_string(), Code::WebhookMalformed),
+            (r#"token(json!({"alg": "none"}), json!([1, 2]), "")"#, (token(json!({"alg": "none"}), json!([1, 2]), "")).to_string(), Code::WebhookMalformed),
+            (r#""x".repeat(MAX_BODY + 1)"#, ("x".repeat(MAX_BODY + 1)).to_string(), Code::WebhookTooLarge),
+        ];
+        let failed: Vec<String> = cases
+            .iter()
+            .filter_map(|(name, body, want)| {
+                let got = code(body);
+                (got != *want).then(|| format!("{name}: expected {want}, got {got}"))
+            })
+            .collect();
+        assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
         // Algorithms: only none (unsigned, empty signature) and RS256 (signed).
         for alg in ["None", "NONE", "HS256", "ES256", "PS256"] {
             assert_eq!(code(&token(json!({"alg": alg}), vipps_claims(), "c2ln")), Code::WebhookAlgorithm, "{alg}");
         }
-        assert_eq!(code(&token(json!({"alg": "none"}), vipps_claims(), "c2ln")), Code::WebhookMalformed);
-        assert_eq!(code(&token(json!({"typ": "JWT"}), vipps_claims(), "")), Code::WebhookMalformed);
-        assert_eq!(code(&token(json!({"alg": "none"}), json!([1, 2]), "")), Code::WebhookMalformed);
-        assert_eq!(code(&"x".repeat(MAX_BODY + 1)), Code::WebhookTooLarge);
         assert_eq!(parse(&[0xff, 0xfe, b'.', b'.']).unwrap_err().code, Code::WebhookMalformed);
     }
 
@@ -325,35 +334,10 @@ mod tests {
         assert_eq!(e.code, Code::WebhookSignature);
     }
 
-    #[test]
-    fn forwarded_notification_is_signed_and_idempotent() {
-        let secret = "0123456789abcdef0123456789abcdef";
-        let c = crate::config::tests::parse(&[
-            ("CONSENT_WEBHOOK_SECRET", secret),
-            ("CONSENT_WEBHOOK_FORWARD", "https://crm.example/hooks/vipps"),
-        ])
-        .unwrap();
-        let hook = c.consent_webhook.as_ref().unwrap();
-        let target = hook.forward.as_ref().unwrap();
-        let a = forward_request(hook, target, SUB, NOW, NOW + 10);
-        let b = forward_request(hook, target, SUB, NOW, NOW + 99);
-        assert_eq!(a.method, "POST");
-        assert_eq!(a.url, "https://crm.example/hooks/vipps");
-        let body: Value = serde_json::from_str(a.body.as_deref().unwrap()).unwrap();
-        assert_eq!(body["event"], "CONSENT_REVOKED");
-        assert_eq!(body["sub"], SUB);
-        assert_eq!(body["revoked_at"], NOW);
-        let h = |r: &OutboundRequest, n: &str| crate::http::header(&r.headers, n).unwrap().to_string();
-        assert_eq!(h(&a, "idempotency-key"), h(&b, "idempotency-key"));
-        assert_eq!(h(&a, "idempotency-key"), body["id"].as_str().unwrap());
-        // The receiver recomputes the MAC from the timestamp header and the raw body.
-        let mac = hmac_sha256(secret.as_bytes(), &[h(&a, TIMESTAMP_HEADER).as_bytes(), b".", a.body.as_deref().unwrap().as_bytes()]);
-        assert_eq!(h(&a, SIGNATURE_HEADER), format!("v1={}", crate::util::hex(&mac)));
-        assert_eq!(h(&a, TIMESTAMP_HEADER), (NOW + 10).to_string());
-    }
 
     #[test]
     fn sub_handle_is_stable_and_does_not_contain_the_sub() {
+        use crate::consent::sub_handle;
         assert_eq!(sub_handle(SUB), sub_handle(SUB));
         assert_ne!(sub_handle(SUB), sub_handle("other"));
         assert!(!sub_handle(SUB).contains("c9d1"));

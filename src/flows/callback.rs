@@ -1,0 +1,118 @@
+//! The redirect URI: Vipps sends the user back with `code` and `state`.
+//!
+//! State first: nothing touches the network before `state` matched a pending login in this
+//! browser's signed cookie. Then the provider's own checks (RFC 9207 `iss`, an `error=`), the
+//! code exchange (once, never retried; a double-submitted callback shares it, see
+//! [`crate::session::exchanges`]), the ID token (OIDC Core §3.1.3.7), userinfo (its `sub` must
+//! be the token's), and the session cookie.
+
+use super::{Answer, Ctx};
+use crate::error::{Code, Error};
+use crate::http::Reply;
+use crate::oidc::callback::{self, CheckedCallback};
+use crate::oidc::discovery::Discovery;
+use crate::oidc::{id_token, token, userinfo};
+use crate::platform::{Level, Platform};
+use crate::session::exchanges::{Exchanges, Join};
+use crate::session::{Session, TransactionCookie};
+use crate::upstream::{self, Budget, Failures};
+
+pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
+    let (p, config, req) = (ctx.p, ctx.config, ctx.req);
+    let params = match callback::parse(req.url.query()) {
+        Ok(params) => params,
+        Err(e) => return Answer::reply(Err(e)),
+    };
+    let Some(mut tx) = TransactionCookie::from_cookie_header(config, &req.cookie_header()) else {
+        let e = match &params.error {
+            Some(e) => Error::new(callback::error_code(e), "error callback without a login transaction"),
+            None => Error::new(Code::TransactionMissing, "no valid login transaction cookie"),
+        };
+        return Answer::reply(Err(e));
+    };
+    let Some(state) = params.state.clone() else {
+        return Answer::reply(Err(Error::new(Code::StateMissing, "callback without state")));
+    };
+    // The entry is consumed whatever happens next: its cookie update goes out with any answer.
+    let taken = tx.take(config, &state, p.now());
+    let consumed = tx.to_set_cookie(config);
+    let result = match taken {
+        Err(code) => Err(Error::new(code, "state does not match a pending login in this browser")),
+        Ok(txn) => match params.provider_error() {
+            Err(e) => Err(e),
+            Ok(()) => finish(ctx, txn, params).await,
+        },
+    };
+    Answer::reply(result).with_cookie(Some(consumed))
+}
+
+/// Everything after the state matched.
+async fn finish<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    txn: crate::session::LoginTransaction,
+    params: callback::CallbackParams,
+) -> Result<Reply, Error> {
+    let budget = ctx.budget();
+    let disc = ctx.state.docs.discovery(ctx.p, ctx.config, &budget).await?;
+    let checked = CheckedCallback::new(txn, params, disc.issuer())?;
+    // A double-submitted callback (same state, same code) shares the first one's exchange.
+    let key = Exchanges::key(checked.transaction().state(), checked.code().expose());
+    let lead = match ctx.state.exchanges.join(key, ctx.p.now()) {
+        Join::Done(result) => {
+            ctx.p.log(Level::Info, "callback.duplicate_replayed", "the same callback again within a minute");
+            return result;
+        }
+        Join::Wait(rx) => match rx.await {
+            Ok(result) => {
+                ctx.p.log(Level::Info, "callback.duplicate_joined", "the same callback while it was being exchanged");
+                return result;
+            }
+            // The first request was cancelled: exchange the code ourselves.
+            Err(_) => None,
+        },
+        Join::Lead(lead) => Some(lead),
+    };
+    let result = exchange(ctx, &disc, &checked, &budget).await;
+    if let Some(lead) = lead {
+        lead.finish(&result, ctx.p.now());
+    }
+    result
+}
+
+/// Token request, ID-token verification, userinfo, session cookie: the code is presented
+/// exactly once.
+async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &CheckedCallback, budget: &Budget) -> Result<Reply, Error> {
+    let (p, config, docs) = (ctx.p, ctx.config, &ctx.state.docs);
+    let on = Failures { what: "token", unavailable: Code::VippsUnavailable, bad: Code::TokenBadResponse };
+    let resp = upstream::call(p, budget, token::build_request(config, disc, checked), on).await?;
+    let tokens = token::process_response(&resp)?;
+
+    let expected = id_token::Expected {
+        issuer: disc.issuer(),
+        client_id: &config.vipps.client_id,
+        nonce: checked.transaction().nonce(),
+        access_token: Some(tokens.access_token.expose()),
+        now: p.now(),
+    };
+    let keys = docs.jwks(p, config, disc, false, budget).await?;
+    let verified = match id_token::verify(tokens.id_token.expose(), &keys, &expected) {
+        Err(e) if e.code == Code::IdTokenUnknownKey && docs.may_force_jwks(p.now()) => {
+            // Key rotation: one refetch, at most once per minute per isolate.
+            let keys = docs.jwks(p, config, disc, true, budget).await?;
+            id_token::verify(tokens.id_token.expose(), &keys, &expected)?
+        }
+        other => other?,
+    };
+
+    let on = Failures { what: "userinfo", unavailable: Code::VippsUnavailable, bad: Code::UserinfoFailed };
+    let resp = upstream::call(p, budget, userinfo::build_request(config, disc, &tokens.access_token), on).await?;
+    let info = userinfo::process_response(&resp, verified.sub())?;
+
+    let session = Session::from_userinfo(config, verified.sub(), &info, p.now());
+    let (set_cookie, dropped) = session.to_set_cookie(config);
+    if dropped > 0 {
+        p.log(Level::Warn, "session.claims_dropped", &format!("{dropped} claims dropped to keep the cookie under 4 KB"));
+    }
+    p.log(Level::Info, "login.ok", "");
+    Ok(Reply::redirect(303, checked.transaction().return_to().as_str()).with_cookie(set_cookie))
+}

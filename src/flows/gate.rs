@@ -1,0 +1,35 @@
+//! Every path that is not an auth route: public paths pass (with the user when there is a
+//! session), protected paths need a session. What passes goes to the backend as the forward
+//! plan says: exactly the canonical path every rule was decided on.
+
+use super::{Action, Answer, Ctx};
+use crate::error::{Code, Error};
+use crate::http::Reply;
+use crate::platform::Platform;
+use crate::policy::forward::Forward;
+use crate::policy::path::CanonicalPath;
+
+pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, protected: bool) -> Answer {
+    let current = ctx.state.revocations.current_session(ctx.p, ctx.config, &ctx.req.cookie_header()).await;
+    let result = match (current.session, protected) {
+        (Some(s), _) => Ok(Action::Forward(Forward { path, user: Some(s.sub().to_string()), set_cookies: Vec::new() })),
+        (None, false) => Ok(Action::Forward(Forward { path, user: None, set_cookies: Vec::new() })),
+        (None, true) => login_required(ctx, &path).map(Action::Reply),
+    };
+    Answer { result, cookies: current.set_cookie.into_iter().collect() }
+}
+
+/// A navigation goes to the login with this page as `return_to`; anything else gets `401`.
+fn login_required<P: Platform>(ctx: &Ctx<'_, P>, path: &CanonicalPath) -> Result<Reply, Error> {
+    let req = ctx.req;
+    let navigates = matches!(req.method.as_str(), "GET" | "HEAD") && req.wants_html();
+    if !navigates {
+        return Err(Error::from(Code::SessionRequired));
+    }
+    let target = match req.url.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let location = format!("{}?{}", ctx.config.login_path(), crate::util::form_encode([("return_to", target.as_str())]));
+    Ok(Reply::redirect(302, &location))
+}

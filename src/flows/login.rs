@@ -1,0 +1,44 @@
+//! `GET {prefix}/login?return_to=/path`: starts a login. A random `state` (128 bits), a nonce
+//! and a PKCE verifier derived from it server-side, the pending login in this browser's signed
+//! login cookie, and a `302` to the provider's authorization endpoint. The return path stays
+//! here, never in `state`, so the authorize URL stays short.
+
+use super::{Answer, Ctx};
+use crate::error::{Code, Error};
+use crate::http::Reply;
+use crate::oidc::authorize;
+use crate::platform::{Level, Platform};
+use crate::return_to::SafeReturnPath;
+use crate::session::TransactionCookie;
+use crate::util::b64url;
+
+pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
+    Answer::reply(start(ctx).await)
+}
+
+async fn start<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
+    let (p, config, req) = (ctx.p, ctx.config, ctx.req);
+    // The transaction cookie must be set on the origin the callback will arrive at;
+    // start the login there (localhost vs 127.0.0.1, www vs apex).
+    let callback_origin = config.vipps.redirect_uri.url().origin().ascii_serialization();
+    if req.origin() != callback_origin {
+        let loc = format!("{callback_origin}{}", crate::util::path_and_query(&req.url));
+        return Ok(Reply::redirect(302, &loc));
+    }
+    let raw_return = req.url.query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned());
+    let return_to = match raw_return.as_deref() {
+        None => SafeReturnPath::root(),
+        Some(raw) => SafeReturnPath::parse(raw).unwrap_or_else(|| {
+            p.log(Level::Info, "login.return_to_refused", "return_to is not a same-origin path; using /");
+            SafeReturnPath::root()
+        }),
+    };
+    let disc = ctx.state.docs.discovery(p, config, &ctx.budget()).await?;
+    let mut state_bytes = [0u8; 16];
+    p.fill_random(&mut state_bytes).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
+    let state = b64url(&state_bytes);
+    let mut tx = TransactionCookie::from_cookie_header(config, &req.cookie_header()).unwrap_or_default();
+    let (nonce, verifier) = tx.begin(config, state.clone(), &return_to, p.now());
+    let location = authorize::build_url(config, &disc, &state, &nonce, &verifier)?;
+    Ok(Reply::redirect(302, &location).with_cookie(tx.to_set_cookie(config)))
+}

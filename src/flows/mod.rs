@@ -1,0 +1,70 @@
+//! One endpoint per file. A flow gets a small [`Ctx`] (platform, configuration, per-isolate
+//! state, the request) and returns an [`Answer`]: what to do, plus the cookies to set
+//! whatever the outcome. Errors are returned, never rendered here: [`crate::respond`] does
+//! that, once.
+
+pub mod callback;
+pub mod consent_webhook;
+pub mod gate;
+pub mod login;
+pub mod logout;
+pub mod session;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::{IncomingRequest, Reply};
+use crate::oidc::doc_cache::DocCache;
+use crate::platform::Platform;
+use crate::policy::forward::Forward;
+use crate::session::exchanges::Exchanges;
+use crate::session::revocation::Revocations;
+use crate::upstream::Budget;
+
+/// What lives as long as the isolate, shared by its concurrent requests.
+#[derive(Default)]
+pub struct IsolateState {
+    pub docs: DocCache,
+    pub revocations: Revocations,
+    pub exchanges: Exchanges,
+}
+
+/// What a flow works with.
+pub struct Ctx<'a, P: Platform> {
+    pub p: &'a P,
+    pub config: &'a Config,
+    pub state: &'a IsolateState,
+    pub req: &'a IncomingRequest,
+}
+
+impl<P: Platform> Ctx<'_, P> {
+    /// A fresh budget for this request's calls to other servers (reads the clock: only flows
+    /// that call out ask for one).
+    pub fn budget(&self) -> Budget {
+        Budget::new(self.p.now_millis(), &self.config.upstream)
+    }
+}
+
+/// What a flow decided.
+#[derive(Debug)]
+pub enum Action {
+    Reply(Reply),
+    Forward(Forward),
+}
+
+/// A flow's result and the cookies that go out with it, success or not (a consumed login
+/// state stays consumed even when the login then fails).
+#[derive(Debug)]
+pub struct Answer {
+    pub result: Result<Action, Error>,
+    pub cookies: Vec<String>,
+}
+
+impl Answer {
+    pub fn reply(r: Result<Reply, Error>) -> Answer {
+        Answer { result: r.map(Action::Reply), cookies: Vec::new() }
+    }
+    pub fn with_cookie(mut self, cookie: Option<String>) -> Answer {
+        self.cookies.extend(cookie);
+        self
+    }
+}
