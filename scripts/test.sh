@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make test`: every test. Installs what a fresh machine lacks (see scripts/setup.sh, plus
-# Debian's chromium for the browser test), then runs, in order:
+# Debian's chromium for the browser test, wrk for the load test and nginx for the gate tests),
+# then runs, in order:
 #   1. native unit tests of the protocol core and the simulator
 #   2. the wasm build, and `wrangler deploy --dry-run` bundling it
 #   3. end-to-end tests: the wasm Worker in workerd against the simulator
-#   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk);
-#      writes CONFORMANCE.md
+#   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk),
+#      and the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
+#      assets binding, a naive origin and nginx); writes CONFORMANCE.md
 #   5. a real browser (headless chromium) logging in through the demo site
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,7 @@ bash scripts/setup.sh
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+{ [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1; } || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing Debian packages: ${missing[*]}"
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
@@ -40,10 +43,11 @@ echo "bundled: $(du -sh "$out" | cut -f1) in $out"
 step "end-to-end: wasm Worker in workerd against the simulator"
 cargo test --test e2e -- --test-threads=2
 
-step "conformance: hostile provider, broken network, Vipps down, load"
+step "conformance: hostile provider, broken network, Vipps down, load, the gate"
 rm -rf target/conformance
 status=0
 cargo test --test conformance -- --test-threads=2 || status=$?
+cargo test --test gate -- --test-threads=2 || status=$?
 bash scripts/conformance-table.sh
 [ "$status" = 0 ] || exit "$status"
 

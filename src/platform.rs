@@ -46,6 +46,9 @@ pub trait Platform {
     /// Performs a subrequest that must answer within `timeout_ms` (body included). Redirects are
     /// not followed; the body is read with a size cap.
     async fn fetch(&self, req: OutboundRequest, timeout_ms: u64) -> Result<InboundResponse, FetchError>;
+    /// Waits `ms` milliseconds on this request's own timer (a request cannot be woken from
+    /// another request's context in workerd).
+    async fn sleep(&self, ms: u64);
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn kv_put(&self, key: &str, value: String, ttl_secs: u64) -> Result<(), StoreError>;
     /// One structured log line. `detail` must never hold secrets, tokens or personal data.

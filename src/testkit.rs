@@ -250,6 +250,21 @@ impl Platform for FakePlatform {
         }
         self.idp.answer(&req, self.now.get())
     }
+    async fn sleep(&self, ms: u64) {
+        // Lets other requests run, and moves the clock on.
+        let mut slept = false;
+        std::future::poll_fn(|cx| {
+            if slept {
+                std::task::Poll::Ready(())
+            } else {
+                slept = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        self.extra_ms.set(self.extra_ms.get() + ms);
+    }
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.kv_reads.set(self.kv_reads.get() + 1);
         if self.kv_broken.get() {

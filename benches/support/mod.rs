@@ -292,6 +292,7 @@ impl Platform for CountingPlatform<'_> {
         }
         Ok(self.vipps.answer(&req, self.now()))
     }
+    async fn sleep(&self, _ms: u64) {}
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.counts.borrow_mut().kv_get += 1;
         let now = self.now();

@@ -266,6 +266,13 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn hosts_are_ascii() {
+        // No Unicode IDNA tables in the Worker: an internationalised host is written in punycode.
+        assert!(parse(&[("VIPPS_REDIRECT_URI", "https://blåbær.no/auth/callback")]).is_err());
+        assert!(parse(&[("VIPPS_REDIRECT_URI", "https://xn--blbr-roa.no/auth/callback")]).is_ok());
+    }
+
+    #[test]
     fn empty_key_lists_are_refused() {
         // Separators only would leave no key at all: every login would have nothing to sign with.
         for v in [",", " , ", ",,,"] {

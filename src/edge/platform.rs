@@ -88,6 +88,10 @@ impl Platform for EdgePlatform<'_> {
         }
     }
 
+    async fn sleep(&self, ms: u64) {
+        Delay::from(Duration::from_millis(ms)).await;
+    }
+
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let kv = self.env.kv(KV_BINDING).map_err(|e| StoreError(e.to_string()))?;
         kv.get(key).text().await.map_err(|e| StoreError(e.to_string()))

@@ -13,9 +13,12 @@ use crate::oidc::callback::{self, CheckedCallback};
 use crate::oidc::discovery::Discovery;
 use crate::oidc::{id_token, token, userinfo};
 use crate::platform::{Level, Platform};
-use crate::session::exchanges::{Exchanges, Join};
+use crate::session::exchanges::{Exchanges, Join, Peek};
 use crate::session::{Session, TransactionCookie};
 use crate::upstream::{self, Budget, Failures};
+
+/// How often a double-submitted callback looks whether the first one has finished.
+const DUPLICATE_POLL_MS: u64 = 50;
 
 pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     let (p, config, req) = (ctx.p, ctx.config, ctx.req);
@@ -57,18 +60,27 @@ async fn finish<P: Platform>(
     let checked = CheckedCallback::new(txn, params, disc.issuer())?;
     // A double-submitted callback (same state, same code) shares the first one's exchange.
     let key = Exchanges::key(checked.transaction().state(), checked.code().expose());
-    let lead = match ctx.state.exchanges.join(key, ctx.p.now()) {
+    let exchanges = &ctx.state.exchanges;
+    let lead = match exchanges.join(key, ctx.p.now()) {
         Join::Done(result) => {
             ctx.p.log(Level::Info, "callback.duplicate_replayed", "the same callback again within a minute");
             return result;
         }
-        Join::Wait(rx) => match rx.await {
-            Ok(result) => {
-                ctx.p.log(Level::Info, "callback.duplicate_joined", "the same callback while it was being exchanged");
-                return result;
+        Join::Wait => loop {
+            // Polled on this request's own timer, within its budget.
+            if budget.next_timeout(ctx.p.now_millis()).is_none() {
+                return Err(Error::new(Code::VippsUnavailable, "the same callback was still being exchanged at the deadline"));
             }
-            // The first request was cancelled: exchange the code ourselves.
-            Err(_) => None,
+            ctx.p.sleep(DUPLICATE_POLL_MS).await;
+            match exchanges.peek(key, ctx.p.now()) {
+                Peek::Running => {}
+                Peek::Done(result) => {
+                    ctx.p.log(Level::Info, "callback.duplicate_joined", "the same callback while it was being exchanged");
+                    return result;
+                }
+                // The first request was cancelled: exchange the code ourselves.
+                Peek::Gone => break None,
+            }
         },
         Join::Lead(lead) => Some(lead),
     };

@@ -5,30 +5,33 @@
 //!
 //! The key is a hash of `state` and `code`, and a request only gets this far after its own
 //! signed login cookie held that state, so only the browser that started the login (or
-//! whoever holds its HttpOnly cookie *and* the code) shares the result. Concurrent callbacks
-//! wait for the first one's result; a successful result is kept for [`REPLAY_WINDOW`] seconds
-//! for a callback that arrives just after it (the browser may have dropped the first answer).
-//! Across isolates nothing is shared: there the second exchange fails with
-//! `token.invalid_grant`, and the retry page starts a fresh login.
+//! whoever holds its HttpOnly cookie *and* the code) shares the result. A callback that
+//! arrives while the first one is exchanging waits for its result, polling on its own timer:
+//! workerd does not let one request wake another (a promise resolved from another request's
+//! context never reaches it), so nothing here holds a waker. A successful result is kept for
+//! [`REPLAY_WINDOW`] seconds for a callback that arrives just after it (the browser may have
+//! dropped the first answer). Across isolates nothing is shared: there the second exchange
+//! fails with `token.invalid_grant`, and the retry page starts a fresh login.
 
 use crate::error::Error;
 use crate::http::Reply;
-use futures_channel::oneshot;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Seconds a successful exchange is replayed for the same state and code.
 pub const REPLAY_WINDOW: u64 = 60;
+/// Seconds a failed exchange stays visible to callbacks that were waiting for it.
+const FAILURE_WINDOW: u64 = 10;
 /// Finished exchanges kept at most (they are also dropped once expired).
 const MAX_KEPT: usize = 1024;
 
 pub type ExchangeResult = Result<Reply, Error>;
 
 enum Slot {
-    /// The first callback is exchanging; these wait for its result.
-    Running(Vec<oneshot::Sender<ExchangeResult>>),
-    /// A successful exchange, replayed until `until`.
+    /// The first callback is exchanging.
+    Running,
+    /// Finished: visible until `until` (a success is also replayed to newcomers).
     Done { until: u64, result: ExchangeResult },
 }
 
@@ -36,11 +39,18 @@ enum Slot {
 pub enum Join {
     /// Nobody else has this state and code: exchange it, then [`Lead::finish`].
     Lead(Lead),
-    /// Another request is exchanging it: wait for its result (an error means it was dropped;
-    /// then exchange it yourself).
-    Wait(oneshot::Receiver<ExchangeResult>),
-    /// Just exchanged: this is its result.
+    /// Another request is exchanging it: [`Exchanges::peek`] until it is done.
+    Wait,
+    /// Just exchanged successfully: this is its result.
     Done(ExchangeResult),
+}
+
+/// What a waiting callback sees.
+pub enum Peek {
+    Running,
+    Done(ExchangeResult),
+    /// The first request was cancelled before it finished: exchange the code yourself.
+    Gone,
 }
 
 type Slots = Rc<RefCell<HashMap<[u8; 32], Slot>>>;
@@ -51,7 +61,7 @@ pub struct Exchanges {
 }
 
 /// The right and duty to exchange one state and code. Dropped without [`Lead::finish`] (the
-/// request was cancelled mid-exchange), it releases the waiters, who then exchange themselves.
+/// request was cancelled mid-exchange), it removes its slot, so waiters exchange themselves.
 pub struct Lead {
     key: [u8; 32],
     slots: Slots,
@@ -66,24 +76,29 @@ impl Exchanges {
 
     pub fn join(&self, key: [u8; 32], now: u64) -> Join {
         let mut slots = self.slots.borrow_mut();
-        match slots.get_mut(&key) {
-            Some(Slot::Running(waiters)) => {
-                let (tx, rx) = oneshot::channel();
-                waiters.push(tx);
-                return Join::Wait(rx);
-            }
-            Some(Slot::Done { until, result }) if now < *until => return Join::Done(result.clone()),
+        match slots.get(&key) {
+            Some(Slot::Running) => return Join::Wait,
+            Some(Slot::Done { until, result: Ok(r) }) if now < *until => return Join::Done(Ok(r.clone())),
             _ => {}
         }
         slots.retain(|_, s| match s {
-            Slot::Running(_) => true,
+            Slot::Running => true,
             Slot::Done { until, .. } => now < *until,
         });
         if slots.len() >= MAX_KEPT {
-            slots.retain(|_, s| matches!(s, Slot::Running(_)));
+            slots.retain(|_, s| matches!(s, Slot::Running));
         }
-        slots.insert(key, Slot::Running(Vec::new()));
+        slots.insert(key, Slot::Running);
         Join::Lead(Lead { key, slots: self.slots.clone(), finished: false })
+    }
+
+    /// How the exchange a callback waits for is doing.
+    pub fn peek(&self, key: [u8; 32], now: u64) -> Peek {
+        match self.slots.borrow().get(&key) {
+            Some(Slot::Running) => Peek::Running,
+            Some(Slot::Done { until, result }) if now < *until => Peek::Done(result.clone()),
+            _ => Peek::Gone,
+        }
     }
 
     #[cfg(test)]
@@ -93,25 +108,17 @@ impl Exchanges {
 }
 
 impl Lead {
-    /// Hands the result to every waiter, and keeps a success for [`REPLAY_WINDOW`].
+    /// Publishes the result: to waiting callbacks, and a success for [`REPLAY_WINDOW`].
     pub fn finish(mut self, result: &ExchangeResult, now: u64) {
         self.finished = true;
-        let mut slots = self.slots.borrow_mut();
-        if let Some(Slot::Running(waiters)) = slots.remove(&self.key) {
-            for w in waiters {
-                let _ = w.send(result.clone());
-            }
-        }
-        if result.is_ok() {
-            slots.insert(self.key, Slot::Done { until: now.saturating_add(REPLAY_WINDOW), result: result.clone() });
-        }
+        let window = if result.is_ok() { REPLAY_WINDOW } else { FAILURE_WINDOW };
+        self.slots.borrow_mut().insert(self.key, Slot::Done { until: now.saturating_add(window), result: result.clone() });
     }
 }
 
 impl Drop for Lead {
     fn drop(&mut self) {
         if !self.finished {
-            // Dropping the senders tells the waiters that no result is coming.
             if let Ok(mut slots) = self.slots.try_borrow_mut() {
                 slots.remove(&self.key);
             }
@@ -129,16 +136,14 @@ mod tests {
     }
 
     #[test]
-    fn waiters_get_the_leaders_result_and_a_success_is_replayed_for_a_minute() {
+    fn waiters_see_the_leaders_result_and_a_success_is_replayed_for_a_minute() {
         let x = Exchanges::default();
         let k = Exchanges::key("state", "code");
         let Join::Lead(lead) = x.join(k, 100) else { panic!("first is the lead") };
-        let Join::Wait(mut a) = x.join(k, 100) else { panic!("second waits") };
-        let Join::Wait(mut b) = x.join(k, 100) else { panic!("third waits") };
-        assert!(a.try_recv().unwrap().is_none(), "nothing before the lead finishes");
+        assert!(matches!(x.join(k, 100), Join::Wait));
+        assert!(matches!(x.peek(k, 100), Peek::Running), "nothing before the lead finishes");
         lead.finish(&ok(), 100);
-        assert_eq!(a.try_recv().unwrap(), Some(ok()));
-        assert_eq!(b.try_recv().unwrap(), Some(ok()));
+        assert!(matches!(x.peek(k, 101), Peek::Done(Ok(_))));
         assert!(matches!(x.join(k, 159), Join::Done(Ok(_))));
         assert!(matches!(x.join(k, 160), Join::Lead(_)), "replayed for REPLAY_WINDOW only");
         assert!(matches!(x.join(Exchanges::key("state", "other code"), 100), Join::Lead(_)), "another code is another exchange");
@@ -149,11 +154,10 @@ mod tests {
         let x = Exchanges::default();
         let k = Exchanges::key("s", "c");
         let Join::Lead(lead) = x.join(k, 1) else { panic!() };
-        let Join::Wait(mut w) = x.join(k, 1) else { panic!() };
-        let failed: ExchangeResult = Err(Error::from(Code::VippsUnavailable));
-        lead.finish(&failed, 1);
-        assert_eq!(w.try_recv().unwrap(), Some(failed));
-        assert!(matches!(x.join(k, 2), Join::Lead(_)));
+        assert!(matches!(x.join(k, 1), Join::Wait));
+        lead.finish(&Err(Error::from(Code::VippsUnavailable)), 1);
+        assert!(matches!(x.peek(k, 2), Peek::Done(Err(e)) if e.code == Code::VippsUnavailable));
+        assert!(matches!(x.join(k, 2), Join::Lead(_)), "a newcomer exchanges again");
     }
 
     #[test]
@@ -161,9 +165,9 @@ mod tests {
         let x = Exchanges::default();
         let k = Exchanges::key("s", "c");
         let Join::Lead(lead) = x.join(k, 1) else { panic!() };
-        let Join::Wait(mut w) = x.join(k, 1) else { panic!() };
+        assert!(matches!(x.join(k, 1), Join::Wait));
         drop(lead);
-        assert!(w.try_recv().is_err(), "the waiter learns the lead is gone");
+        assert!(matches!(x.peek(k, 1), Peek::Gone), "the waiter learns the lead is gone");
         assert_eq!(x.len(), 0);
         assert!(matches!(x.join(k, 1), Join::Lead(_)));
     }

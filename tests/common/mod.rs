@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod origin;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -185,35 +187,54 @@ impl Worker {
             all.retain(|(a, _)| a != k);
             all.push((k.to_string(), v.to_string()));
         }
+        let log_from = std::fs::metadata(dir.join("wrangler.log")).map(|m| m.len() as usize).unwrap_or(0);
         let proc = spawn_wrangler(&dir, port, &all);
         let mut w = Worker { proc: Some(proc), base, sim, dir, port, vars: all };
-        w.wait_ready().map(|_| w)
+        w.wait_ready(log_from).map(|_| w)
     }
 
     /// Stops workerd and starts it again on the same port with the same local KV state: a
     /// fresh isolate, nothing in memory, what KV holds kept.
     pub fn restart(&mut self) {
         self.proc = None;
+        let log_from = self.log().len();
         self.proc = Some(spawn_wrangler(&self.dir, self.port, &self.vars));
-        if let Err(why) = self.wait_ready() {
+        if let Err(why) = self.wait_ready(log_from) {
             panic!("restart: {why}");
         }
     }
 
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let w = self;
-        let dir = w.dir.clone();
+    /// Ready means: this run's own wrangler log says it listens on this port (it says so only
+    /// once its workerd has bound it), and the port answers as a vipps-edge-login Worker does
+    /// (`/auth/session` without a cookie: 401 `session.required`, or the configuration page for
+    /// a deliberately broken configuration). The probe calls no provider endpoint, so it
+    /// changes no counter and caches nothing. Another server that took the port (another
+    /// test's workerd or inspector) is never taken for ours, and a bind failure logged even
+    /// after the first answer fails over to new ports.
+    fn wait_ready(&mut self, log_from: usize) -> Result<(), String> {
+        let dir = self.dir.clone();
+        let ready_line = format!("Ready on http://127.0.0.1:{}", self.port);
+        let bind_failed = |log: &str| log.contains("Address already in use") || log.contains("failed to start");
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let mut b = Browser::new();
-            if b.try_get(&format!("{}/auth/session", w.base)).is_some() {
-                return Ok(());
-            }
-            let log = w.log();
-            if log.contains("Address already in use") || log.contains("failed to start") {
+            let log = self.log().get(log_from..).unwrap_or_default().to_string();
+            if bind_failed(&log) {
                 return Err("a port was taken".into());
             }
-            if let Some(p) = w.proc.as_mut() {
+            if log.contains(&ready_line) {
+                let mut b = Browser::new();
+                if let Some(r) = b.try_get(&format!("{}/auth/session", self.base)) {
+                    let ours = (r.status == 401 && r.body.contains("session.required"))
+                        || (r.status == 500 && r.body.contains("Login is not configured"));
+                    if !ours {
+                        return Err(format!("port {} answered {} from another server", self.port, r.status));
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                    let log = self.log().get(log_from..).unwrap_or_default().to_string();
+                    return if bind_failed(&log) { Err("a port was taken after the first answer".into()) } else { Ok(()) };
+                }
+            }
+            if let Some(p) = self.proc.as_mut() {
                 if let Ok(Some(status)) = p.0.try_wait() {
                     return Err(format!("wrangler exited with {status}; see {}", dir.join("wrangler.log").display()));
                 }

@@ -96,6 +96,7 @@ impl Platform for Canned {
             _ => return Err(FetchError::Network("unknown URL".into())),
         })
     }
+    async fn sleep(&self, _ms: u64) {}
     async fn kv_get(&self, _key: &str) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
