@@ -48,6 +48,7 @@ rm -rf target/conformance
 status=0
 cargo test --test conformance -- --test-threads=2 || status=$?
 cargo test --test gate -- --test-threads=2 || status=$?
+cargo test --test identity || status=$?
 bash scripts/conformance-table.sh
 [ "$status" = 0 ] || exit "$status"
 

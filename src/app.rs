@@ -66,6 +66,7 @@ impl App {
                 Route::Session => flows::session::run(&ctx).await,
                 Route::Logout => flows::logout::run(&ctx),
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
+                Route::Jwks => flows::jwks::run(&ctx),
                 Route::NotFound => flows::Answer::reply(Err(Error::from(Code::NotFound))),
                 Route::Public => flows::gate::run(&ctx, path, false).await,
                 Route::Protected => flows::gate::run(&ctx, path, true).await,

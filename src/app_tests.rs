@@ -652,3 +652,77 @@ fn a_different_code_for_the_same_state_is_not_joined() {
     let _ = finish(&app, &p, &mut old, &format!("code=injected&state={}", q["state"]));
     assert_eq!(p.count(TOKEN_URL), 2, "an injected code is exchanged (and refused by PKCE at Vipps), never given the first result");
 }
+
+// ---- identity to the origin ---------------------------------------------------------------
+
+#[test]
+fn forwards_carry_claim_headers_and_a_verifiable_assertion() {
+    use jwt_compact::alg::Rsa;
+    use jwt_compact::{AlgorithmExt, UntrustedToken};
+    let pems = format!("{}{}", crate::config::identity::tests::pem(0), crate::config::identity::tests::pem(1));
+    let app = app_with(&[
+        ("BACKEND", "https://origin.example/app"),
+        ("IDENTITY_ASSERTION_KEYS", &pems),
+        ("IDENTITY_ASSERTION_TTL", "60"),
+        ("IDENTITY_HEADERS", "email,name"),
+    ]);
+    let p = FakePlatform::default();
+    p.idp.userinfo.borrow_mut()["name"] = json!("Åse Ødegård 100%");
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=abc&state={}", q["state"])).status, 303);
+    let forward = |p: &FakePlatform| match block_on(app.handle(p, &req("https://shop.example/private/x", &jar))) {
+        Outcome::Forward(f) => f,
+        other => panic!("expected a forward, got {other:?}"),
+    };
+    let f = forward(&p);
+    let header = |name: &str| f.identity.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    assert_eq!(header("vipps-login-sub").as_deref(), Some(SUB));
+    assert_eq!(header("vipps-login-email").as_deref(), Some("ada@example.com"));
+    assert_eq!(header("vipps-login-name").as_deref(), Some("%C3%85se %C3%98deg%C3%A5rd 100%25"), "UTF-8 percent-encoded, never cut");
+    let token = header("vipps-login-assertion").expect("an assertion");
+
+    // The origin verifies it with the Worker's JWKS, by kid, as any JWT library would.
+    let jwks = reply(block_on(app.handle(&p, &req("https://shop.example/auth/jwks.json", &Jar::default()))));
+    assert_eq!(jwks.status, 200);
+    assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"));
+    let set = crate::oidc::jwks::parse(&jwks.body).unwrap();
+    let untrusted = UntrustedToken::new(&token).unwrap();
+    assert_eq!(untrusted.algorithm(), "RS256");
+    let key = set.select(untrusted.header().key_id.as_deref()).unwrap();
+    let verified = Rsa::rs256().validator::<serde_json::Value>(key.key.as_ref()).validate(&untrusted).unwrap();
+    let c = &verified.claims().custom;
+    assert_eq!(c["iss"], "https://shop.example");
+    assert_eq!(c["aud"], "https://origin.example");
+    assert_eq!(c["sub"], SUB);
+    assert_eq!(c["email"], "ada@example.com");
+    let claims = verified.claims();
+    let lifetime = claims.expiration.unwrap().timestamp() - claims.issued_at.unwrap().timestamp();
+    assert_eq!(lifetime, 60);
+    // A key that is not in the JWKS does not verify it.
+    let other = crate::oidc::jwks::parse(&json!({"keys": [jwk(&keys()[1], "x")]}).to_string()).unwrap();
+    assert!(Rsa::rs256().validator::<serde_json::Value>(other.keys[0].key.as_ref()).validate(&untrusted).is_err());
+
+    // Reused while at least half its life is left, then signed anew.
+    assert_eq!(forward(&p).identity, f.identity);
+    p.advance(31);
+    let later = forward(&p);
+    assert_ne!(later.identity.last(), f.identity.last());
+}
+
+#[test]
+fn static_assets_get_no_assertion_and_anonymous_requests_no_identity() {
+    let keys = crate::config::identity::tests::pem(0);
+    let app = app_with(&[("IDENTITY_ASSERTION_KEYS", &keys), ("PUBLIC_PATHS", "/, /assets/*")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let anonymous = block_on(app.handle(&p, &req("https://shop.example/assets/a.css", &jar)));
+    assert!(matches!(&anonymous, Outcome::Forward(f) if f.identity.is_empty() && !f.is_personal()));
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=abc&state={}", q["state"])).status, 303);
+    let Outcome::Forward(f) = block_on(app.handle(&p, &req("https://shop.example/private/x", &jar))) else { panic!() };
+    assert_eq!(f.identity, vec![("vipps-login-sub".to_string(), SUB.to_string())]);
+    // Without keys the JWKS route does not exist.
+    let r = reply(block_on(app_with(&[]).handle(&p, &req("https://shop.example/auth/jwks.json", &Jar::default()))));
+    assert_eq!(r.status, 404);
+}

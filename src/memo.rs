@@ -49,6 +49,28 @@ impl<K: Eq + Hash, V: Copy + Ord> BoundedMap<K, V> {
     }
 }
 
+/// A map of cloneable values that forgets everything when it reaches its bound.
+pub struct BoundedCache<K, V> {
+    map: RefCell<HashMap<K, V>>,
+    bound: usize,
+}
+
+impl<K: Eq + Hash, V: Clone> BoundedCache<K, V> {
+    pub fn new(bound: usize) -> Self {
+        BoundedCache { map: RefCell::new(HashMap::new()), bound }
+    }
+    pub fn get(&self, key: &K) -> Option<V> {
+        self.map.borrow().get(key).cloned()
+    }
+    pub fn put(&self, key: K, value: V) {
+        let mut map = self.map.borrow_mut();
+        if map.len() >= self.bound && !map.contains_key(&key) {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,8 @@ pub enum Route {
     Logout,
     /// `POST {prefix}/webhooks/consent-revoked/{secret}` with a configured secret.
     ConsentWebhook,
+    /// `GET {prefix}/jwks.json`: the public keys of the identity assertion.
+    Jwks,
     /// Under the auth prefix but not a route.
     NotFound,
     /// Anyone may see it; forwarded with the user when there is a session.
@@ -66,6 +68,7 @@ impl Route {
                 headers: &["content-type", "accept", "sec-fetch-mode"],
                 html_errors: false,
             },
+            Route::Jwks => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: NAVIGATION, html_errors: false },
             Route::NotFound => &Spec { methods: &[], body_cap: None, headers: NAVIGATION, html_errors: false },
             Route::Public | Route::Protected => &Spec { methods: &[], body_cap: None, headers: WITH_SESSION, html_errors: false },
         }
@@ -118,6 +121,7 @@ pub fn route(config: &Config, path: &CanonicalPath) -> Route {
                 "/login" => Route::Login,
                 "/session" => Route::Session,
                 "/logout" => Route::Logout,
+                "/jwks.json" => Route::Jwks,
                 _ => match (rest.strip_prefix(WEBHOOK_PATH), &config.consent) {
                     // Constant-time: the secret segment is the webhook's only credential.
                     (Some(given), Some(w)) if w.secrets.iter().any(|s| crate::util::ct_eq(given.as_bytes(), s.expose().as_bytes())) => {

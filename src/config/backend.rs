@@ -1,5 +1,6 @@
 //! Where requests that pass the gate go (`BACKEND`).
 
+use super::is_secure_or_loopback;
 use super::reader::Reader;
 use url::Url;
 
@@ -18,9 +19,11 @@ pub fn parse(r: &mut Reader) -> Backend {
         None | Some("assets") => Backend::Assets,
         Some("origin") => Backend::Origin,
         Some(other) => match Url::parse(other) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => Backend::Proxy(u),
+            Ok(u) if is_secure_or_loopback(&u) && u.query().is_none() && u.fragment().is_none() && u.username().is_empty() && u.password().is_none() => {
+                Backend::Proxy(u)
+            }
             _ => {
-                r.problem("BACKEND", "must be 'assets', 'origin' or an http(s) base URL");
+                r.problem("BACKEND", "must be 'assets', 'origin' or an https base URL (http only on localhost/127.0.0.1), without query or credentials");
                 Backend::Assets
             }
         },

@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod consent;
 pub mod gate;
+pub mod identity;
 pub mod reader;
 pub mod session;
 pub mod upstream;
@@ -15,6 +16,7 @@ pub mod vipps;
 pub use backend::Backend;
 pub use consent::{ConsentWebhook, WEBHOOK_PATH};
 pub use gate::GateConfig;
+pub use identity::IdentityConfig;
 pub use reader::{ConfigErrors, Problem};
 pub use session::{Keys, SessionConfig, SENSITIVE_CLAIMS};
 pub use upstream::UpstreamConfig;
@@ -33,6 +35,8 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     /// The consent-revocation webhook, when `CONSENT_WEBHOOK_SECRET` is set.
     pub consent: Option<ConsentWebhook>,
+    /// Claims as headers and the signed identity assertion, for the origin.
+    pub identity: IdentityConfig,
 }
 
 /// Is this host loopback? Plain http is allowed only there (the simulator, local development).
@@ -60,11 +64,12 @@ impl Config {
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
+        let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
         }
         match (vipps, session) {
-            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, backend, upstream, consent }),
+            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, backend, upstream, consent, identity }),
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
         }
@@ -95,7 +100,7 @@ impl Config {
 fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
-    let ours = ["/login", "/session", "/logout"].iter().any(|route| path == format!("{prefix}{route}"))
+    let ours = ["/login", "/session", "/logout", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
     let shadows = path == "/" || gate.public_paths.iter().any(|p| p.matches(&canonical));
     if ours || shadows {

@@ -73,7 +73,7 @@ pub async fn forward(env: &Env, config: &Config, req: Request, plan: &Forward) -
         Backend::Assets | Backend::Origin => forward::target_url(&incoming, false, &plan.path, incoming.query()),
     };
     let headers = Headers::new();
-    for (k, v) in forward::request_headers(req.headers().entries(), plan.user.as_deref()) {
+    for (k, v) in forward::request_headers(req.headers().entries(), &plan.identity) {
         headers.append(&k, &v)?;
     }
     let mut init = RequestInit::new();

@@ -6,6 +6,7 @@
 pub mod callback;
 pub mod consent_webhook;
 pub mod gate;
+pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod session;
@@ -16,6 +17,7 @@ use crate::http::{IncomingRequest, Reply};
 use crate::oidc::doc_cache::DocCache;
 use crate::platform::Platform;
 use crate::policy::forward::Forward;
+use crate::policy::identity::Assertions;
 use crate::session::exchanges::Exchanges;
 use crate::session::revocation::Revocations;
 use crate::upstream::Budget;
@@ -26,6 +28,7 @@ pub struct IsolateState {
     pub docs: DocCache,
     pub revocations: Revocations,
     pub exchanges: Exchanges,
+    pub assertions: Assertions,
 }
 
 /// What a flow works with.

@@ -20,6 +20,9 @@ pub struct Forward {
     pub path: CanonicalPath,
     /// The `sub` of a valid session the request carried.
     pub user: Option<String>,
+    /// Headers the Worker adds for the backend: `Vipps-Login-Sub`, claim headers, the signed
+    /// assertion (see [`super::identity`]). Empty without a session.
+    pub identity: Vec<(String, String)>,
     /// Cookies to set on the backend's answer (a re-issued or cleared session).
     pub set_cookies: Vec<String>,
 }
@@ -57,8 +60,8 @@ pub fn strip_own_cookies(cookie_header: &str) -> Option<String> {
 }
 
 /// The headers the backend receives: the client's, minus reserved names and the Worker's
-/// cookies, plus the Worker's identity header when there is a user.
-pub fn request_headers(incoming: impl IntoIterator<Item = (String, String)>, user: Option<&str>) -> Vec<(String, String)> {
+/// cookies, plus the Worker's identity headers.
+pub fn request_headers(incoming: impl IntoIterator<Item = (String, String)>, identity: &[(String, String)]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (name, value) in incoming {
         if is_reserved_header(&name) {
@@ -72,9 +75,7 @@ pub fn request_headers(incoming: impl IntoIterator<Item = (String, String)>, use
         }
         out.push((name, value));
     }
-    if let Some(sub) = user {
-        out.push((USER_HEADER.to_string(), sub.to_string()));
-    }
+    out.extend(identity.iter().cloned());
     out
 }
 
@@ -139,7 +140,7 @@ mod tests {
             ("cookie".to_string(), "theme=dark; __Host-vipps-session=abc; __Host-vipps-login=def; lang=nb".to_string()),
             ("accept".to_string(), "text/html".to_string()),
         ];
-        let out = request_headers(incoming, Some("real-sub"));
+        let out = request_headers(incoming, &[(USER_HEADER.to_string(), "real-sub".to_string())]);
         assert_eq!(
             out,
             vec![
@@ -149,7 +150,7 @@ mod tests {
             ]
         );
         let only_ours = vec![("cookie".to_string(), "__Host-vipps-session=abc".to_string())];
-        assert!(request_headers(only_ours, None).is_empty());
+        assert!(request_headers(only_ours, &[]).is_empty());
     }
 
     #[test]

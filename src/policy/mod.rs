@@ -2,5 +2,6 @@
 //! the backend (headers stripped and added, cache headers on personal answers).
 
 pub mod forward;
+pub mod identity;
 pub mod path;
 pub mod rules;

@@ -357,6 +357,16 @@ impl Browser {
         self.try_get(url).unwrap_or_else(|| panic!("GET {url} failed"))
     }
 
+    /// A navigation with extra request headers.
+    pub fn get_with(&mut self, url: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.agent.get(url).header("accept", "text/html").header("cookie", &self.cookie_header());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.call().expect("GET");
+        self.absorb(resp)
+    }
+
     pub fn get_json(&mut self, url: &str) -> Resp {
         let resp = self
             .agent

@@ -1,0 +1,109 @@
+//! Who the user is, for the origin: `Vipps-Login-Sub`, configured claims as
+//! `Vipps-Login-<Claim>` headers, and a signed identity assertion (`Vipps-Login-Assertion`, an
+//! RS256 JWT the origin verifies with the Worker's JWKS at `{prefix}/jwks.json`), so an origin
+//! that can also be reached directly cannot be fooled by a forged header.
+//!
+//! Assertion claims: `iss` (the Worker's public origin), `aud` (the origin, or
+//! `IDENTITY_ASSERTION_AUDIENCE`), `sub`, `iat`, `nbf`, `exp` (`IDENTITY_ASSERTION_TTL`
+//! later), `auth_time` (the login), and the session's claims. Signing costs an RSA operation,
+//! so an isolate reuses an assertion for the same session and audience while at least half of
+//! its lifetime is left.
+
+use super::forward::USER_HEADER;
+use crate::config::identity::claim_header_name;
+use crate::config::Config;
+use crate::memo::BoundedCache;
+use crate::session::Session;
+use jwt_compact::alg::Rsa;
+use jwt_compact::{AlgorithmExt, Claims, Header};
+use serde_json::{Map, Value};
+
+/// The header that carries the assertion.
+pub const ASSERTION_HEADER: &str = "vipps-login-assertion";
+/// Assertions an isolate keeps for reuse (forgotten all at once when full).
+const MAX_CACHED: usize = 10_000;
+
+/// Signed assertions of this isolate, by session and audience.
+pub struct Assertions {
+    cache: BoundedCache<[u8; 32], (String, u64)>,
+}
+
+impl Default for Assertions {
+    fn default() -> Self {
+        Assertions { cache: BoundedCache::new(MAX_CACHED) }
+    }
+}
+
+/// A header value for a claim: strings as they are, other JSON as JSON text; bytes outside
+/// visible ASCII and space, and `%` itself, percent-encoded as UTF-8 (decode with
+/// `decodeURIComponent` or `urllib.parse.unquote`). Never cut.
+pub fn header_value(v: &Value) -> String {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Assertions {
+    /// The headers a forward to an origin adds for `session`. `audience` is the origin the
+    /// assertion is for (`None`: no assertion, e.g. static assets).
+    pub fn headers(&self, config: &Config, session: &Session, audience: Option<&str>, now: u64) -> Vec<(String, String)> {
+        let mut out = vec![(USER_HEADER.to_string(), session.sub().to_string())];
+        for claim in &config.identity.claim_headers {
+            if let Some(v) = session.claims().get(claim).filter(|v| !v.is_null()) {
+                out.push((claim_header_name(claim), header_value(v)));
+            }
+        }
+        if let (Some(a), Some(aud)) = (&config.identity.assertion, a_audience(config).or(audience)) {
+            let key_material = format!("{}\0{}\0{}", session.sub(), session.iat(), aud);
+            let key = crate::util::sha256(key_material.as_bytes());
+            let token = match self.cache.get(&key).filter(|(_, exp)| now.saturating_add(a.ttl / 2) < *exp) {
+                Some((token, _)) => Some(token),
+                None => sign(config, session, aud, now).inspect(|t| self.cache.put(key, (t.clone(), now.saturating_add(a.ttl)))),
+            };
+            if let Some(token) = token {
+                out.push((ASSERTION_HEADER.to_string(), token));
+            }
+        }
+        out
+    }
+}
+
+fn a_audience(config: &Config) -> Option<&str> {
+    config.identity.assertion.as_ref().and_then(|a| a.audience.as_deref())
+}
+
+/// The JWKS that verifies assertions: every configured key's public half.
+pub fn jwks(config: &Config) -> Option<Value> {
+    let a = config.identity.assertion.as_ref()?;
+    Some(serde_json::json!({"keys": a.keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()}))
+}
+
+/// The assertion's issuer: the Worker's public origin.
+pub fn issuer(config: &Config) -> String {
+    config.vipps.redirect_uri.url().origin().ascii_serialization()
+}
+
+fn sign(config: &Config, session: &Session, audience: &str, now: u64) -> Option<String> {
+    let a = config.identity.assertion.as_ref()?;
+    let key = a.keys.first();
+    let mut claims: Map<String, Value> = session.claims().clone();
+    claims.insert("iss".into(), Value::from(issuer(config)));
+    claims.insert("aud".into(), Value::from(audience));
+    claims.insert("sub".into(), Value::from(session.sub()));
+    claims.insert("iat".into(), Value::from(now));
+    claims.insert("nbf".into(), Value::from(now.saturating_sub(5)));
+    claims.insert("exp".into(), Value::from(now.saturating_add(a.ttl)));
+    claims.insert("auth_time".into(), Value::from(session.iat()));
+    let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("JWT");
+    Rsa::rs256().token(&header, &Claims::new(claims), &key.private).ok()
+}
