@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::config::tests::vars;
 use crate::config::Config;
 use crate::http::{IncomingRequest, Outcome, Reply};
+use crate::platform::Platform;
 use crate::testkit::*;
 use serde_json::json;
 use std::collections::HashMap;
@@ -725,4 +726,70 @@ fn static_assets_get_no_assertion_and_anonymous_requests_no_identity() {
     // Without keys the JWKS route does not exist.
     let r = reply(block_on(app_with(&[]).handle(&p, &req("https://shop.example/auth/jwks.json", &Jar::default()))));
     assert_eq!(r.status, 404);
+}
+
+// ---- session lifetimes ------------------------------------------------------------------------
+
+fn forwarded_cookies(o: &Outcome) -> Option<Vec<String>> {
+    match o {
+        Outcome::Forward(f) => Some(f.set_cookies.clone()),
+        Outcome::Reply(_) => None,
+    }
+}
+
+#[test]
+fn idle_sessions_end_and_active_ones_slide_until_the_absolute_lifetime() {
+    // Absolute 10 h, idle 1 h, re-issued after a quarter of the idle window (15 min).
+    let app = app_with(&[("SESSION_TTL", "36000"), ("SESSION_IDLE_TIMEOUT", "3600"), ("SESSION_REFRESH_PERCENT", "25")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let r = finish(&app, &p, &mut jar, &format!("code=abc&state={}", q["state"]));
+    assert!(r.set_cookies().any(|c| c.contains("Max-Age=3600")), "the first cookie lives for the idle window");
+    let protected = |jar: &Jar| block_on(app.handle(&p, &req("https://shop.example/private/", jar)));
+    // Within the first quarter: no re-issue.
+    p.advance(600);
+    assert_eq!(forwarded_cookies(&protected(&jar)), Some(vec![]));
+    // After it: re-issued, sliding the idle window.
+    p.advance(400);
+    let cookies = forwarded_cookies(&protected(&jar)).expect("forwarded");
+    assert_eq!(cookies.len(), 1);
+    assert!(cookies[0].contains("Max-Age=3600"), "{}", cookies[0]);
+    jar.absorb(&Reply::new(200, "text/plain", String::new()).with_cookie(cookies[0].clone()));
+    // Active every 50 minutes: the session lives on until its absolute lifetime...
+    for _ in 0..11 {
+        p.advance(3000);
+        let cookies = forwarded_cookies(&protected(&jar)).expect("still logged in");
+        for c in cookies {
+            jar.absorb(&Reply::new(200, "text/plain", String::new()).with_cookie(c));
+        }
+    }
+    // ...and ends there, whatever the activity (10 h after the login).
+    p.advance(3000);
+    assert_eq!(reply(protected(&jar)).status, 302);
+
+    // A session left alone for longer than the idle timeout has ended.
+    let mut idle = Jar::default();
+    let q = start(&app, &p, &mut idle, "/");
+    assert_eq!(finish(&app, &p, &mut idle, &format!("code=abc&state={}", q["state"])).status, 303);
+    p.advance(3599);
+    assert!(forwarded_cookies(&protected(&idle)).is_some());
+    p.advance(3601);
+    let r = reply(protected(&idle));
+    assert_eq!(r.status, 302, "idle too long: log in again");
+}
+
+#[test]
+fn a_session_of_another_deployment_is_not_valid_here() {
+    // Same SESSION_SECRET, another client id or redirect URI: the cookie does not verify.
+    let p = FakePlatform::default();
+    let ours = crate::config::tests::parse(&[]).unwrap();
+    for other in [("VIPPS_CLIENT_ID", "client-2"), ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback2")] {
+        let theirs = crate::config::tests::parse(&[other]).unwrap();
+        let info = serde_json::Map::new();
+        let (set_cookie, _) = crate::session::Session::from_userinfo(&theirs, SUB, &info, p.now()).to_set_cookie(&theirs);
+        let pair = set_cookie.split(';').next().unwrap();
+        assert!(crate::session::Session::from_cookie_header(&theirs, pair, p.now()).is_some());
+        assert!(crate::session::Session::from_cookie_header(&ours, pair, p.now()).is_none(), "{other:?}");
+    }
 }

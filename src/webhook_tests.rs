@@ -126,7 +126,8 @@ fn revocation_ends_sessions_issued_before_it_here_at_once_elsewhere_at_the_next_
 
 #[test]
 fn a_session_check_reissues_the_cookie_so_the_next_requests_need_no_kv() {
-    let app = hook_app(&[]);
+    // Idle timeout off: this is about revocation checks alone (idle windows: app_tests).
+    let app = hook_app(&[("SESSION_IDLE_TIMEOUT", "0")]);
     let p = FakePlatform::default();
     let mut jar = logged_in(&app, &p);
     p.advance(301);

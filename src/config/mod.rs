@@ -59,7 +59,8 @@ impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
         let mut r = Reader::new(get);
         let vipps = vipps::parse(&mut r);
-        let session = session::parse(&mut r);
+        let deployment = vipps.as_ref().map(|v| format!("{}\0{}", v.client_id, v.redirect_uri.as_str())).unwrap_or_default();
+        let session = session::parse(&mut r, &deployment);
         let gate = gate::parse(&mut r);
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);

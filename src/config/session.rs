@@ -21,10 +21,12 @@ impl fmt::Debug for Keys {
     }
 }
 
-fn derive_key(secret: &str, purpose: &str) -> [u8; 32] {
-    // HMAC as a KDF with a fixed label per purpose: a session cookie can never verify as a
-    // transaction cookie and the raw secret is never used directly.
-    crate::util::hmac_sha256(secret.as_bytes(), &[b"vipps-edge-login/v1/", purpose.as_bytes()])
+/// HMAC as a KDF with a fixed label per purpose, bound to the deployment (its client id and
+/// redirect URI): a session cookie never verifies as a transaction cookie, a cookie of one
+/// deployment never verifies on another even with a shared secret, and the raw secret is
+/// never used directly.
+fn derive_key(secret: &str, purpose: &str, deployment: &str) -> [u8; 32] {
+    crate::util::hmac_sha256(secret.as_bytes(), &[b"vipps-edge-login/v2/", purpose.as_bytes(), b"\0", deployment.as_bytes()])
 }
 
 #[derive(Debug, Clone)]
@@ -39,9 +41,22 @@ pub struct SessionConfig {
     /// Seconds between a session's revocation checks (`SESSION_RECHECK`); used only when
     /// revocations end sessions.
     pub recheck: u64,
+    /// Seconds without a request after which a session ends (`SESSION_IDLE_TIMEOUT`; 0: off).
+    pub idle_timeout: u64,
+    /// Percent of the idle timeout after which a request re-issues the cookie, sliding the
+    /// idle window (`SESSION_REFRESH_PERCENT`).
+    pub refresh_percent: u64,
 }
 
-pub fn parse(r: &mut Reader) -> Option<SessionConfig> {
+impl SessionConfig {
+    /// Seconds after its last refresh a session is re-issued (idle timeout on).
+    pub fn refresh_after(&self) -> u64 {
+        self.idle_timeout.saturating_mul(self.refresh_percent) / 100
+    }
+}
+
+/// `deployment` names this deployment (client id and redirect URI): keys are bound to it.
+pub fn parse(r: &mut Reader, deployment: &str) -> Option<SessionConfig> {
     let keys = match r.required("SESSION_SECRET") {
         None => None,
         Some(_) => {
@@ -53,8 +68,8 @@ pub fn parse(r: &mut Reader) -> Option<SessionConfig> {
                 );
                 None
             } else {
-                let session = NonEmpty::from_vec(secrets.iter().map(|s| derive_key(s, "session")).collect());
-                let transaction = NonEmpty::from_vec(secrets.iter().map(|s| derive_key(s, "login-transaction")).collect());
+                let session = NonEmpty::from_vec(secrets.iter().map(|s| derive_key(s, "session", deployment)).collect());
+                let transaction = NonEmpty::from_vec(secrets.iter().map(|s| derive_key(s, "login-transaction", deployment)).collect());
                 session.zip(transaction).map(|(session, transaction)| Keys { session, transaction })
             }
         }
@@ -71,6 +86,12 @@ pub fn parse(r: &mut Reader) -> Option<SessionConfig> {
     if claims.iter().any(|c| !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')) {
         r.problem("SESSION_CLAIMS", "must be a comma-separated list of userinfo claim names");
     }
-    let recheck = r.number("SESSION_RECHECK", 300, 1, 86_400);
-    Some(SessionConfig { keys: keys?, ttl, claims, login_timeout, recheck })
+    // 240 s: with KV's propagation (up to 60 s) a revocation reaches every isolate within 5 min.
+    let recheck = r.number("SESSION_RECHECK", 240, 1, 86_400);
+    let idle_timeout = r.number("SESSION_IDLE_TIMEOUT", 8 * 3600, 0, 31 * 86_400);
+    if idle_timeout != 0 && idle_timeout < 60 {
+        r.problem("SESSION_IDLE_TIMEOUT", "must be 0 (off) or at least 60 seconds");
+    }
+    let refresh_percent = r.number("SESSION_REFRESH_PERCENT", 25, 1, 90);
+    Some(SessionConfig { keys: keys?, ttl, claims, login_timeout, recheck, idle_timeout, refresh_percent })
 }

@@ -40,6 +40,12 @@ impl CurrentSession {
     }
 }
 
+enum Checked {
+    Ended,
+    Kept(Session),
+    Rechecked(Session),
+}
+
 /// sub handle -> latest revocation time, learnt from webhooks and KV in this isolate.
 pub struct Revocations {
     known: BoundedMap<String, u64>,
@@ -64,26 +70,51 @@ impl Revocations {
         let Some(s) = Session::from_cookie_header(config, cookie_header, now) else {
             return CurrentSession::none();
         };
-        if !config.checks_revocations() {
+        let mut reissue = false;
+        let s = match self.check(p, config, s, now).await {
+            Checked::Ended => {
+                return CurrentSession { session: None, set_cookie: Some(cookie::clear_cookie(SESSION_COOKIE)) };
+            }
+            Checked::Kept(s) => s,
+            Checked::Rechecked(s) => {
+                reissue = true;
+                s
+            }
+        };
+        // Sliding idle window: re-issued once a configured part of it has passed.
+        let s = if s.needs_refresh(config, now) {
+            reissue = true;
+            s.refreshed(now)
+        } else {
+            s
+        };
+        if !reissue {
             return CurrentSession::kept(s);
+        }
+        let (set_cookie, _) = s.to_set_cookie_at(config, now);
+        CurrentSession { session: Some(s), set_cookie: Some(set_cookie) }
+    }
+
+    /// The revocation check: memory on every request, KV once per `SESSION_RECHECK`.
+    async fn check<P: Platform>(&self, p: &P, config: &Config, s: Session, now: u64) -> Checked {
+        if !config.checks_revocations() {
+            return Checked::Kept(s);
         }
         let handle = sub_handle(s.sub());
-        let ended = || {
-            p.log(Level::Info, "session.consent_revoked", &format!("sub#{handle}"));
-            CurrentSession { session: None, set_cookie: Some(cookie::clear_cookie(SESSION_COOKIE)) }
-        };
         if self.known.get(&handle).is_some_and(|t| t >= s.iat()) {
-            return ended();
+            p.log(Level::Info, "session.consent_revoked", &format!("sub#{handle}"));
+            return Checked::Ended;
         }
         if now < s.checked_at().saturating_add(config.session.recheck) {
-            return CurrentSession::kept(s);
+            return Checked::Kept(s);
         }
         match p.kv_get(&revocation_key(&handle)).await {
             Ok(Some(raw)) => {
                 if let Some(t) = parse_revoked_at(&raw) {
                     self.remember(&handle, t);
                     if t >= s.iat() {
-                        return ended();
+                        p.log(Level::Info, "session.consent_revoked", &format!("sub#{handle}"));
+                        return Checked::Ended;
                     }
                 }
             }
@@ -91,11 +122,9 @@ impl Revocations {
             Err(e) => {
                 // KV down: keep serving (checked again on the next request).
                 p.log(Level::Warn, "kv.read_failed", &e.0);
-                return CurrentSession::kept(s);
+                return Checked::Kept(s);
             }
         }
-        let s = s.checked(now);
-        let (set_cookie, _) = s.to_set_cookie_at(config, now);
-        CurrentSession { session: Some(s), set_cookie: Some(set_cookie) }
+        Checked::Rechecked(s.checked(now))
     }
 }

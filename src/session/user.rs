@@ -25,6 +25,9 @@ struct Payload {
     /// Last checked against recorded consent revocations (Unix seconds; 0 = at `iat`).
     #[serde(default, skip_serializing_if = "is_zero")]
     chk: u64,
+    /// Last re-issued for activity (Unix seconds; 0 = at `iat`): the idle timeout runs from here.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    seen: u64,
     /// Claims copied from userinfo (`SESSION_CLAIMS`).
     #[serde(default)]
     claims: Map<String, Value>,
@@ -43,7 +46,7 @@ impl Session {
             .iter()
             .filter_map(|name| userinfo.get(name).map(|v| (name.clone(), v.clone())))
             .collect();
-        Session(Payload { sub: sub.to_string(), iat: now, exp: now.saturating_add(config.session.ttl), chk: 0, claims })
+        Session(Payload { sub: sub.to_string(), iat: now, exp: now.saturating_add(config.session.ttl), chk: 0, seen: 0, claims })
     }
 
     /// The `Set-Cookie` value. Claims are dropped, last configured first, until the cookie fits
@@ -52,9 +55,10 @@ impl Session {
         self.to_set_cookie_at(config, self.0.iat)
     }
 
-    /// As [`Session::to_set_cookie`], re-issued at `now`: the cookie's `Max-Age` runs to `exp`.
+    /// As [`Session::to_set_cookie`], re-issued at `now`: the cookie's `Max-Age` runs to the
+    /// end of the session (its absolute expiry or its idle end, whichever comes first).
     pub fn to_set_cookie_at(&self, config: &Config, now: u64) -> (String, usize) {
-        let max_age = self.0.exp.saturating_sub(now).max(1);
+        let max_age = self.ends_at(config).saturating_sub(now).max(1);
         let mut s = self.0.clone();
         let mut dropped = 0;
         loop {
@@ -80,7 +84,8 @@ impl Session {
         cookie::values(cookie_header, SESSION_COOKIE).into_iter().find_map(|v| {
             let (payload, _) = cookie::verify(config.session.keys.session.iter(), SESSION_COOKIE, v)?;
             let s: Payload = serde_json::from_slice(&payload).ok()?;
-            (now < s.exp && s.iat <= now.saturating_add(60) && !s.sub.is_empty()).then_some(Session(s))
+            let s = Session(s);
+            (now < s.ends_at(config) && s.0.iat <= now.saturating_add(60) && !s.0.sub.is_empty()).then_some(s)
         })
     }
 
@@ -96,6 +101,26 @@ impl Session {
     }
     pub fn claims(&self) -> &Map<String, Value> {
         &self.0.claims
+    }
+
+    /// When the session ends: its absolute lifetime (`SESSION_TTL` from the login) or the idle
+    /// timeout after its last refresh, whichever comes first.
+    pub fn ends_at(&self, config: &Config) -> u64 {
+        match config.session.idle_timeout {
+            0 => self.0.exp,
+            idle => self.0.exp.min(self.0.seen.max(self.0.iat).saturating_add(idle)),
+        }
+    }
+
+    /// Whether a request now should re-issue the cookie to slide the idle window.
+    pub fn needs_refresh(&self, config: &Config, now: u64) -> bool {
+        config.session.idle_timeout != 0 && now >= self.0.seen.max(self.0.iat).saturating_add(config.session.refresh_after())
+    }
+
+    /// The same session, active at `now`.
+    pub fn refreshed(mut self, now: u64) -> Session {
+        self.0.seen = now;
+        self
     }
 
     /// When this session was last known not to be revoked.
