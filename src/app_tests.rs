@@ -793,3 +793,36 @@ fn a_session_of_another_deployment_is_not_valid_here() {
         assert!(crate::session::Session::from_cookie_header(&ours, pair, p.now()).is_none(), "{other:?}");
     }
 }
+
+#[test]
+fn key_rotation_keeps_sessions_and_logins_in_flight() {
+    let old = "0123456789abcdef0123456789abcdef";
+    let new = "fedcba9876543210fedcba9876543210";
+    let before = app_with(&[("SESSION_SECRET", old)]);
+    let after = app_with(&[("SESSION_SECRET", &format!("{new}, {old}"))]);
+    let p = FakePlatform::default();
+    // A session from before the rotation stays valid.
+    let mut jar = Jar::default();
+    let q = start(&before, &p, &mut jar, "/");
+    assert_eq!(finish(&before, &p, &mut jar, &format!("code=abc&state={}", q["state"])).status, 303);
+    assert!(matches!(block_on(after.handle(&p, &req("https://shop.example/private/", &jar))), Outcome::Forward(_)));
+    // A login started under the old key completes after the rotation (same PKCE verifier).
+    let mut jar = Jar::default();
+    let q = start(&before, &p, &mut jar, "/private/");
+    let r = finish(&after, &p, &mut jar, &format!("code=abc&state={}", q["state"]));
+    assert_eq!(r.status, 303, "{}", r.body);
+    let token_req = p.requests.borrow().iter().rev().find(|r| r.url == TOKEN_URL).cloned().unwrap();
+    let body: HashMap<String, String> = url::form_urlencoded::parse(token_req.body.unwrap().as_bytes()).into_owned().collect();
+    let verifier = crate::secret::Secret::new(body["code_verifier"].clone());
+    assert_eq!(crate::oidc::authorize::s256_challenge(&verifier), q["code_challenge"]);
+    // The new session is signed with the new key: the old deployment no longer reads it.
+    assert!(matches!(block_on(after.handle(&p, &req("https://shop.example/private/", &jar))), Outcome::Forward(_)));
+    let r = reply(block_on(before.handle(&p, &req("https://shop.example/private/", &jar))));
+    assert_eq!(r.status, 302);
+    // Once the old key is removed, its sessions end.
+    let only_new = app_with(&[("SESSION_SECRET", new)]);
+    let mut old_jar = Jar::default();
+    let q = start(&before, &p, &mut old_jar, "/");
+    assert_eq!(finish(&before, &p, &mut old_jar, &format!("code=abc&state={}", q["state"])).status, 303);
+    assert_eq!(reply(block_on(only_new.handle(&p, &req("https://shop.example/private/", &old_jar)))).status, 302);
+}
