@@ -826,3 +826,39 @@ fn key_rotation_keeps_sessions_and_logins_in_flight() {
     assert_eq!(finish(&before, &p, &mut old_jar, &format!("code=abc&state={}", q["state"])).status, 303);
     assert_eq!(reply(block_on(only_new.handle(&p, &req("https://shop.example/private/", &old_jar)))).status, 302);
 }
+
+#[test]
+fn a_cookie_domain_shares_the_session_with_subdomains() {
+    let app = app_with(&[("SESSION_COOKIE_DOMAIN", "shop.example")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    let r = finish(&app, &p, &mut jar, &format!("code=abc&state={}", q["state"]));
+    let session = r.set_cookies().find(|c| c.starts_with("__Secure-vipps-session=")).expect("a __Secure- cookie");
+    assert!(session.contains("; Domain=shop.example;"), "{session}");
+    assert!(!r.set_cookies().any(|c| c.starts_with("__Host-vipps-session=") && !c.contains("Max-Age=0")));
+    // The login transaction stays host-only.
+    assert!(r.set_cookies().any(|c| c.starts_with("__Host-vipps-login=")));
+    let Outcome::Forward(f) = block_on(app.handle(&p, &req("https://shop.example/private/", &jar))) else { panic!("logged in") };
+    assert!(f.user.is_some());
+    // Logout clears it with the same Domain, or the browser would keep it.
+    let mut logout = IncomingRequest { method: "POST".into(), ..req("https://shop.example/auth/logout", &jar) };
+    logout.headers.push(("origin".into(), "https://shop.example".into()));
+    let r = reply(block_on(app.handle(&p, &logout)));
+    assert!(r.set_cookies().any(|c| c.starts_with("__Secure-vipps-session=;") && c.contains("Domain=shop.example") && c.contains("Max-Age=0")), "{:?}", r.headers);
+    // The shared cookie is the Worker's own: never forwarded to the origin.
+    assert_eq!(crate::policy::forward::strip_own_cookies("__Secure-vipps-session=x; a=b").as_deref(), Some("a=b"));
+}
+
+#[test]
+fn cookie_domains_and_claim_sets_are_checked_at_configuration() {
+    let problem = |vars: &[(&str, &str)], var: &str| {
+        crate::config::tests::parse(vars).err().is_some_and(|e| e.0.iter().any(|p| p.var == var))
+    };
+    assert!(problem(&[("SESSION_COOKIE_DOMAIN", "other.example")], "SESSION_COOKIE_DOMAIN"), "must contain the callback host");
+    assert!(problem(&[("SESSION_COOKIE_DOMAIN", "example")], "SESSION_COOKIE_DOMAIN"));
+    assert!(problem(&[("SESSION_COOKIE_DOMAIN", "hop.example")], "SESSION_COOKIE_DOMAIN"), "a suffix is not a parent domain");
+    assert!(!problem(&[("SESSION_COOKIE_DOMAIN", ".shop.example")], "SESSION_COOKIE_DOMAIN"));
+    assert!(problem(&[("SESSION_CLAIMS", "name,address,other_addresses,delegatedConsents")], "SESSION_CLAIMS"));
+    assert!(!problem(&[("SESSION_CLAIMS", "name,email,address")], "SESSION_CLAIMS"));
+}

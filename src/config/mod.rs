@@ -60,7 +60,8 @@ impl Config {
         let mut r = Reader::new(get);
         let vipps = vipps::parse(&mut r);
         let deployment = vipps.as_ref().map(|v| format!("{}\0{}", v.client_id, v.redirect_uri.as_str())).unwrap_or_default();
-        let session = session::parse(&mut r, &deployment);
+        let callback_host = vipps.as_ref().and_then(|v| v.redirect_uri.url().host_str().map(str::to_string));
+        let session = session::parse(&mut r, &deployment, callback_host.as_deref());
         let gate = gate::parse(&mut r);
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);

@@ -43,6 +43,9 @@ pub struct SessionConfig {
     pub recheck: u64,
     /// Seconds without a request after which a session ends (`SESSION_IDLE_TIMEOUT`; 0: off).
     pub idle_timeout: u64,
+    /// `SESSION_COOKIE_DOMAIN`: the session cookie is shared with this domain's subdomains
+    /// (named `__Secure-vipps-session` then).
+    pub cookie_domain: Option<String>,
     /// Percent of the idle timeout after which a request re-issues the cookie, sliding the
     /// idle window (`SESSION_REFRESH_PERCENT`).
     pub refresh_percent: u64,
@@ -55,8 +58,32 @@ impl SessionConfig {
     }
 }
 
-/// `deployment` names this deployment (client id and redirect URI): keys are bound to it.
-pub fn parse(r: &mut Reader, deployment: &str) -> Option<SessionConfig> {
+/// Typical sizes (bytes of JSON value) of the claims a session may keep, to refuse at
+/// configuration time a claim set that could not fit in a cookie with ordinary values.
+fn typical_size(claim: &str) -> usize {
+    match claim {
+        "email_verified" | "phone_number_verified" => 5,
+        "phone_number" | "birthdate" | "nin" => 14,
+        "given_name" | "family_name" => 24,
+        "name" | "sid" => 40,
+        "email" => 48,
+        "address" => 300,
+        "other_addresses" => 1500,
+        "delegatedConsents" | "delegated_consents" => 1200,
+        _ => 100,
+    }
+}
+
+/// Bytes a session cookie with `claims` at their typical sizes takes (base64 of the JSON, the
+/// MAC, the name and attributes).
+pub fn typical_cookie_size(claims: &[String]) -> usize {
+    let json: usize = 120 + claims.iter().map(|c| c.len() + 4 + typical_size(c)).sum::<usize>();
+    json * 4 / 3 + 160
+}
+
+/// `deployment` names this deployment (client id and redirect URI): keys are bound to it;
+/// `callback_host` is the redirect URI's host, which a shared cookie domain must contain.
+pub fn parse(r: &mut Reader, deployment: &str, callback_host: Option<&str>) -> Option<SessionConfig> {
     let keys = match r.required("SESSION_SECRET") {
         None => None,
         Some(_) => {
@@ -85,6 +112,16 @@ pub fn parse(r: &mut Reader, deployment: &str) -> Option<SessionConfig> {
         .collect();
     if claims.iter().any(|c| !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')) {
         r.problem("SESSION_CLAIMS", "must be a comma-separated list of userinfo claim names");
+    } else if typical_cookie_size(&claims) > crate::session::user::MAX_COOKIE_BYTES {
+        r.problem("SESSION_CLAIMS", "these claims would not fit in a session cookie (4 KB) even with ordinary values; keep fewer (addresses are large)");
+    }
+    let cookie_domain = r.opt("SESSION_COOKIE_DOMAIN").map(|d| d.trim_start_matches('.').to_ascii_lowercase());
+    if let Some(d) = &cookie_domain {
+        let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let within = callback_host.is_none_or(|h| h == d || h.ends_with(&format!(".{d}")));
+        if !d.contains('.') || !d.split('.').all(label_ok) || !within {
+            r.problem("SESSION_COOKIE_DOMAIN", "must be a domain that contains the redirect URI's host, e.g. example.com for login.example.com");
+        }
     }
     // 240 s: with KV's propagation (up to 60 s) a revocation reaches every isolate within 5 min.
     let recheck = r.number("SESSION_RECHECK", 240, 1, 86_400);
@@ -93,5 +130,5 @@ pub fn parse(r: &mut Reader, deployment: &str) -> Option<SessionConfig> {
         r.problem("SESSION_IDLE_TIMEOUT", "must be 0 (off) or at least 60 seconds");
     }
     let refresh_percent = r.number("SESSION_REFRESH_PERCENT", 25, 1, 90);
-    Some(SessionConfig { keys: keys?, ttl, claims, login_timeout, recheck, idle_timeout, refresh_percent })
+    Some(SessionConfig { keys: keys?, ttl, claims, login_timeout, recheck, idle_timeout, cookie_domain, refresh_percent })
 }

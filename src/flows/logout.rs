@@ -6,8 +6,7 @@ use crate::error::{Code, Error};
 use crate::http::Reply;
 use crate::pages;
 use crate::platform::Platform;
-use crate::session::cookie;
-use crate::session::user::SESSION_COOKIE;
+use crate::session::user::clear_session_cookie;
 
 pub fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     let (config, req) = (ctx.config, ctx.req);
@@ -21,7 +20,7 @@ pub fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
             return Answer::reply(Err(Error::new(Code::LogoutBadOrigin, "cross-origin logout refused")));
         }
     }
-    let clear = cookie::clear_cookie(SESSION_COOKIE);
+    let clear = clear_session_cookie(config);
     let reply = if req.wants_html() { Reply::redirect(303, "/") } else { Reply::json(200, &serde_json::json!({"ok": true})) };
     Answer::reply(Ok(reply)).with_cookie(Some(clear))
 }

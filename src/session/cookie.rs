@@ -55,11 +55,24 @@ pub fn values<'a>(cookie_header: &'a str, name: &str) -> Vec<&'a str> {
 /// A `Set-Cookie` value with the attributes every cookie of ours carries: the `__Host-`
 /// prefix demands `Secure`, `Path=/` and no `Domain`.
 pub fn set_cookie(name: &str, value: &str, max_age: u64) -> String {
-    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax")
+    set_cookie_in(name, value, max_age, None)
+}
+
+/// As [`set_cookie`], for a `__Secure-` cookie shared with the subdomains of `domain`.
+pub fn set_cookie_in(name: &str, value: &str, max_age: u64, domain: Option<&str>) -> String {
+    match domain {
+        None => format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax"),
+        Some(d) => format!("{name}={value}; Domain={d}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax"),
+    }
 }
 
 pub fn clear_cookie(name: &str) -> String {
-    format!("{name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
+    set_cookie_in(name, "", 0, None)
+}
+
+/// As [`clear_cookie`], for a cookie set with a `Domain`.
+pub fn clear_cookie_in(name: &str, domain: Option<&str>) -> String {
+    set_cookie_in(name, "", 0, domain)
 }
 
 #[cfg(test)]

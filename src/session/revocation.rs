@@ -3,8 +3,7 @@
 //! the session's next check (one KV read per session per `SESSION_RECHECK`, after which the
 //! cookie is re-issued with the check time, so the hot path stays free of KV in between).
 
-use super::cookie;
-use super::user::{Session, SESSION_COOKIE};
+use super::user::{clear_session_cookie, Session};
 use crate::config::Config;
 use crate::consent::sub_handle;
 use crate::memo::BoundedMap;
@@ -73,7 +72,7 @@ impl Revocations {
         let mut reissue = false;
         let s = match self.check(p, config, s, now).await {
             Checked::Ended => {
-                return CurrentSession { session: None, set_cookie: Some(cookie::clear_cookie(SESSION_COOKIE)) };
+                return CurrentSession { session: None, set_cookie: Some(clear_session_cookie(config)) };
             }
             Checked::Kept(s) => s,
             Checked::Rechecked(s) => {

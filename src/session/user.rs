@@ -5,7 +5,24 @@ use crate::config::Config;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// The session cookie's name: host-only by default (`__Host-` forbids a `Domain`)...
 pub const SESSION_COOKIE: &str = "__Host-vipps-session";
+/// ...or, with `SESSION_COOKIE_DOMAIN`, shared with subdomains (`__Secure-` allows a `Domain`).
+pub const SHARED_SESSION_COOKIE: &str = "__Secure-vipps-session";
+
+/// The session cookie's name under this configuration.
+pub fn cookie_name(config: &Config) -> &'static str {
+    if config.session.cookie_domain.is_some() {
+        SHARED_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// A `Set-Cookie` that ends the session cookie in the browser.
+pub fn clear_session_cookie(config: &Config) -> String {
+    cookie::clear_cookie_in(cookie_name(config), config.session.cookie_domain.as_deref())
+}
 /// Browsers accept 4096 bytes per cookie, name and attributes included.
 pub const MAX_COOKIE_BYTES: usize = 4000;
 
@@ -63,8 +80,9 @@ impl Session {
         let mut dropped = 0;
         loop {
             let payload = serde_json::to_vec(&s).unwrap_or_default();
-            let value = cookie::sign(config.session.keys.session.first(), SESSION_COOKIE, &payload);
-            let header = cookie::set_cookie(SESSION_COOKIE, &value, max_age);
+            let name = cookie_name(config);
+            let value = cookie::sign(config.session.keys.session.first(), name, &payload);
+            let header = cookie::set_cookie_in(name, &value, max_age, config.session.cookie_domain.as_deref());
             if header.len() <= MAX_COOKIE_BYTES || s.claims.is_empty() {
                 return (header, dropped);
             }
@@ -81,8 +99,9 @@ impl Session {
 
     /// The valid session in a `Cookie` header, if any.
     pub fn from_cookie_header(config: &Config, cookie_header: &str, now: u64) -> Option<Session> {
-        cookie::values(cookie_header, SESSION_COOKIE).into_iter().find_map(|v| {
-            let (payload, _) = cookie::verify(config.session.keys.session.iter(), SESSION_COOKIE, v)?;
+        let name = cookie_name(config);
+        cookie::values(cookie_header, name).into_iter().find_map(|v| {
+            let (payload, _) = cookie::verify(config.session.keys.session.iter(), name, v)?;
             let s: Payload = serde_json::from_slice(&payload).ok()?;
             let s = Session(s);
             (now < s.ends_at(config) && s.0.iat <= now.saturating_add(60) && !s.0.sub.is_empty()).then_some(s)
