@@ -64,7 +64,7 @@ impl App {
                 Route::Login => flows::login::run(&ctx).await,
                 Route::Callback => flows::callback::run(&ctx).await,
                 Route::Session => flows::session::run(&ctx).await,
-                Route::Logout => flows::logout::run(&ctx),
+                Route::Logout => flows::logout::run(&ctx).await,
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
                 Route::Jwks => flows::jwks::run(&ctx),
                 Route::NotFound => flows::Answer::reply(Err(Error::from(Code::NotFound))),

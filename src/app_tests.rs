@@ -740,7 +740,13 @@ fn forwarded_cookies(o: &Outcome) -> Option<Vec<String>> {
 #[test]
 fn idle_sessions_end_and_active_ones_slide_until_the_absolute_lifetime() {
     // Absolute 10 h, idle 1 h, re-issued after a quarter of the idle window (15 min).
-    let app = app_with(&[("SESSION_TTL", "36000"), ("SESSION_IDLE_TIMEOUT", "3600"), ("SESSION_REFRESH_PERCENT", "25")]);
+    // Logout records off: no revocation re-issues mixed into the idle re-issues counted here.
+    let app = app_with(&[
+        ("SESSION_TTL", "36000"),
+        ("SESSION_IDLE_TIMEOUT", "3600"),
+        ("SESSION_REFRESH_PERCENT", "25"),
+        ("SESSION_END_ON_LOGOUT", "false"),
+    ]);
     let p = FakePlatform::default();
     let mut jar = Jar::default();
     let q = start(&app, &p, &mut jar, "/");
@@ -787,7 +793,7 @@ fn a_session_of_another_deployment_is_not_valid_here() {
     for other in [("VIPPS_CLIENT_ID", "client-2"), ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback2")] {
         let theirs = crate::config::tests::parse(&[other]).unwrap();
         let info = serde_json::Map::new();
-        let (set_cookie, _) = crate::session::Session::from_userinfo(&theirs, SUB, &info, p.now()).to_set_cookie(&theirs);
+        let (set_cookie, _) = crate::session::Session::from_userinfo(&theirs, SUB, "sid-1".into(), &info, p.now()).to_set_cookie(&theirs);
         let pair = set_cookie.split(';').next().unwrap();
         assert!(crate::session::Session::from_cookie_header(&theirs, pair, p.now()).is_some());
         assert!(crate::session::Session::from_cookie_header(&ours, pair, p.now()).is_none(), "{other:?}");
@@ -861,4 +867,57 @@ fn cookie_domains_and_claim_sets_are_checked_at_configuration() {
     assert!(!problem(&[("SESSION_COOKIE_DOMAIN", ".shop.example")], "SESSION_COOKIE_DOMAIN"));
     assert!(problem(&[("SESSION_CLAIMS", "name,address,other_addresses,delegatedConsents")], "SESSION_CLAIMS"));
     assert!(!problem(&[("SESSION_CLAIMS", "name,email,address")], "SESSION_CLAIMS"));
+}
+
+fn logout(app: &App, p: &FakePlatform, jar: &Jar, query: &str) -> Reply {
+    let mut r = IncomingRequest { method: "POST".into(), ..req(&format!("https://shop.example/auth/logout{query}"), jar) };
+    r.headers.push(("origin".into(), "https://shop.example".into()));
+    reply(block_on(app.handle(p, &r)))
+}
+
+fn logged_in_jar(app: &App, p: &FakePlatform) -> Jar {
+    let mut jar = Jar::default();
+    let q = start(app, p, &mut jar, "/");
+    assert_eq!(finish(app, p, &mut jar, &format!("code=abc&state={}", q["state"])).status, 303);
+    jar
+}
+
+#[test]
+fn logout_ends_the_session_for_good_and_everywhere_ends_them_all() {
+    let app = app_with(&[]);
+    let other_isolate = app_with(&[]);
+    let p = FakePlatform::default();
+    let jar = logged_in_jar(&app, &p);
+    let copy = Jar(jar.0.clone());
+    let second_browser = logged_in_jar(&app, &p);
+    let is_forward = |app: &App, jar: &Jar| matches!(block_on(app.handle(&p, &req("https://shop.example/private/", jar))), Outcome::Forward(_));
+    assert!(is_forward(&other_isolate, &copy));
+    let r = logout(&app, &p, &jar, "");
+    assert_eq!(r.status, 303);
+    // A copy of the cookie taken before the logout: refused at once here...
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/private/", &copy))));
+    assert_eq!(r.status, 302);
+    assert!(r.set_cookies().any(|c| c.starts_with("__Host-vipps-session=;") && c.contains("Max-Age=0")));
+    // ...and in another isolate at its next check (SESSION_RECHECK, default 240 s).
+    p.advance(241);
+    assert!(!is_forward(&other_isolate, &copy));
+    assert!(p.logged("session.logged_out"));
+    // Another browser of the same user is not affected by a plain logout...
+    assert!(is_forward(&app, &second_browser));
+    // ...but "log out everywhere" ends it (here at once, elsewhere at the next check).
+    let third = logged_in_jar(&app, &p);
+    assert_eq!(logout(&app, &p, &third, "?everywhere=1").status, 303);
+    assert!(!is_forward(&app, &second_browser));
+    p.advance(241);
+    assert!(!is_forward(&other_isolate, &second_browser));
+    // A login afterwards starts a fresh session that works.
+    p.advance(1);
+    let fresh = logged_in_jar(&app, &p);
+    assert!(is_forward(&other_isolate, &fresh));
+    // KV down: the browser is still logged out; "everywhere" says it could not be done.
+    p.kv_broken.set(true);
+    let r = logout(&app, &p, &fresh, "?everywhere=1");
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("logout.store_failed"));
+    assert!(r.set_cookies().any(|c| c.contains("Max-Age=0")));
 }

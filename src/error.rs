@@ -67,6 +67,8 @@ pub enum Code {
     LogoutBadOrigin,
     NotFound,
     MethodNotAllowed,
+    /// "Log out everywhere" could not be recorded.
+    LogoutStoreFailed,
     /// A path with more than one meaning for servers (see `policy::path`).
     PathRefused,
     /// A request the edge could not read.
@@ -127,6 +129,7 @@ impl Code {
             NotFound => "route.not_found",
             MethodNotAllowed => "route.method_not_allowed",
             PathRefused => "request.path_refused",
+            LogoutStoreFailed => "logout.store_failed",
             RequestInvalid => "request.invalid",
             BackendUnavailable => "backend.unavailable",
             Internal => "internal",
@@ -146,7 +149,7 @@ impl Code {
             WebhookTooLarge => 413,
             WebhookMediaType => 415,
             WebhookForwardFailed | BackendUnavailable => 502,
-            WebhookStoreFailed => 503,
+            WebhookStoreFailed | LogoutStoreFailed => 503,
             AccessDenied | LogoutBadOrigin => 403,
             IdTokenMalformed | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature
             | IdTokenIssuer | IdTokenAudience | IdTokenAzp | IdTokenExpired | IdTokenIssuedAt
@@ -214,6 +217,10 @@ impl Code {
                 "The link you followed is malformed or could be read in more than one way. Go back to the site and follow its links.",
             ),
             BackendUnavailable => ("The site is not reachable right now", "Please try again in a moment."),
+            LogoutStoreFailed => (
+                "Could not log out everywhere",
+                "You are logged out in this browser, but your other sessions could not be ended right now. Please try again in a moment.",
+            ),
             Internal => ("Something went wrong", "Please try again in a moment."),
             _ => (
                 "Login could not be verified",
@@ -279,7 +286,7 @@ mod tests {
             DiscoveryUnavailable, DiscoveryInvalid, VippsUnavailable, JwksUnavailable, JwksInvalid,
             WebhookMalformed, WebhookAlgorithm, WebhookSignature, WebhookExpired, WebhookNotYetValid,
             WebhookTooLarge, WebhookMediaType, WebhookStoreFailed, WebhookForwardFailed, SessionRequired,
-            LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid, BackendUnavailable, Internal,
+            LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid, BackendUnavailable, LogoutStoreFailed, Internal,
         ];
         let mut seen = std::collections::HashSet::new();
         for c in all {

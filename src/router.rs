@@ -59,7 +59,7 @@ impl Route {
             Route::Logout => &Spec {
                 methods: &["GET", "HEAD", "POST"],
                 body_cap: None,
-                headers: &["accept", "sec-fetch-mode", "origin"],
+                headers: &["cookie", "accept", "sec-fetch-mode", "origin"],
                 html_errors: false,
             },
             Route::ConsentWebhook => &Spec {

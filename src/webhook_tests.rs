@@ -127,7 +127,7 @@ fn revocation_ends_sessions_issued_before_it_here_at_once_elsewhere_at_the_next_
 #[test]
 fn a_session_check_reissues_the_cookie_so_the_next_requests_need_no_kv() {
     // Idle timeout off: this is about revocation checks alone (idle windows: app_tests).
-    let app = hook_app(&[("SESSION_IDLE_TIMEOUT", "0")]);
+    let app = hook_app(&[("SESSION_IDLE_TIMEOUT", "0"), ("SESSION_END_ON_LOGOUT", "false")]);
     let p = FakePlatform::default();
     let mut jar = logged_in(&app, &p);
     p.advance(301);
@@ -152,7 +152,10 @@ fn a_session_check_reissues_the_cookie_so_the_next_requests_need_no_kv() {
 
 #[test]
 fn without_the_webhook_or_with_ends_sessions_off_sessions_never_touch_kv() {
+    // (Logout records off too: with them, a session is checked once per SESSION_RECHECK.)
     for extra in [vec![("CONSENT_WEBHOOK_SECRET", "")], vec![("CONSENT_REVOKED_ENDS_SESSIONS", "false")]] {
+        let mut extra = extra;
+        extra.push(("SESSION_END_ON_LOGOUT", "false"));
         let app = hook_app(&extra);
         let p = FakePlatform::default();
         let jar = logged_in(&app, &p);

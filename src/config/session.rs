@@ -43,6 +43,9 @@ pub struct SessionConfig {
     pub recheck: u64,
     /// Seconds without a request after which a session ends (`SESSION_IDLE_TIMEOUT`; 0: off).
     pub idle_timeout: u64,
+    /// Whether a logout ends that session for good everywhere (`SESSION_END_ON_LOGOUT`): its id
+    /// is recorded, and every session is checked against the records once per `SESSION_RECHECK`.
+    pub end_on_logout: bool,
     /// `SESSION_COOKIE_DOMAIN`: the session cookie is shared with this domain's subdomains
     /// (named `__Secure-vipps-session` then).
     pub cookie_domain: Option<String>,
@@ -130,5 +133,6 @@ pub fn parse(r: &mut Reader, deployment: &str, callback_host: Option<&str>) -> O
         r.problem("SESSION_IDLE_TIMEOUT", "must be 0 (off) or at least 60 seconds");
     }
     let refresh_percent = r.number("SESSION_REFRESH_PERCENT", 25, 1, 90);
-    Some(SessionConfig { keys: keys?, ttl, claims, login_timeout, recheck, idle_timeout, cookie_domain, refresh_percent })
+    let end_on_logout = r.flag("SESSION_END_ON_LOGOUT", true);
+    Some(SessionConfig { keys: keys?, ttl, claims, login_timeout, recheck, idle_timeout, end_on_logout, cookie_domain, refresh_percent })
 }

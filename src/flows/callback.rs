@@ -120,7 +120,10 @@ async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &Che
     let resp = upstream::call(p, budget, userinfo::build_request(config, disc, &tokens.access_token), on).await?;
     let info = userinfo::process_response(&resp, verified.sub())?;
 
-    let session = Session::from_userinfo(config, verified.sub(), &info, p.now());
+    // A fresh session for every login (no fixation), with an id that logout can end for good.
+    let mut sid = [0u8; 12];
+    p.fill_random(&mut sid).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
+    let session = Session::from_userinfo(config, verified.sub(), crate::util::b64url(&sid), &info, p.now());
     let (set_cookie, dropped) = session.to_set_cookie(config);
     if dropped > 0 {
         p.log(Level::Warn, "session.claims_dropped", &format!("{dropped} claims dropped to keep the cookie under 4 KB"));

@@ -42,8 +42,8 @@ async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
         Event::ConsentRevoked { sub, revoked_at } => (sub, revoked_at),
     };
     let handle = sub_handle(&sub);
-    ctx.state.revocations.remember(&handle, revoked_at);
     if hook.ends_sessions {
+        ctx.state.revocations.remember(&handle, revoked_at);
         let key = revocation_key(&handle);
         let store = |e: StoreError| Error::new(Code::WebhookStoreFailed, format!("KV: {}", e.0));
         // Keep the latest: an old event delivered late must not shorten a newer revocation.

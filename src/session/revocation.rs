@@ -1,13 +1,18 @@
-//! Consent revocations and the sessions they end. A revocation ends the user's sessions that
-//! began before it: at once in the isolate that received the webhook (memory), elsewhere at
-//! the session's next check (one KV read per session per `SESSION_RECHECK`, after which the
-//! cookie is re-issued with the check time, so the hot path stays free of KV in between).
+//! Sessions ended before their time, and the checks that find out. Two records, in isolate
+//! memory and in Workers KV:
+//! - per user, a time: sessions that began before it are over (a consent revocation, or
+//!   "log out everywhere");
+//! - per session id: that one session is over (a logout; a copy of the cookie taken before
+//!   it no longer works).
+//! The isolate that recorded one knows at once; every other isolate at the session's next
+//! check: two KV reads per session per `SESSION_RECHECK`, after which the cookie is re-issued
+//! with the check time, so the hot path stays free of KV in between.
 
 use super::user::{clear_session_cookie, Session};
 use crate::config::Config;
 use crate::consent::sub_handle;
 use crate::memo::BoundedMap;
-use crate::platform::{Level, Platform};
+use crate::platform::{Level, Platform, StoreError};
 
 /// Revocations an isolate remembers without asking KV (forgotten all at once when full).
 const MAX_REMEMBERED: usize = 10_000;
@@ -16,6 +21,16 @@ const MAX_REMEMBERED: usize = 10_000;
 /// in key lists).
 pub fn revocation_key(handle: &str) -> String {
     format!("consent-revoked:v1:{handle}")
+}
+
+/// KV key that marks one session as ended, by a hash of its id.
+pub fn ended_key(sid_handle: &str) -> String {
+    format!("session-ended:v1:{sid_handle}")
+}
+
+/// A short, non-reversible handle for a session id.
+fn sid_handle(sid: &str) -> String {
+    crate::util::b64url(&crate::util::sha256(sid.as_bytes())[..12])
 }
 
 /// A stored revocation time.
@@ -48,17 +63,49 @@ enum Checked {
 /// sub handle -> latest revocation time, learnt from webhooks and KV in this isolate.
 pub struct Revocations {
     known: BoundedMap<String, u64>,
+    /// sid handle -> when it was ended.
+    ended: BoundedMap<String, u64>,
 }
 
 impl Default for Revocations {
     fn default() -> Self {
-        Revocations { known: BoundedMap::new(MAX_REMEMBERED) }
+        Revocations { known: BoundedMap::new(MAX_REMEMBERED), ended: BoundedMap::new(MAX_REMEMBERED) }
     }
 }
 
 impl Revocations {
     pub fn remember(&self, handle: &str, at: u64) {
         self.known.keep_max(handle.to_string(), at);
+    }
+
+    /// Ends one session for good (a logout): here at once, elsewhere at its next check.
+    pub async fn end_session<P: Platform>(&self, p: &P, config: &Config, s: &Session) -> Result<(), StoreError> {
+        if !config.session.end_on_logout || s.sid().is_empty() {
+            return Ok(());
+        }
+        let handle = sid_handle(s.sid());
+        let now = p.now();
+        self.ended.keep_max(handle.clone(), now);
+        // Kept until the session would have ended anyway.
+        let ttl = s.ends_at(config).saturating_sub(now).saturating_add(60).max(60);
+        p.kv_put(&ended_key(&handle), now.to_string(), ttl).await
+    }
+
+    /// Ends every session of this session's user that began up to now ("log out everywhere").
+    pub async fn end_all<P: Platform>(&self, p: &P, config: &Config, s: &Session) -> Result<(), StoreError> {
+        if !config.session.end_on_logout {
+            return self.end_session(p, config, s).await;
+        }
+        let handle = sub_handle(s.sub());
+        let now = p.now();
+        self.remember(&handle, now);
+        let key = revocation_key(&handle);
+        // Keep the latest: never shorten a later revocation.
+        let previous = p.kv_get(&key).await?.as_deref().and_then(parse_revoked_at);
+        if previous.is_none_or(|t| t < now) {
+            p.kv_put(&key, now.to_string(), config.session.ttl.saturating_add(60)).await?;
+        }
+        Ok(())
     }
 
     /// The request's valid session. When revocations end sessions, a session issued before its
@@ -96,33 +143,61 @@ impl Revocations {
 
     /// The revocation check: memory on every request, KV once per `SESSION_RECHECK`.
     async fn check<P: Platform>(&self, p: &P, config: &Config, s: Session, now: u64) -> Checked {
-        if !config.checks_revocations() {
+        // Per-user records: consent revocations (when they end sessions) and "log out
+        // everywhere" (when logouts end sessions for good).
+        let by_user = config.checks_revocations() || config.session.end_on_logout;
+        let handle = sub_handle(s.sub());
+        let sid = (config.session.end_on_logout && !s.sid().is_empty()).then(|| sid_handle(s.sid()));
+        if !by_user && sid.is_none() {
             return Checked::Kept(s);
         }
-        let handle = sub_handle(s.sub());
-        if self.known.get(&handle).is_some_and(|t| t >= s.iat()) {
-            p.log(Level::Info, "session.consent_revoked", &format!("sub#{handle}"));
-            return Checked::Ended;
+        let ended = |why: &str| {
+            p.log(Level::Info, why, &format!("sub#{handle}"));
+            Checked::Ended
+        };
+        if by_user && self.known.get(&handle).is_some_and(|t| t >= s.iat()) {
+            return ended("session.consent_revoked");
+        }
+        if sid.as_ref().is_some_and(|h| self.ended.get(h).is_some()) {
+            return ended("session.logged_out");
         }
         if now < s.checked_at().saturating_add(config.session.recheck) {
             return Checked::Kept(s);
         }
-        match p.kv_get(&revocation_key(&handle)).await {
-            Ok(Some(raw)) => {
-                if let Some(t) = parse_revoked_at(&raw) {
-                    self.remember(&handle, t);
-                    if t >= s.iat() {
-                        p.log(Level::Info, "session.consent_revoked", &format!("sub#{handle}"));
-                        return Checked::Ended;
-                    }
+        let user_key = by_user.then(|| revocation_key(&handle));
+        let sid_key = sid.as_ref().map(|h| ended_key(h));
+        let (user_record, sid_record) = futures_util::future::join(
+            async {
+                match &user_key {
+                    Some(k) => p.kv_get(k).await,
+                    None => Ok(None),
                 }
-            }
-            Ok(None) => {}
-            Err(e) => {
+            },
+            async {
+                match &sid_key {
+                    Some(k) => p.kv_get(k).await,
+                    None => Ok(None),
+                }
+            },
+        )
+        .await;
+        let (user_record, sid_record) = match (user_record, sid_record) {
+            (Ok(u), Ok(e)) => (u, e),
+            (Err(e), _) | (_, Err(e)) => {
                 // KV down: keep serving (checked again on the next request).
                 p.log(Level::Warn, "kv.read_failed", &e.0);
                 return Checked::Kept(s);
             }
+        };
+        if let Some(t) = user_record.as_deref().and_then(parse_revoked_at) {
+            self.remember(&handle, t);
+            if t >= s.iat() {
+                return ended("session.consent_revoked");
+            }
+        }
+        if let (Some(h), Some(at)) = (&sid, sid_record.as_deref().and_then(parse_revoked_at)) {
+            self.ended.keep_max(h.clone(), at);
+            return ended("session.logged_out");
         }
         Checked::Rechecked(s.checked(now))
     }

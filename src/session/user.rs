@@ -42,6 +42,9 @@ struct Payload {
     /// Last checked against recorded consent revocations (Unix seconds; 0 = at `iat`).
     #[serde(default, skip_serializing_if = "is_zero")]
     chk: u64,
+    /// A random id of this session (logout ends it for good); empty in cookies from before ids.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    sid: String,
     /// Last re-issued for activity (Unix seconds; 0 = at `iat`): the idle timeout runs from here.
     #[serde(default, skip_serializing_if = "is_zero")]
     seen: u64,
@@ -56,14 +59,15 @@ fn is_zero(n: &u64) -> bool {
 
 impl Session {
     /// Builds the session from userinfo, keeping only the configured claims.
-    pub fn from_userinfo(config: &Config, sub: &str, userinfo: &Map<String, Value>, now: u64) -> Session {
+    /// `sid` is a fresh random id (from the caller's randomness).
+    pub fn from_userinfo(config: &Config, sub: &str, sid: String, userinfo: &Map<String, Value>, now: u64) -> Session {
         let claims = config
             .session
             .claims
             .iter()
             .filter_map(|name| userinfo.get(name).map(|v| (name.clone(), v.clone())))
             .collect();
-        Session(Payload { sub: sub.to_string(), iat: now, exp: now.saturating_add(config.session.ttl), chk: 0, seen: 0, claims })
+        Session(Payload { sub: sub.to_string(), iat: now, exp: now.saturating_add(config.session.ttl), chk: 0, sid, seen: 0, claims })
     }
 
     /// The `Set-Cookie` value. Claims are dropped, last configured first, until the cookie fits
@@ -112,6 +116,10 @@ impl Session {
         &self.0.sub
     }
     /// When the login happened (Unix seconds).
+    /// The session's random id (empty for cookies issued before ids existed).
+    pub fn sid(&self) -> &str {
+        &self.0.sid
+    }
     pub fn iat(&self) -> u64 {
         self.0.iat
     }
@@ -185,7 +193,7 @@ mod tests {
     #[test]
     fn round_trip_keeps_only_configured_claims() {
         let c = parse(&[]).unwrap();
-        let s = Session::from_userinfo(&c, "u1", &userinfo(), 1000);
+        let s = Session::from_userinfo(&c, "u1", "sid-1".into(), &userinfo(), 1000);
         assert!(s.claims().contains_key("name"));
         assert!(!s.claims().contains_key("nin"));
         assert!(!s.claims().contains_key("address"));
@@ -200,7 +208,7 @@ mod tests {
     #[test]
     fn expired_and_tampered_are_refused() {
         let c = parse(&[]).unwrap();
-        let s = Session::from_userinfo(&c, "u1", &userinfo(), 1000);
+        let s = Session::from_userinfo(&c, "u1", "sid-1".into(), &userinfo(), 1000);
         let (h, _) = s.to_set_cookie(&c);
         let hv = cookie_value(&h);
         assert!(Session::from_cookie_header(&c, &hv, 1000 + c.session.ttl).is_none());
@@ -215,7 +223,7 @@ mod tests {
         let c = parse(&[("SESSION_CLAIMS", "name,email")]).unwrap();
         let mut ui = userinfo();
         ui.insert("email".into(), Value::String("x".repeat(5000)));
-        let s = Session::from_userinfo(&c, "u1", &ui, 1000);
+        let s = Session::from_userinfo(&c, "u1", "sid-1".into(), &ui, 1000);
         let (h, dropped) = s.to_set_cookie(&c);
         assert_eq!(dropped, 1);
         assert!(h.len() <= MAX_COOKIE_BYTES);
