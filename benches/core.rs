@@ -24,7 +24,7 @@ fn benches(c: &mut Criterion) {
     // ---- the hot path: session verify, and its reference (one HMAC-SHA256 over the cookie) --
     let info = userinfo();
     let info_map = info.as_object().unwrap().clone();
-    let session = Session::from_userinfo(&config, SUB, &info_map, now);
+    let session = Session::from_userinfo(&config, SUB, "bench-sid".into(), &info_map, now);
     let (set_cookie, _) = session.to_set_cookie(&config);
     let cookie_pair = set_cookie.split(';').next().unwrap().to_string();
     let cookie_value = cookie_pair.split_once('=').unwrap().1.to_string();
@@ -53,7 +53,7 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("session/issue", |b| {
         b.iter(|| {
-            Session::from_userinfo(black_box(&config), SUB, black_box(&info_map), now)
+            Session::from_userinfo(black_box(&config), SUB, "bench-sid".into(), black_box(&info_map), now)
                 .to_set_cookie(&config)
         })
     });
