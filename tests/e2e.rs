@@ -303,3 +303,55 @@ fn consent_revocation_webhook_ends_sessions_in_workerd() {
     assert!(!log.lines().any(|l| l.contains("\"code\"") && l.contains(HOOK_SECRET)), "secret in a Worker log line");
     assert!(!log.lines().any(|l| l.contains("\"code\"") && l.contains(&sub)), "sub in a Worker log line");
 }
+
+// ---- sessions: key rotation, logout for good ----------------------------------------------
+
+#[test]
+fn key_rotation_keeps_sessions_and_logins_in_flight_in_workerd() {
+    const OLD: &str = "e2e-session-secret-0123456789abcdef";
+    const NEW: &str = "e2e-rotated-secret-fedcba9876543210";
+    let mut w = Worker::start("rotation", &[("SESSION_SECRET", OLD)], &[]);
+    let mut b = Browser::new();
+    login(&mut b, &w, "/private/");
+    // A login started before the rotation...
+    let mut mid = Browser::new();
+    let (callback, _) = login_until_callback(&mut mid, &w, "/private/");
+    // ...a redeploy with a new first key...
+    w.restart_with(&[("SESSION_SECRET", &format!("{NEW},{OLD}"))]);
+    // ...keeps the old session and completes the login in flight.
+    assert_eq!(b.get(&w.url("/private/")).status, 200, "old session after the rotation");
+    let r = mid.get(&callback);
+    assert_eq!(r.status, 303, "login started under the old key: {}", r.body);
+    assert!(r.sets_session());
+    assert_eq!(mid.get(&w.url("/private/")).status, 200);
+    // Removing the old key ends the sessions it signed; the new ones live on.
+    w.restart_with(&[("SESSION_SECRET", NEW)]);
+    assert_eq!(b.get(&w.url("/private/")).status, 302);
+    assert_eq!(mid.get(&w.url("/private/")).status, 200);
+}
+
+#[test]
+fn logout_ends_the_session_for_good_in_workerd() {
+    let mut w = Worker::start("logout-for-good", &[("SESSION_RECHECK", "1")], &[]);
+    let mut b = Browser::new();
+    login(&mut b, &w, "/private/");
+    let saved = b.jar.clone();
+    assert!(saved.contains_key("__Host-vipps-session"));
+    let with_saved = || {
+        let mut c = Browser::new();
+        c.jar = saved.clone();
+        c
+    };
+    let r = b.post_empty(&w.url("/auth/logout"), &[("origin", &w.base), ("accept", "text/html")]);
+    assert_eq!(r.status, 303);
+    // A copy of the cookie taken before the logout: refused at once in this isolate...
+    assert_eq!(with_saved().get(&w.url("/private/")).status, 302);
+    // ...and by a fresh isolate, from KV.
+    w.restart();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(with_saved().get(&w.url("/private/")).status, 302);
+    assert!(w.log().contains("session.logged_out"));
+    // A new login works.
+    login(&mut b, &w, "/private/");
+    assert_eq!(b.get(&w.url("/private/")).status, 200);
+}

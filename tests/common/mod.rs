@@ -195,6 +195,15 @@ impl Worker {
 
     /// Stops workerd and starts it again on the same port with the same local KV state: a
     /// fresh isolate, nothing in memory, what KV holds kept.
+    /// Restarts with some vars changed (a redeploy with new settings), KV kept.
+    pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
+        for (k, v) in vars {
+            self.vars.retain(|(a, _)| a != k);
+            self.vars.push((k.to_string(), v.to_string()));
+        }
+        self.restart();
+    }
+
     pub fn restart(&mut self) {
         self.proc = None;
         let log_from = self.log().len();
