@@ -24,32 +24,8 @@ impl<T: Clone> Slot<T> {
     }
 }
 
-/// A map that forgets everything when it reaches its bound (cheaper than an LRU, and the
-/// values can be learnt again from KV).
-pub struct BoundedMap<K, V> {
-    map: RefCell<HashMap<K, V>>,
-    bound: usize,
-}
-
-impl<K: Eq + Hash, V: Copy + Ord> BoundedMap<K, V> {
-    pub fn new(bound: usize) -> Self {
-        BoundedMap { map: RefCell::new(HashMap::new()), bound }
-    }
-    pub fn get(&self, key: &K) -> Option<V> {
-        self.map.borrow().get(key).copied()
-    }
-    /// Keeps the larger of the known value and `value`.
-    pub fn keep_max(&self, key: K, value: V) {
-        let mut map = self.map.borrow_mut();
-        if map.len() >= self.bound && !map.contains_key(&key) {
-            map.clear();
-        }
-        let entry = map.entry(key).or_insert(value);
-        *entry = (*entry).max(value);
-    }
-}
-
-/// A map of cloneable values that forgets everything when it reaches its bound.
+/// A map that forgets everything when it reaches its bound (cheaper than an LRU, and what it
+/// holds can be learnt again from KV or made again).
 pub struct BoundedCache<K, V> {
     map: RefCell<HashMap<K, V>>,
     bound: usize,
@@ -71,6 +47,14 @@ impl<K: Eq + Hash, V: Clone> BoundedCache<K, V> {
     }
 }
 
+impl<K: Eq + Hash, V: Copy + Ord> BoundedCache<K, V> {
+    /// Keeps the larger of the known value and `value`.
+    pub fn keep_max(&self, key: K, value: V) {
+        let known = self.get(&key);
+        self.put(key, known.map_or(value, |k| k.max(value)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,7 +65,7 @@ mod tests {
         assert_eq!(s.get(), None);
         s.set(Some(3));
         assert_eq!(s.get(), Some(3));
-        let m = BoundedMap::new(2);
+        let m = BoundedCache::new(2);
         m.keep_max("a", 5);
         m.keep_max("a", 3);
         assert_eq!(m.get(&"a"), Some(5));

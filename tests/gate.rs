@@ -10,7 +10,6 @@
 mod common;
 use common::origin::*;
 use common::*;
-use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Barrier};
 
@@ -21,44 +20,6 @@ const SESSION_COOKIE: &str = "__Host-vipps-session";
 const LOGIN_COOKIE: &str = "__Host-vipps-login";
 
 // ---- rows -------------------------------------------------------------------------------------
-
-/// Rows of one suite, written to target/conformance/<suite>.tsv on drop (as in
-/// tests/conformance.rs); a failed row fails the test after the whole suite ran.
-struct Table {
-    suite: &'static str,
-    rows: Vec<String>,
-    failures: Vec<String>,
-}
-
-impl Table {
-    fn new(suite: &'static str) -> Table {
-        Table { suite, rows: Vec::new(), failures: Vec::new() }
-    }
-
-    fn row(&mut self, scenario: &str, expected: &str, observed: &str, ok: bool) {
-        let clean = |s: &str| s.replace(['\t', '\r', '\n'], " ").replace('|', "\\|");
-        let (scenario, expected, observed) = (clean(scenario), clean(expected), clean(observed));
-        self.rows.push(format!("{}\t{scenario}\t{expected}\t{observed}\t{}", self.suite, if ok { "pass" } else { "FAIL" }));
-        if !ok {
-            self.failures.push(format!("{scenario}: expected {expected}, observed {observed}"));
-        }
-    }
-}
-
-impl Drop for Table {
-    fn drop(&mut self) {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/conformance");
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut f = std::fs::File::create(dir.join(format!("{}.tsv", self.suite))).unwrap();
-        for r in &self.rows {
-            writeln!(f, "{r}").unwrap();
-        }
-        if !std::thread::panicking() {
-            let (n, total) = (self.failures.len(), self.rows.len());
-            assert!(self.failures.is_empty(), "{}: {n} of {total} rows failed:\n{}", self.suite, self.failures.join("\n"));
-        }
-    }
-}
 
 /// Runs independent parts of one test in turn, each to its end even when an earlier one failed
 /// (each part writes its own rows); fails afterwards naming the parts that failed.

@@ -10,37 +10,11 @@ use jwt_compact::alg::Rsa;
 use jwt_compact::{AlgorithmExt, UntrustedToken};
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use serde_json::Value;
-use std::io::Write;
 
 fn pem() -> String {
     let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap();
     // One line, newlines written as \n, as secret stores keep PEM.
     key.to_pkcs8_pem(LineEnding::LF).unwrap().replace('\n', "\\n")
-}
-
-struct Rows(Vec<String>, Vec<String>);
-
-impl Rows {
-    fn row(&mut self, scenario: &str, expected: &str, observed: &str, ok: bool) {
-        self.0.push(format!("10-identity\t{scenario}\t{expected}\t{observed}\t{}", if ok { "pass" } else { "FAIL" }));
-        if !ok {
-            self.1.push(format!("{scenario}: expected {expected}, observed {observed}"));
-        }
-    }
-}
-
-impl Drop for Rows {
-    fn drop(&mut self) {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/conformance");
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut f = std::fs::File::create(dir.join("10-identity.tsv")).unwrap();
-        for r in &self.0 {
-            writeln!(f, "{r}").unwrap();
-        }
-        if !std::thread::panicking() {
-            assert!(self.1.is_empty(), "failed:\n{}", self.1.join("\n"));
-        }
-    }
 }
 
 #[test]
@@ -58,7 +32,7 @@ fn the_origin_gets_a_verifiable_assertion_and_claim_headers() {
         ],
         &[],
     );
-    let mut rows = Rows(Vec::new(), Vec::new());
+    let mut rows = Table::new("10-identity");
     let mut b = Browser::new();
     let sub = login(&mut b, &w, "/");
     let jwks: Value = serde_json::from_str(&b.get_json(&w.url("/auth/jwks.json")).body).unwrap();

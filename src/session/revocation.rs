@@ -11,7 +11,7 @@
 use super::user::{clear_session_cookie, Session};
 use crate::config::Config;
 use crate::consent::sub_handle;
-use crate::memo::BoundedMap;
+use crate::memo::BoundedCache;
 use crate::platform::{Level, Platform, StoreError};
 
 /// Revocations an isolate remembers without asking KV (forgotten all at once when full).
@@ -62,14 +62,14 @@ enum Checked {
 
 /// sub handle -> latest revocation time, learnt from webhooks and KV in this isolate.
 pub struct Revocations {
-    known: BoundedMap<String, u64>,
+    known: BoundedCache<String, u64>,
     /// sid handle -> when it was ended.
-    ended: BoundedMap<String, u64>,
+    ended: BoundedCache<String, u64>,
 }
 
 impl Default for Revocations {
     fn default() -> Self {
-        Revocations { known: BoundedMap::new(MAX_REMEMBERED), ended: BoundedMap::new(MAX_REMEMBERED) }
+        Revocations { known: BoundedCache::new(MAX_REMEMBERED), ended: BoundedCache::new(MAX_REMEMBERED) }
     }
 }
 

@@ -13,6 +13,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod origin;
+pub mod table;
+#[allow(unused_imports)]
+pub use table::Table;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
