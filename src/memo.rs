@@ -35,7 +35,10 @@ impl<K: Eq + Hash, V: Clone> BoundedCache<K, V> {
     pub fn new(bound: usize) -> Self {
         BoundedCache { map: RefCell::new(HashMap::new()), bound }
     }
-    pub fn get(&self, key: &K) -> Option<V> {
+    pub fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         self.map.borrow().get(key).cloned()
     }
     pub fn put(&self, key: K, value: V) {

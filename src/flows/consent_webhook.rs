@@ -43,7 +43,7 @@ async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
     };
     let handle = sub_handle(&sub);
     if hook.ends_sessions {
-        ctx.state.revocations.remember(&handle, revoked_at);
+        ctx.state.revocations.remember(&sub, revoked_at);
         let key = revocation_key(&handle);
         let store = |e: StoreError| Error::new(Code::WebhookStoreFailed, format!("KV: {}", e.0));
         // Keep the latest: an old event delivered late must not shorten a newer revocation.

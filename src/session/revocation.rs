@@ -60,10 +60,12 @@ enum Checked {
     Rechecked(Session),
 }
 
-/// sub handle -> latest revocation time, learnt from webhooks and KV in this isolate.
+/// In this isolate's memory, by `sub` and by session id as they are (hashed only for KV keys
+/// and logs, so the hot path hashes nothing): the latest revocation time per user, and the
+/// sessions ended by a logout. Learnt from webhooks, logouts and KV.
 pub struct Revocations {
     known: BoundedCache<String, u64>,
-    /// sid handle -> when it was ended.
+    /// session id -> when it was ended.
     ended: BoundedCache<String, u64>,
 }
 
@@ -74,8 +76,9 @@ impl Default for Revocations {
 }
 
 impl Revocations {
-    pub fn remember(&self, handle: &str, at: u64) {
-        self.known.keep_max(handle.to_string(), at);
+    /// Sessions of `sub` that began up to `at` are over.
+    pub fn remember(&self, sub: &str, at: u64) {
+        self.known.keep_max(sub.to_string(), at);
     }
 
     /// Ends one session for good (a logout): here at once, elsewhere at its next check.
@@ -85,7 +88,7 @@ impl Revocations {
         }
         let handle = sid_handle(s.sid());
         let now = p.now();
-        self.ended.keep_max(handle.clone(), now);
+        self.ended.keep_max(s.sid().to_string(), now);
         // Kept until the session would have ended anyway.
         let ttl = s.ends_at(config).saturating_sub(now).saturating_add(60).max(60);
         p.kv_put(&ended_key(&handle), now.to_string(), ttl).await
@@ -98,7 +101,7 @@ impl Revocations {
         }
         let handle = sub_handle(s.sub());
         let now = p.now();
-        self.remember(&handle, now);
+        self.remember(s.sub(), now);
         let key = revocation_key(&handle);
         // Keep the latest: never shorten a later revocation.
         let previous = p.kv_get(&key).await?.as_deref().and_then(parse_revoked_at);
@@ -146,24 +149,25 @@ impl Revocations {
         // Per-user records: consent revocations (when they end sessions) and "log out
         // everywhere" (when logouts end sessions for good).
         let by_user = config.checks_revocations() || config.session.end_on_logout;
-        let handle = sub_handle(s.sub());
-        let sid = (config.session.end_on_logout && !s.sid().is_empty()).then(|| sid_handle(s.sid()));
-        if !by_user && sid.is_none() {
+        let by_sid = config.session.end_on_logout && !s.sid().is_empty();
+        if !by_user && !by_sid {
             return Checked::Kept(s);
         }
         let ended = |why: &str| {
-            p.log(Level::Info, why, &format!("sub#{handle}"));
+            p.log(Level::Info, why, &format!("sub#{}", sub_handle(s.sub())));
             Checked::Ended
         };
-        if by_user && self.known.get(&handle).is_some_and(|t| t >= s.iat()) {
+        if by_user && self.known.get(s.sub()).is_some_and(|t| t >= s.iat()) {
             return ended("session.consent_revoked");
         }
-        if sid.as_ref().is_some_and(|h| self.ended.get(h).is_some()) {
+        if by_sid && self.ended.get(s.sid()).is_some() {
             return ended("session.logged_out");
         }
         if now < s.checked_at().saturating_add(config.session.recheck) {
             return Checked::Kept(s);
         }
+        let handle = sub_handle(s.sub());
+        let sid = by_sid.then(|| sid_handle(s.sid()));
         let user_key = by_user.then(|| revocation_key(&handle));
         let sid_key = sid.as_ref().map(|h| ended_key(h));
         let (user_record, sid_record) = futures_util::future::join(
@@ -190,13 +194,13 @@ impl Revocations {
             }
         };
         if let Some(t) = user_record.as_deref().and_then(parse_revoked_at) {
-            self.remember(&handle, t);
+            self.remember(s.sub(), t);
             if t >= s.iat() {
                 return ended("session.consent_revoked");
             }
         }
-        if let (Some(h), Some(at)) = (&sid, sid_record.as_deref().and_then(parse_revoked_at)) {
-            self.ended.keep_max(h.clone(), at);
+        if let Some(at) = sid_record.as_deref().and_then(parse_revoked_at) {
+            self.ended.keep_max(s.sid().to_string(), at);
             return ended("session.logged_out");
         }
         Checked::Rechecked(s.checked(now))
