@@ -14,7 +14,8 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, protected: 
     let current = ctx.state.revocations.current_session(ctx.p, ctx.config, &ctx.req.cookie_header()).await;
     let result = match (current.session, protected) {
         (Some(s), _) => {
-            let identity = ctx.state.assertions.headers(ctx.config, &s, audience(ctx).as_deref(), ctx.p.now());
+            let audience = ctx.config.identity.assertion.as_ref().and_then(|_| audience(ctx));
+            let identity = ctx.state.assertions.headers(ctx.config, &s, audience.as_deref(), ctx.p.now());
             Ok(Action::Forward(Forward { path, user: Some(s.sub().to_string()), identity, set_cookies: Vec::new() }))
         }
         (None, false) => Ok(Action::Forward(Forward { path, user: None, identity: Vec::new(), set_cookies: Vec::new() })),
