@@ -17,7 +17,7 @@ files=(target/conformance/*.tsv)
   echo "src/oidc/id_token.rs, which workerd's local KV cannot be made to fail for."
   echo
   current=""
-  sort -t$'\t' -k1,1 -s "${files[@]}" | while IFS=$'\t' read -r suite scenario expected observed result; do
+  sort -t$'\t' -k1,1V -s "${files[@]}" | while IFS=$'\t' read -r suite scenario expected observed result; do
     if [ "$suite" != "$current" ]; then
       current="$suite"
       echo

@@ -53,7 +53,7 @@ impl App {
         let mut seen = req.clone();
         seen.headers.retain(|(k, _)| spec.headers.contains(&k.as_str()));
         let req = &seen;
-        let html = spec.html_errors || req.wants_html();
+        let html = spec.html_errors(req);
         let ctx = Ctx { p, config, state: &self.state, req };
         let answer = match decision {
             Decision::Refused(why) => {
@@ -67,8 +67,7 @@ impl App {
                 Route::Logout => flows::logout::run(&ctx),
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
                 Route::NotFound => flows::Answer::reply(Err(Error::from(Code::NotFound))),
-                Route::Public => flows::gate::run(&ctx, path, false).await,
-                Route::Protected => flows::gate::run(&ctx, path, true).await,
+                Route::Public | Route::Protected | Route::ProtectedApi => flows::gate::run(&ctx, path, route).await,
             },
         };
         let mut reply = match answer.result {

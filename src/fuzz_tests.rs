@@ -215,13 +215,30 @@ proptest! {
         let _ = crate::oidc::freshness::freshness(Some(&body), Some(&body));
     }
 
+    /// Access decisions on any claims: never a panic, and only a verified address on exactly
+    /// the listed domain (or the listed sub or phone) passes.
     #[test]
-    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 25)) {
+    fn fuzz_access_rules(email in prop_oneof![any_text(), "[a-z@.-]{0,12}@example\\.com[.a-z@]{0,6}"], verified in claim_value(),
+                         phone in prop_oneof![any_text(), "[+0-9 ]{0,16}"], sub in any_text()) {
+        let c = parse(&[("ACCESS_RULES", "/a/* = domain:example.com, phone:+4712345678, sub:the-sub"), ("VIPPS_SCOPE", "openid email phoneNumber")]).unwrap();
+        let claims = json!({"email": email, "email_verified": verified, "phone_number": phone}).as_object().unwrap().clone();
+        let path = crate::policy::path::CanonicalPath::parse("/a/x").unwrap();
+        if c.access.decide(&path, &sub, &claims).is_ok() {
+            let domain_ok = verified == json!(true) && email.matches('@').count() == 1 && email.to_ascii_lowercase().ends_with("@example.com")
+                && email.bytes().all(|b| b.is_ascii_graphic());
+            let phone_ok = crate::policy::access::normalise_phone(&phone).as_deref() == Some("4712345678");
+            prop_assert!(domain_ok || phone_ok || sub == "the-sub", "admitted {email:?} {verified} {phone:?} {sub:?}");
+        }
+    }
+
+    #[test]
+    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 27)) {
         let names = ["VIPPS_ENVIRONMENT", "VIPPS_DISCOVERY_URL", "VIPPS_CLIENT_ID", "VIPPS_CLIENT_SECRET",
             "VIPPS_REDIRECT_URI", "VIPPS_SCOPE", "VIPPS_TOKEN_AUTH_METHOD", "VIPPS_MARKET", "SESSION_SECRET",
             "SESSION_TTL", "SESSION_CLAIMS", "LOGIN_TIMEOUT", "AUTH_PATH_PREFIX", "PUBLIC_PATHS",
             "PROTECTED_PATHS", "BACKEND", "UPSTREAM_TIMEOUT_MS", "VIPPS_SYSTEM_NAME", "CONSENT_WEBHOOK_SECRET",
-            "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "UPSTREAM_DEADLINE_MS", "X", "Y"];
+            "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "UPSTREAM_DEADLINE_MS",
+            "ACCESS_RULES", "API_PATHS", "X", "Y"];
         let m: std::collections::HashMap<&str, String> = names.iter().copied().zip(values).collect();
         match Config::from_lookup(&|k| m.get(k).cloned()) {
             Ok(c) => prop_assert!(c.vipps.scope.starts_with("openid")),
@@ -239,12 +256,14 @@ proptest! {
     /// whatever is accepted must serve every kind of request without a panic, and a broken
     /// one answers every request with the configuration page.
     #[test]
-    fn fuzz_accepted_configs_serve_requests(choices in proptest::collection::vec((0u8..4, any_text()), 16)) {
+    fn fuzz_accepted_configs_serve_requests(choices in proptest::collection::vec((0u8..4, any_text()), 18)) {
         let names = ["SESSION_SECRET", "CONSENT_WEBHOOK_SECRET", "PUBLIC_PATHS", "PROTECTED_PATHS", "AUTH_PATH_PREFIX",
             "VIPPS_REDIRECT_URI", "SESSION_TTL", "LOGIN_TIMEOUT", "SESSION_RECHECK", "UPSTREAM_TIMEOUT_MS",
-            "UPSTREAM_DEADLINE_MS", "SESSION_CLAIMS", "VIPPS_SCOPE", "BACKEND", "CONSENT_REVOKED_ENDS_SESSIONS", "VIPPS_MARKET"];
+            "UPSTREAM_DEADLINE_MS", "SESSION_CLAIMS", "VIPPS_SCOPE", "BACKEND", "CONSENT_REVOKED_ENDS_SESSIONS", "VIPPS_MARKET",
+            "ACCESS_RULES", "API_PATHS"];
         let tricky = [",", " , ", "", "0", "18446744073709551615", "/", "/*", "https://shop.example/", "/auth",
-            "https://shop.example/auth/callback", "true", "false", "a,b", "NO"];
+            "https://shop.example/auth/callback", "true", "false", "a,b", "NO", "/* = sub:x", "/private/* = domain:example.com, phone:+4712345678",
+            "/x = ; /y", "/api/*"];
         let mut m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("CONSENT_WEBHOOK_SECRET", HOOK_SECRET)]);
         for (name, (how, text)) in names.iter().zip(choices) {
             match how {

@@ -43,6 +43,8 @@ pub(crate) mod app_tests;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod webhook_tests;

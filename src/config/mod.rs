@@ -4,6 +4,7 @@
 //! collected and reported at once (never the values: some are secrets). The names are the
 //! public interface documented in the README.
 
+pub mod access;
 pub mod backend;
 pub mod consent;
 pub mod gate;
@@ -20,6 +21,7 @@ pub use session::{Keys, SessionConfig, SENSITIVE_CLAIMS};
 pub use upstream::UpstreamConfig;
 pub use vipps::{Environment, ExactUrl, TokenAuthMethod, VippsConfig, PRODUCTION_DISCOVERY_URL, TEST_DISCOVERY_URL};
 
+use crate::policy::access::AccessRules;
 use crate::policy::path::CanonicalPath;
 use reader::Reader;
 use url::Url;
@@ -29,6 +31,8 @@ pub struct Config {
     pub vipps: VippsConfig,
     pub session: SessionConfig,
     pub gate: GateConfig,
+    /// Who may see which paths once logged in (`ACCESS_RULES`).
+    pub access: AccessRules,
     pub backend: Backend,
     pub upstream: UpstreamConfig,
     /// The consent-revocation webhook, when `CONSENT_WEBHOOK_SECRET` is set.
@@ -55,16 +59,21 @@ impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
         let mut r = Reader::new(get);
         let vipps = vipps::parse(&mut r);
-        let session = session::parse(&mut r);
+        let mut session = session::parse(&mut r);
         let gate = gate::parse(&mut r);
+        let access = access::parse(&mut r, &gate);
+        if let Some(s) = session.as_mut() {
+            access::keep_claims(&access, &mut s.claims);
+        }
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
+            access::check_scope(&mut r, &access, &v.scope);
         }
         match (vipps, session) {
-            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, backend, upstream, consent }),
+            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, access, backend, upstream, consent }),
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
         }
