@@ -9,6 +9,7 @@ use crate::error::{Code, Error};
 use crate::flows::{self, Action, Ctx, IsolateState};
 use crate::http::{IncomingRequest, Outcome};
 use crate::platform::{Level, Platform};
+use crate::policy::cors;
 use crate::respond;
 use crate::router::{self, Decision, Route};
 use std::cell::Cell;
@@ -59,6 +60,10 @@ impl App {
             Decision::Refused(why) => {
                 flows::Answer::reply(Err(Error::new(Code::PathRefused, format!("path refused: {}", why.as_str()))))
             }
+            // Preflights carry no cookie: answered here, never gated, forwarded or logged in.
+            Decision::Routed { .. } if spec.cors && cors::is_preflight(req) => {
+                flows::Answer::reply(Ok(cors::preflight(&config.front_end.origins, req, spec.methods)))
+            }
             Decision::Routed { .. } if !spec.allows(&req.method) => flows::Answer::reply(Err(Error::from(Code::MethodNotAllowed))),
             Decision::Routed { path, route } => match route {
                 Route::Login => flows::login::run(&ctx).await,
@@ -80,6 +85,9 @@ impl App {
         };
         for c in answer.cookies {
             reply = reply.with_cookie(c);
+        }
+        if spec.cors {
+            cors::allow(&config.front_end.origins, req, &mut reply);
         }
         Outcome::Reply(reply)
     }

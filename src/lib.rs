@@ -41,6 +41,8 @@ pub mod util;
 #[cfg(test)]
 pub(crate) mod app_tests;
 #[cfg(test)]
+mod front_end_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod rules_tests;

@@ -50,6 +50,10 @@ pub struct Spec {
     /// Request headers the core reads, lower case.
     pub headers: &'static [&'static str],
     pub errors: Errors,
+    /// Front ends on `CORS_ORIGINS` may call it: its preflights are answered before any flow
+    /// runs, and its own answers carry the CORS headers for a configured `Origin`. Such a
+    /// route's headers include `origin` and `access-control-request-method`.
+    pub cors: bool,
 }
 
 impl Spec {
@@ -69,28 +73,38 @@ impl Spec {
 
 const NAVIGATION: &[&str] = &["accept", "sec-fetch-mode"];
 const WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode"];
+/// A route front ends call with credentials: the session, and what CORS reads.
+const CORS_WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode", "origin", "access-control-request-method"];
 
 impl Route {
     pub fn spec(self) -> &'static Spec {
         match self {
-            Route::Login => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie"], errors: Errors::Page },
-            Route::Callback => &Spec { methods: &["GET"], body_cap: None, headers: &["cookie"], errors: Errors::Page },
-            Route::Session => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: WITH_SESSION, errors: Errors::ByAccept },
+            Route::Login => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie"], errors: Errors::Page, cors: false },
+            Route::Callback => &Spec { methods: &["GET"], body_cap: None, headers: &["cookie"], errors: Errors::Page, cors: false },
+            Route::Session => {
+                &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: CORS_WITH_SESSION, errors: Errors::ByAccept, cors: true }
+            }
             Route::Logout => &Spec {
                 methods: &["GET", "HEAD", "POST"],
                 body_cap: None,
-                headers: &["accept", "sec-fetch-mode", "origin"],
+                headers: &["accept", "sec-fetch-mode", "origin", "sec-fetch-site", "access-control-request-method"],
                 errors: Errors::ByAccept,
+                cors: true,
             },
             Route::ConsentWebhook => &Spec {
                 methods: &["POST"],
                 body_cap: Some(crate::consent::event::MAX_BODY),
                 headers: &["content-type", "accept", "sec-fetch-mode"],
                 errors: Errors::ByAccept,
+                cors: false,
             },
-            Route::NotFound => &Spec { methods: &[], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept },
-            Route::Public | Route::Protected => &Spec { methods: &[], body_cap: None, headers: WITH_SESSION, errors: Errors::ByAccept },
-            Route::ProtectedApi => &Spec { methods: &[], body_cap: None, headers: WITH_SESSION, errors: Errors::Json },
+            Route::NotFound => &Spec { methods: &[], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept, cors: false },
+            // Public paths are the origin's own: its preflights and CORS answers pass through.
+            Route::Public => &Spec { methods: &[], body_cap: None, headers: WITH_SESSION, errors: Errors::ByAccept, cors: false },
+            Route::Protected => {
+                &Spec { methods: &[], body_cap: None, headers: CORS_WITH_SESSION, errors: Errors::ByAccept, cors: true }
+            }
+            Route::ProtectedApi => &Spec { methods: &[], body_cap: None, headers: CORS_WITH_SESSION, errors: Errors::Json, cors: true },
         }
     }
 }
@@ -104,7 +118,7 @@ pub enum Decision {
 }
 
 /// The spec of a refused path: only what the error page needs.
-const REFUSED: Spec = Spec { methods: &[], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept };
+const REFUSED: Spec = Spec { methods: &[], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept, cors: false };
 
 impl Decision {
     pub fn spec(&self) -> &'static Spec {
@@ -255,6 +269,34 @@ mod tests {
     }
 
     #[test]
+    fn routes_front_ends_call_name_the_headers_cors_reads() {
+        let all = [
+            Route::Login,
+            Route::Callback,
+            Route::Session,
+            Route::Logout,
+            Route::ConsentWebhook,
+            Route::NotFound,
+            Route::Public,
+            Route::Protected,
+            Route::ProtectedApi,
+        ];
+        for r in all {
+            let s = r.spec();
+            if s.cors {
+                for h in ["origin", "access-control-request-method"] {
+                    assert!(s.headers.contains(&h), "{r:?} lacks {h}");
+                }
+            } else {
+                assert!(!s.headers.contains(&"access-control-request-method"), "{r:?} reads a header it never uses");
+            }
+            assert!(s.headers.iter().all(|h| *h == h.to_ascii_lowercase()), "{r:?}");
+        }
+        let cors: Vec<Route> = all.into_iter().filter(|r| r.spec().cors).collect();
+        assert_eq!(cors, [Route::Session, Route::Logout, Route::Protected, Route::ProtectedApi]);
+    }
+
+    #[test]
     fn decisions_carry_the_spec_the_edge_reads() {
         let c = parse(&[("PUBLIC_PATHS", "/")]).unwrap();
         assert!(matches!(decide(&c, "/a%2Fb"), Decision::Refused(PathRefusal::EncodedDelimiter)));
@@ -264,6 +306,7 @@ mod tests {
         assert_eq!(d.spec().body_cap, None);
         assert_eq!(Route::ConsentWebhook.spec().body_cap, Some(crate::consent::event::MAX_BODY));
         assert!(Route::Logout.spec().headers.contains(&"origin"));
+        assert!(Route::Logout.spec().headers.contains(&"sec-fetch-site"));
         assert!(!Route::Login.spec().allows("POST"));
         assert!(Route::Protected.spec().allows("PATCH"));
     }

@@ -1,6 +1,8 @@
-//! Access rules and API paths in workerd, against the simulator with users chosen for the
-//! attacks (an email with two `@`, look-alike domains, an unverified address) and a naive origin
-//! that records what it receives (tests/common/origin.rs). Requests that matter are written
+//! Access rules, API paths and front ends on other origins in workerd, against the simulator
+//! with users chosen for the attacks (an email with two `@`, look-alike domains, an unverified
+//! address) and a naive origin that records what it receives (tests/common/origin.rs): CORS on
+//! the session route and preflights, absolute return URLs (the whole open-redirect corpus through
+//! a real login), and logout's Origin / Sec-Fetch-Site check. Requests that matter are written
 //! byte-exact on a raw socket, so no URL library normalises a path on the way.
 //!
 //! Each scenario records a row under target/conformance/ (suites `10-rules-*`); `make test` puts
@@ -254,5 +256,166 @@ fn rules_and_api_paths() {
         ("access", Box::new(|| access(&w, &origin))),
         ("api", Box::new(|| api_paths(&w, &origin))),
         ("headers", Box::new(|| forged_headers(&w, &origin))),
+    ]);
+}
+
+// ---- front ends ---------------------------------------------------------------------------------
+
+const APP: &str = "https://app.example.com";
+const LOCAL_APP: &str = "http://localhost:5173";
+
+/// The CORS headers of an answer: allow-origin, allow-credentials, vary.
+fn cors(r: &RawResp) -> (Option<String>, Option<String>, Option<String>) {
+    (r.joined("access-control-allow-origin"), r.joined("access-control-allow-credentials"), r.joined("vary"))
+}
+
+fn describe_cors(r: &RawResp) -> String {
+    let (o, c, v) = cors(r);
+    let extra: Vec<String> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k.to_ascii_lowercase().starts_with("access-control-") && !k.eq_ignore_ascii_case("access-control-allow-origin") && !k.eq_ignore_ascii_case("access-control-allow-credentials"))
+        .map(|(k, v)| format!("{}: {v}", k.to_ascii_lowercase()))
+        .collect();
+    format!("{}, ACAO {o:?}, ACAC {c:?}, Vary {v:?}{}", r.status, if extra.is_empty() { String::new() } else { format!(", {}", extra.join(", ")) })
+}
+
+fn fields(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn cors_session(w: &Worker, o: &NaiveOrigin) {
+    let mut t = Table::new("10-rules-cors");
+    let port = port_of(w);
+    let cookie = format!("{SESSION_COOKIE}={}", session_of(w, &KARI));
+    let allowed = |r: &RawResp, origin: &str| cors(r) == (Some(origin.into()), Some("true".into()), Some("Origin".into()));
+    let none = |r: &RawResp| matches!(cors(r), (None, None, Some(v)) if v == "Origin");
+    for origin in [APP, LOCAL_APP] {
+        let r = raw(port, "GET", "/auth/session", &fields(&[("Origin", origin), ("Cookie", &cookie)]), &[]).unwrap();
+        t.row(&format!("GET /auth/session, session, Origin `{origin}`"), &format!("200, ACAO {origin}, ACAC true, Vary Origin"), &describe_cors(&r), r.status == 200 && allowed(&r, origin) && r.text().contains(KARI.sub));
+        let r = raw(port, "GET", "/auth/session", &fields(&[("Origin", origin)]), &[]).unwrap();
+        t.row(&format!("GET /auth/session, no session, Origin `{origin}`"), &format!("401 readable: ACAO {origin}, ACAC true"), &describe_cors(&r), r.status == 401 && allowed(&r, origin));
+    }
+    for other in ["https://evil.example", "https://app.example.com.evil.example", "https://APP.example.com", "http://app.example.com", "https://app.example.com:443", "null", "http://localhost:5174"] {
+        let r = raw(port, "GET", "/auth/session", &fields(&[("Origin", other), ("Cookie", &cookie)]), &[]).unwrap();
+        t.row(&format!("GET /auth/session, session, Origin `{other}`"), "200, no ACAO or ACAC, Vary Origin", &describe_cors(&r), r.status == 200 && none(&r));
+    }
+    // Preflights: answered by the Worker on the routes front ends call, never gated or forwarded.
+    for (path, methods) in [("/auth/session", "GET, HEAD"), ("/auth/logout", "GET, HEAD, POST"), ("/private/x", "GET, HEAD, POST, PUT, PATCH, DELETE"), ("/api/orders", "GET, HEAD, POST, PUT, PATCH, DELETE")] {
+        for (origin, ok) in [(APP, true), ("https://evil.example", false)] {
+            let mark = o.count();
+            let h = fields(&[("Origin", origin), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "content-type"), ("Vipps-Login-Sub", "attacker")]);
+            let r = raw(port, "OPTIONS", path, &h, &[]).unwrap();
+            let seen = o.count() - mark;
+            let has = |k: &str, v: &str| r.header(k) == Some(v);
+            let pass = r.status == 204
+                && seen == 0
+                && r.header("location").is_none()
+                && r.header("set-cookie").is_none()
+                && if ok {
+                    allowed(&r, origin) && has("access-control-allow-methods", methods) && has("access-control-allow-headers", "Accept, Content-Type") && has("access-control-max-age", "600")
+                } else {
+                    none(&r) && !r.headers.iter().any(|(k, _)| k.to_ascii_lowercase().starts_with("access-control-"))
+                };
+            let expected = if ok { format!("204, ACAO {origin}, ACAC true, methods {methods}, headers, max-age 600; origin +0") } else { "204 without any access-control-* header; origin +0".to_string() };
+            t.row(&format!("preflight `{path}` from `{origin}`"), &expected, &format!("{}; origin +{seen}", describe_cors(&r)), pass);
+        }
+    }
+    // A public path is the origin's: its preflight is forwarded, without the forged header.
+    let mark = o.count();
+    let r = raw(port, "OPTIONS", "/assets/site.css", &fields(&[("Origin", APP), ("Access-Control-Request-Method", "GET"), ("Vipps-Login-Sub", "attacker")]), &[]).unwrap();
+    let got: Vec<Recorded> = o.requests().into_iter().skip(mark).collect();
+    let clean = matches!(got.as_slice(), [one] if one.method == "OPTIONS" && subs(one).is_empty());
+    t.row("preflight on public `/assets/site.css`", "forwarded to the origin (its answer), origin +1 without vipps-login-*", &format!("{}, origin +{}", r.status, got.len()), clean && worker_code(&r.text()).is_none());
+    // An OPTIONS that is not a preflight is gated like any other request.
+    let mark = o.count();
+    let r = raw(port, "OPTIONS", "/private/x", &fields(&[("Origin", APP), ("Accept", "text/html")]), &[]).unwrap();
+    let seen = o.count() - mark;
+    t.row("OPTIONS `/private/x` without Access-Control-Request-Method, no session", "401 session.required, origin +0", &format!("{} {:?}, origin +{seen}", r.status, worker_code(&r.text())), r.status == 401 && worker_code(&r.text()).as_deref() == Some("session.required") && seen == 0);
+}
+
+/// Every vector of tests/data/open-redirects.txt as `return_to` of a real login: refusals land
+/// on `/`, accepted ones exactly where the corpus says.
+fn return_to(w: &Worker) {
+    let mut t = Table::new("10-rules-return-to");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/open-redirects.txt");
+    let corpus = std::fs::read_to_string(&path).unwrap();
+    for line in corpus.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let (input, want) = match line.strip_prefix("ok ").and_then(|r| r.split_once(" -> ")) {
+            Some((i, w)) => (i, w),
+            None => (line, "/"),
+        };
+        let raw_input = input.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r").replace("\\x00", "\0");
+        let mut b = Browser::new();
+        let (cb, _) = login_until_callback(&mut b, w, &raw_input);
+        let r = b.get(&cb);
+        let location = r.location.clone().unwrap_or_default();
+        t.row(&format!("return_to `{input}`"), &format!("303 to `{want}` + session"), &format!("{} to `{location}`{}", r.status, if r.sets_session() { " + session" } else { "" }), r.status == 303 && location == want && r.sets_session());
+    }
+}
+
+fn logout(w: &Worker) {
+    let mut t = Table::new("10-rules-logout");
+    let port = port_of(w);
+    /// label, request headers, accepted
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+    let cases: &[Case] = &[
+        ("Origin: the Worker's own", &[("Origin", "SELF")], true),
+        ("Origin: a configured front end", &[("Origin", APP)], true),
+        ("Origin: the other front end, Sec-Fetch-Site cross-site", &[("Origin", LOCAL_APP), ("Sec-Fetch-Site", "cross-site")], true),
+        ("no Origin, Sec-Fetch-Site same-origin", &[("Sec-Fetch-Site", "same-origin")], true),
+        ("no Origin, Sec-Fetch-Site none", &[("Sec-Fetch-Site", "none")], true),
+        ("neither header (not a browser)", &[], true),
+        ("Origin: another site", &[("Origin", "https://evil.example")], false),
+        ("Origin: null", &[("Origin", "null")], false),
+        ("Origin: look-alike of the front end", &[("Origin", "https://app.example.com.evil.example")], false),
+        ("Origin: another site, Sec-Fetch-Site same-origin", &[("Origin", "https://evil.example"), ("Sec-Fetch-Site", "same-origin")], false),
+        ("no Origin, Sec-Fetch-Site cross-site", &[("Sec-Fetch-Site", "cross-site")], false),
+        ("no Origin, Sec-Fetch-Site same-site", &[("Sec-Fetch-Site", "same-site")], false),
+    ];
+    for (label, headers, ok) in cases {
+        let session = session_of(w, &OLA);
+        let cookie = format!("{SESSION_COOKIE}={session}");
+        let mut h: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), if *v == "SELF" { w.base.clone() } else { v.to_string() })).collect();
+        h.push(("Accept".into(), "application/json".into()));
+        h.push(("Cookie".into(), cookie.clone()));
+        let r = raw(port, "POST", "/auth/logout", &h, &[]).unwrap();
+        let cleared = r.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.starts_with(&format!("{SESSION_COOKIE}=;")) && v.contains("Max-Age=0"));
+        let sets = r.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie")).count();
+        let code = worker_code(&r.text());
+        let code_text = code.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
+        let observed = format!("{}{code_text}{}", r.status, if cleared { ", session cleared" } else if sets > 0 { ", other Set-Cookie" } else { ", no Set-Cookie" });
+        if *ok {
+            t.row(&format!("POST /auth/logout, {label}"), "200, session cleared", &observed, r.status == 200 && cleared);
+        } else {
+            t.row(&format!("POST /auth/logout, {label}"), "403 logout.bad_origin, no Set-Cookie", &observed, r.status == 403 && code.as_deref() == Some("logout.bad_origin") && sets == 0);
+        }
+    }
+    // A form post from the front end lands on LOGOUT_REDIRECT; a fetch reads JSON with CORS.
+    let cookie = format!("{SESSION_COOKIE}={}", session_of(w, &OLA));
+    let r = raw(port, "POST", "/auth/logout", &fields(&[("Origin", APP), ("Accept", "text/html"), ("Sec-Fetch-Mode", "navigate"), ("Cookie", &cookie)]), &[]).unwrap();
+    t.row("form post from the front end", "303 to `https://app.example.com/bye`", &format!("{} to {:?}", r.status, r.header("location")), r.status == 303 && r.header("location") == Some("https://app.example.com/bye"));
+    let cookie = format!("{SESSION_COOKIE}={}", session_of(w, &OLA));
+    let r = raw(port, "POST", "/auth/logout", &fields(&[("Origin", APP), ("Accept", "*/*"), ("Cookie", &cookie)]), &[]).unwrap();
+    t.row("fetch from the front end", "200 JSON, ACAO front end, ACAC true", &describe_cors(&r), r.status == 200 && cors(&r).0.as_deref() == Some(APP) && cors(&r).1.as_deref() == Some("true"));
+}
+
+#[test]
+fn front_ends() {
+    let origin = NaiveOrigin::start();
+    let vars = [
+        ("BACKEND", origin.base()),
+        ("PUBLIC_PATHS", "/, /assets/*".to_string()),
+        ("API_PATHS", "/api/*".to_string()),
+        ("CORS_ORIGINS", format!("{APP}, {LOCAL_APP}")),
+        ("LOGOUT_REDIRECT", "https://app.example.com/bye".to_string()),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let users = users_file("rules-front-ends");
+    let w = Worker::start("rules-front-ends", &vars, &["--config", &users]);
+    parts(vec![
+        ("cors", Box::new(|| cors_session(&w, &origin))),
+        ("return_to", Box::new(|| return_to(&w))),
+        ("logout", Box::new(|| logout(&w))),
     ]);
 }

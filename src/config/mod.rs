@@ -7,6 +7,7 @@
 pub mod access;
 pub mod backend;
 pub mod consent;
+pub mod front_end;
 pub mod gate;
 pub mod reader;
 pub mod session;
@@ -15,6 +16,7 @@ pub mod vipps;
 
 pub use backend::Backend;
 pub use consent::{ConsentWebhook, WEBHOOK_PATH};
+pub use front_end::FrontEndConfig;
 pub use gate::GateConfig;
 pub use reader::{ConfigErrors, Problem};
 pub use session::{Keys, SessionConfig, SENSITIVE_CLAIMS};
@@ -33,6 +35,8 @@ pub struct Config {
     pub gate: GateConfig,
     /// Who may see which paths once logged in (`ACCESS_RULES`).
     pub access: AccessRules,
+    /// Front ends on other origins (`CORS_ORIGINS`, `LOGOUT_REDIRECT`).
+    pub front_end: FrontEndConfig,
     pub backend: Backend,
     pub upstream: UpstreamConfig,
     /// The consent-revocation webhook, when `CONSENT_WEBHOOK_SECRET` is set.
@@ -65,6 +69,7 @@ impl Config {
         if let Some(s) = session.as_mut() {
             access::keep_claims(&access, &mut s.claims);
         }
+        let front_end = front_end::parse(&mut r);
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
@@ -73,7 +78,7 @@ impl Config {
             access::check_scope(&mut r, &access, &v.scope);
         }
         match (vipps, session) {
-            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, access, backend, upstream, consent }),
+            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent }),
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
         }
