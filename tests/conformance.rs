@@ -8,9 +8,9 @@
 //! `make test` turns them into CONFORMANCE.md.
 
 mod common;
+use common::table::Table;
 use common::*;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// What one login attempt came to.
@@ -87,17 +87,12 @@ enum Expect {
     Reject(u16, &'static str, bool),
 }
 
-struct Table {
-    suite: &'static str,
-    rows: Vec<String>,
-    failures: Vec<String>,
+/// One login attempt's row: accepted with a session, or refused exactly as expected.
+trait Check {
+    fn check(&mut self, scenario: &str, expect: Expect, obs: &Obs);
 }
 
-impl Table {
-    fn new(suite: &'static str) -> Table {
-        Table { suite, rows: Vec::new(), failures: Vec::new() }
-    }
-
+impl Check for Table {
     fn check(&mut self, scenario: &str, expect: Expect, obs: &Obs) {
         let (expected, ok) = match expect {
             Expect::Accept => ("303, session set".to_string(), obs.status == 303 && obs.session),
@@ -111,27 +106,6 @@ impl Table {
             ),
         };
         self.row(scenario, &expected, &obs.describe(), ok);
-    }
-
-    fn row(&mut self, scenario: &str, expected: &str, observed: &str, ok: bool) {
-        self.rows.push(format!("{}\t{scenario}\t{expected}\t{observed}\t{}", self.suite, if ok { "pass" } else { "FAIL" }));
-        if !ok {
-            self.failures.push(format!("{scenario}: expected {expected}, observed {observed}"));
-        }
-    }
-}
-
-impl Drop for Table {
-    fn drop(&mut self) {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/conformance");
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut f = std::fs::File::create(dir.join(format!("{}.tsv", self.suite))).unwrap();
-        for r in &self.rows {
-            writeln!(f, "{r}").unwrap();
-        }
-        if !std::thread::panicking() {
-            assert!(self.failures.is_empty(), "conformance failures:\n{}", self.failures.join("\n"));
-        }
     }
 }
 

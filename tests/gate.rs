@@ -32,18 +32,6 @@ fn session(w: &Worker) -> (String, String) {
     (b.jar[SESSION_COOKIE].clone(), sub)
 }
 
-/// The vectors of tests/data/path-attacks.txt, exactly as written.
-fn vectors() -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/path-attacks.txt");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect()
-}
-
 /// What the backend behind a Worker received: nothing to look at for the assets binding, the
 /// request log for the naive origin, the access log for nginx.
 #[derive(Clone, Copy)]

@@ -169,6 +169,23 @@ fn access(w: &Worker, o: &NaiveOrigin) {
         let ok = seen.origin.is_empty() && (seen.refused(400, "request.path_refused", false) || seen.refused(403, "access.forbidden", false));
         t.row(&format!("{} GET `{target}`", SUFFIX.sub), "400 request.path_refused or 403, origin +0", &seen.describe(), ok);
     }
+    // The gate's path-attack corpus with a session the `/private/*` rule refuses: whatever an
+    // origin could read as `/private...` is refused (400, or 400 from workerd) or ruled (403).
+    for v in vectors() {
+        let mark = o.count();
+        let resp = raw(port_of(w), "GET", &v, &[("Accept".into(), "text/html".into()), ("Cookie".into(), cookie.clone())], &[]);
+        let got: Vec<String> = o.requests().into_iter().skip(mark).map(|r| r.target).collect();
+        let leaked: Vec<&String> = got.iter().filter(|g| naive_resolve(g).to_ascii_lowercase().starts_with("/private")).collect();
+        let (status, code) = match &resp {
+            Ok(r) => (r.status.to_string(), worker_code(&r.text())),
+            Err(e) => (format!("no response ({e})"), None),
+        };
+        let refused = matches!(code.as_deref(), Some("request.path_refused" | "access.forbidden")) || (status == "400" && code.is_none());
+        let ok = resp.is_ok() && leaked.is_empty() && (refused || !got.is_empty());
+        let code_text = code.map(|c| format!(" {c}")).unwrap_or_default();
+        let observed = format!("{status}{code_text}, origin +{}{}", got.len(), if leaked.is_empty() { String::new() } else { format!(" LEAKED {leaked:?}") });
+        t.row(&format!("{} GET `{v}`", SUFFIX.sub), "400 or 403 for anything an origin reads as /private; other paths forwarded as themselves", &observed, ok);
+    }
     // Every method is ruled, not only GET.
     for method in ["POST", "PUT", "DELETE", "PATCH", "HEAD"] {
         let seen = send(w, o, method, "/admin/x", &[API, ("Cookie", &cookie)]);

@@ -69,6 +69,18 @@ pub fn parts(list: Vec<Part<'_>>) {
 
 // ---- talking to a Worker -----------------------------------------------------------------
 
+/// The vectors of tests/data/path-attacks.txt, exactly as written.
+pub fn vectors() -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/path-attacks.txt");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
 pub fn port_of(w: &Worker) -> u16 {
     w.base.rsplit(':').next().unwrap().parse().unwrap()
 }
