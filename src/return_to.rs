@@ -78,8 +78,10 @@ impl SafeReturnPath {
         if raw.len() > MAX_LEN || !raw.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return None;
         }
-        let origin = front_ends.iter().find(|o| raw.strip_prefix(o).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#'])))?;
-        let rest = &raw[origin.len()..];
+        let (origin, rest) = front_ends.iter().find_map(|o| {
+            let rest = raw.strip_prefix(o).filter(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))?;
+            Some((o, rest))
+        })?;
         let (path_and_query, fragment) = match rest.split_once('#') {
             Some((p, f)) => (p, Some(f)),
             None => (rest, None),

@@ -49,6 +49,7 @@ pub struct Spec {
     pub body_cap: Option<usize>,
     /// Request headers the core reads, lower case.
     pub headers: &'static [&'static str],
+    /// How its errors are shown.
     pub errors: Errors,
     /// Front ends on `CORS_ORIGINS` may call it: its preflights are answered before any flow
     /// runs, and its own answers carry the CORS headers for a configured `Origin`. Such a

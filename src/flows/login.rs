@@ -1,7 +1,8 @@
-//! `GET {prefix}/login?return_to=/path` (or a URL on a configured front end): starts a login. A random `state` (128 bits), a nonce
-//! and a PKCE verifier derived from it server-side, the pending login in this browser's signed
-//! login cookie, and a `302` to the provider's authorization endpoint. The return path stays
-//! here, never in `state`, so the authorize URL stays short.
+//! `GET {prefix}/login?return_to=/path` (or a URL on a configured front end): starts a login.
+//! A random `state` (128 bits), a nonce and a PKCE verifier derived from it server-side, the
+//! pending login in this browser's signed login cookie, and a `302` to the provider's
+//! authorization endpoint. The return path stays here, never in `state`, so the authorize URL
+//! stays short.
 
 use super::{Answer, Ctx};
 use crate::error::{Code, Error};
