@@ -6,8 +6,9 @@
 #   2. the wasm build, and `wrangler deploy --dry-run` bundling it
 #   3. end-to-end tests: the wasm Worker in workerd against the simulator
 #   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk),
-#      and the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
-#      assets binding, a naive origin and nginx); writes CONFORMANCE.md
+#      the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
+#      assets binding, a naive origin and nginx), and the rules (tests/rules.rs: access rules, API
+#      paths, forged identity headers); writes CONFORMANCE.md
 #   5. a real browser (headless chromium) logging in through the demo site
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,12 +44,13 @@ echo "bundled: $(du -sh "$out" | cut -f1) in $out"
 step "end-to-end: wasm Worker in workerd against the simulator"
 cargo test --test e2e -- --test-threads=2
 
-step "conformance: hostile provider, broken network, Vipps down, load, the gate"
+step "conformance: hostile provider, broken network, Vipps down, load, the gate, the rules"
 rm -rf target/conformance
 status=0
 cargo test --test conformance -- --test-threads=2 || status=$?
 cargo test --test gate -- --test-threads=2 || status=$?
 cargo test --test identity || status=$?
+cargo test --test rules -- --test-threads=2 || status=$?
 bash scripts/conformance-table.sh
 [ "$status" = 0 ] || exit "$status"
 

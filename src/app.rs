@@ -9,6 +9,7 @@ use crate::error::{Code, Error};
 use crate::flows::{self, Action, Ctx, IsolateState};
 use crate::http::{IncomingRequest, Outcome};
 use crate::platform::{Level, Platform};
+use crate::policy::cors;
 use crate::respond;
 use crate::router::{self, Decision, Route};
 use std::cell::Cell;
@@ -53,11 +54,15 @@ impl App {
         let mut seen = req.clone();
         seen.headers.retain(|(k, _)| spec.headers.contains(&k.as_str()));
         let req = &seen;
-        let html = spec.html_errors || req.wants_html();
+        let html = spec.html_errors(req);
         let ctx = Ctx { p, config, state: &self.state, req };
         let answer = match decision {
             Decision::Refused(why) => {
                 flows::Answer::reply(Err(Error::new(Code::PathRefused, format!("path refused: {}", why.as_str()))))
+            }
+            // Preflights carry no cookie: answered here, never gated, forwarded or logged in.
+            Decision::Routed { .. } if spec.cors && cors::is_preflight(req) => {
+                flows::Answer::reply(Ok(cors::preflight(&config.front_end.origins, req, spec.methods)))
             }
             Decision::Routed { .. } if !spec.allows(&req.method) => flows::Answer::reply(Err(Error::from(Code::MethodNotAllowed))),
             Decision::Routed { path, route } => match route {
@@ -68,8 +73,7 @@ impl App {
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
                 Route::Jwks => flows::jwks::run(&ctx),
                 Route::NotFound => flows::Answer::reply(Err(Error::from(Code::NotFound))),
-                Route::Public => flows::gate::run(&ctx, path, false).await,
-                Route::Protected => flows::gate::run(&ctx, path, true).await,
+                Route::Public | Route::Protected | Route::ProtectedApi => flows::gate::run(&ctx, path, route).await,
             },
         };
         let mut reply = match answer.result {
@@ -82,6 +86,9 @@ impl App {
         };
         for c in answer.cookies {
             reply = reply.with_cookie(c);
+        }
+        if spec.cors {
+            cors::allow(&config.front_end.origins, req, &mut reply);
         }
         Outcome::Reply(reply)
     }

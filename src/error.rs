@@ -64,6 +64,8 @@ pub enum Code {
     WebhookForwardFailed,
     // Sessions and routes
     SessionRequired,
+    /// A logged-in user the access rules do not admit.
+    AccessForbidden,
     LogoutBadOrigin,
     NotFound,
     MethodNotAllowed,
@@ -125,6 +127,7 @@ impl Code {
             WebhookStoreFailed => "webhook.store_failed",
             WebhookForwardFailed => "webhook.forward_failed",
             SessionRequired => "session.required",
+            AccessForbidden => "access.forbidden",
             LogoutBadOrigin => "logout.bad_origin",
             NotFound => "route.not_found",
             MethodNotAllowed => "route.method_not_allowed",
@@ -150,7 +153,7 @@ impl Code {
             WebhookMediaType => 415,
             WebhookForwardFailed | BackendUnavailable => 502,
             WebhookStoreFailed | LogoutStoreFailed => 503,
-            AccessDenied | LogoutBadOrigin => 403,
+            AccessDenied | LogoutBadOrigin | AccessForbidden => 403,
             IdTokenMalformed | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature
             | IdTokenIssuer | IdTokenAudience | IdTokenAzp | IdTokenExpired | IdTokenIssuedAt
             | IdTokenNotYetValid | IdTokenNonce | IdTokenSubject | IdTokenAtHash
@@ -209,6 +212,10 @@ impl Code {
                 ("Webhook not processed", "The event could not be recorded right now. Please deliver it again.")
             }
             SessionRequired => ("Login required", "Please log in to see this page."),
+            AccessForbidden => (
+                "No access",
+                "You are logged in, but this page is only for some users. Ask the site owner if you should have access, or log out to use another account.",
+            ),
             LogoutBadOrigin => ("Logout refused", "The logout request did not come from this site."),
             NotFound => ("Not found", "There is nothing at this address."),
             MethodNotAllowed => ("Not allowed", "This address does not accept that kind of request."),
@@ -286,7 +293,8 @@ mod tests {
             DiscoveryUnavailable, DiscoveryInvalid, VippsUnavailable, JwksUnavailable, JwksInvalid,
             WebhookMalformed, WebhookAlgorithm, WebhookSignature, WebhookExpired, WebhookNotYetValid,
             WebhookTooLarge, WebhookMediaType, WebhookStoreFailed, WebhookForwardFailed, SessionRequired,
-            LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid, BackendUnavailable, LogoutStoreFailed, Internal,
+            AccessForbidden, LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid, BackendUnavailable,
+            LogoutStoreFailed, Internal,
         ];
         let mut seen = std::collections::HashSet::new();
         for c in all {

@@ -196,6 +196,23 @@ proptest! {
         }
     }
 
+    /// With front ends configured, an accepted return is a same-origin path or a URL whose origin
+    /// is exactly a configured one, as a URL parser reads it.
+    #[test]
+    fn fuzz_return_to_front_ends(raw in prop_oneof![any_text(), "(https?://|//|/|\\\\)?(app\\.example\\.com|evil\\.example)[@:./#?%a-z0-9\\\\]{0,30}"]) {
+        let (fe, _) = crate::policy::cors::FrontEndOrigins::parse(["https://app.example.com"]);
+        if let Some(p) = SafeReturnPath::parse_for(&raw, &fe) {
+            let s = p.as_str();
+            prop_assert!(s.bytes().all(|b| (0x21..=0x7e).contains(&b)) && !s.contains('\\'));
+            if !s.starts_with('/') {
+                prop_assert!(s.starts_with("https://app.example.com/"), "{}", s);
+                prop_assert_eq!(url::Url::parse(s).unwrap().origin().ascii_serialization(), "https://app.example.com");
+            } else {
+                prop_assert!(!s.starts_with("//"));
+            }
+        }
+    }
+
     #[test]
     fn fuzz_jwt_parsing(header in any_text(), claims in any_text(), sig in any_text(), raw in any_text()) {
         let set = jwks::parse(&serde_json::json!({"keys": [crate::testkit::jwk(&crate::testkit::keys()[0], "k")]}).to_string()).unwrap();
@@ -215,13 +232,30 @@ proptest! {
         let _ = crate::oidc::freshness::freshness(Some(&body), Some(&body));
     }
 
+    /// Access decisions on any claims: never a panic, and only a verified address on exactly
+    /// the listed domain (or the listed sub or phone) passes.
     #[test]
-    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 25)) {
+    fn fuzz_access_rules(email in prop_oneof![any_text(), "[a-z@.-]{0,12}@example\\.com[.a-z@]{0,6}"], verified in claim_value(),
+                         phone in prop_oneof![any_text(), "[+0-9 ]{0,16}"], sub in any_text()) {
+        let c = parse(&[("ACCESS_RULES", "/a/* = domain:example.com, phone:+4712345678, sub:the-sub"), ("VIPPS_SCOPE", "openid email phoneNumber")]).unwrap();
+        let claims = json!({"email": email, "email_verified": verified, "phone_number": phone}).as_object().unwrap().clone();
+        let path = crate::policy::path::CanonicalPath::parse("/a/x").unwrap();
+        if c.access.decide(&path, &sub, &claims).is_ok() {
+            let domain_ok = verified == json!(true) && email.matches('@').count() == 1 && email.to_ascii_lowercase().ends_with("@example.com")
+                && email.bytes().all(|b| b.is_ascii_graphic());
+            let phone_ok = crate::policy::access::normalise_phone(&phone).as_deref() == Some("4712345678");
+            prop_assert!(domain_ok || phone_ok || sub == "the-sub", "admitted {email:?} {verified} {phone:?} {sub:?}");
+        }
+    }
+
+    #[test]
+    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 29)) {
         let names = ["VIPPS_ENVIRONMENT", "VIPPS_DISCOVERY_URL", "VIPPS_CLIENT_ID", "VIPPS_CLIENT_SECRET",
             "VIPPS_REDIRECT_URI", "VIPPS_SCOPE", "VIPPS_TOKEN_AUTH_METHOD", "VIPPS_MARKET", "SESSION_SECRET",
             "SESSION_TTL", "SESSION_CLAIMS", "LOGIN_TIMEOUT", "AUTH_PATH_PREFIX", "PUBLIC_PATHS",
             "PROTECTED_PATHS", "BACKEND", "UPSTREAM_TIMEOUT_MS", "VIPPS_SYSTEM_NAME", "CONSENT_WEBHOOK_SECRET",
-            "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "UPSTREAM_DEADLINE_MS", "X", "Y"];
+            "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "UPSTREAM_DEADLINE_MS",
+            "ACCESS_RULES", "API_PATHS", "CORS_ORIGINS", "LOGOUT_REDIRECT", "X", "Y"];
         let m: std::collections::HashMap<&str, String> = names.iter().copied().zip(values).collect();
         match Config::from_lookup(&|k| m.get(k).cloned()) {
             Ok(c) => prop_assert!(c.vipps.scope.starts_with("openid")),
@@ -239,12 +273,14 @@ proptest! {
     /// whatever is accepted must serve every kind of request without a panic, and a broken
     /// one answers every request with the configuration page.
     #[test]
-    fn fuzz_accepted_configs_serve_requests(choices in proptest::collection::vec((0u8..4, any_text()), 16)) {
+    fn fuzz_accepted_configs_serve_requests(choices in proptest::collection::vec((0u8..4, any_text()), 20)) {
         let names = ["SESSION_SECRET", "CONSENT_WEBHOOK_SECRET", "PUBLIC_PATHS", "PROTECTED_PATHS", "AUTH_PATH_PREFIX",
             "VIPPS_REDIRECT_URI", "SESSION_TTL", "LOGIN_TIMEOUT", "SESSION_RECHECK", "UPSTREAM_TIMEOUT_MS",
-            "UPSTREAM_DEADLINE_MS", "SESSION_CLAIMS", "VIPPS_SCOPE", "BACKEND", "CONSENT_REVOKED_ENDS_SESSIONS", "VIPPS_MARKET"];
+            "UPSTREAM_DEADLINE_MS", "SESSION_CLAIMS", "VIPPS_SCOPE", "BACKEND", "CONSENT_REVOKED_ENDS_SESSIONS", "VIPPS_MARKET",
+            "ACCESS_RULES", "API_PATHS", "CORS_ORIGINS", "LOGOUT_REDIRECT"];
         let tricky = [",", " , ", "", "0", "18446744073709551615", "/", "/*", "https://shop.example/", "/auth",
-            "https://shop.example/auth/callback", "true", "false", "a,b", "NO"];
+            "https://shop.example/auth/callback", "true", "false", "a,b", "NO", "/* = sub:x", "/private/* = domain:example.com, phone:+4712345678",
+            "/x = ; /y", "/api/*", "https://app.example.com", "https://app.example.com/bye", "http://localhost:5173 https://*.x"];
         let mut m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("CONSENT_WEBHOOK_SECRET", HOOK_SECRET)]);
         for (name, (how, text)) in names.iter().zip(choices) {
             match how {
@@ -261,9 +297,11 @@ proptest! {
         let targets = ["/", "/private/x", "/auth/login?return_to=/x", "/auth/callback?code=c&state=s", "/auth/session",
             "/auth/logout", "/assets/..%2Fx", &format!("/auth/webhooks/consent-revoked/{HOOK_SECRET}")];
         for target in targets {
-            for method in ["GET", "POST"] {
+            for method in ["GET", "POST", "OPTIONS"] {
                 let url = url::Url::parse(&format!("https://shop.example{target}")).unwrap();
-                let req = IncomingRequest { method: method.into(), url, headers: vec![("accept".into(), "text/html".into())], body: Some(b"x".to_vec()) };
+                let headers = vec![("accept".into(), "text/html".into()), ("origin".into(), "https://app.example.com".into()),
+                    ("access-control-request-method".into(), "GET".into())];
+                let req = IncomingRequest { method: method.into(), url, headers, body: Some(b"x".to_vec()) };
                 match block_on(app.handle(&p, &req)) {
                     Outcome::Reply(r) => {
                         prop_assert!((200..600).contains(&r.status));

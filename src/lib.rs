@@ -41,7 +41,11 @@ pub mod util;
 #[cfg(test)]
 pub(crate) mod app_tests;
 #[cfg(test)]
+mod front_end_tests;
+#[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]

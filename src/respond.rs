@@ -37,6 +37,7 @@ pub fn error<P: Platform>(p: &P, e: &Error, html: bool, login_path: Option<&str>
         | Code::NotFound
         | Code::MethodNotAllowed
         | Code::LogoutBadOrigin
+        | Code::AccessForbidden
         | Code::PathRefused
         | Code::RequestInvalid
         | Code::BackendUnavailable => None,

@@ -24,8 +24,22 @@ pub enum Route {
     NotFound,
     /// Anyone may see it; forwarded with the user when there is a session.
     Public,
-    /// Needs a session.
+    /// Needs a session (`PROTECTED_PATHS`, or a path an access rule names), and a user the
+    /// access rules admit.
     Protected,
+    /// As [`Route::Protected`], on an `API_PATHS` path: refusals are JSON, never a redirect.
+    ProtectedApi,
+}
+
+/// How a route's errors are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Errors {
+    /// A page whatever the client accepts (browser-only routes).
+    Page,
+    /// JSON whatever the client accepts (API paths).
+    Json,
+    /// A page for navigations, JSON for everything else.
+    ByAccept,
 }
 
 /// What a route needs from a request.
@@ -37,40 +51,64 @@ pub struct Spec {
     pub body_cap: Option<usize>,
     /// Request headers the core reads, lower case.
     pub headers: &'static [&'static str],
-    /// Errors are pages whatever the client accepts (browser-only routes).
-    pub html_errors: bool,
+    /// How its errors are shown.
+    pub errors: Errors,
+    /// Front ends on `CORS_ORIGINS` may call it: its preflights are answered before any flow
+    /// runs, and its own answers carry the CORS headers for a configured `Origin`. Such a
+    /// route's headers include `origin` and `access-control-request-method`.
+    pub cors: bool,
 }
 
 impl Spec {
     pub fn allows(&self, method: &str) -> bool {
         self.methods.is_empty() || self.methods.contains(&method)
     }
+
+    /// Whether an error for this request is a page (else JSON).
+    pub fn html_errors(&self, req: &crate::http::IncomingRequest) -> bool {
+        match self.errors {
+            Errors::Page => true,
+            Errors::Json => false,
+            Errors::ByAccept => req.wants_html(),
+        }
+    }
 }
 
 const NAVIGATION: &[&str] = &["accept", "sec-fetch-mode"];
 const WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode"];
+/// A route front ends call with credentials: the session, and what CORS reads.
+const CORS_WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode", "origin", "access-control-request-method"];
 
 impl Route {
     pub fn spec(self) -> &'static Spec {
         match self {
-            Route::Login => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie"], html_errors: true },
-            Route::Callback => &Spec { methods: &["GET"], body_cap: None, headers: &["cookie"], html_errors: true },
-            Route::Session => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: WITH_SESSION, html_errors: false },
+            Route::Login => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie"], errors: Errors::Page, cors: false },
+            Route::Callback => &Spec { methods: &["GET"], body_cap: None, headers: &["cookie"], errors: Errors::Page, cors: false },
+            Route::Session => {
+                &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: CORS_WITH_SESSION, errors: Errors::ByAccept, cors: true }
+            }
             Route::Logout => &Spec {
                 methods: &["GET", "HEAD", "POST"],
                 body_cap: None,
-                headers: &["cookie", "accept", "sec-fetch-mode", "origin"],
-                html_errors: false,
+                headers: &["cookie", "accept", "sec-fetch-mode", "origin", "sec-fetch-site", "access-control-request-method"],
+                errors: Errors::ByAccept,
+                cors: true,
             },
             Route::ConsentWebhook => &Spec {
                 methods: &["POST"],
                 body_cap: Some(crate::consent::event::MAX_BODY),
                 headers: &["content-type", "accept", "sec-fetch-mode"],
-                html_errors: false,
+                errors: Errors::ByAccept,
+                cors: false,
             },
-            Route::Jwks => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: NAVIGATION, html_errors: false },
-            Route::NotFound => &Spec { methods: &[], body_cap: None, headers: NAVIGATION, html_errors: false },
-            Route::Public | Route::Protected => &Spec { methods: &[], body_cap: None, headers: WITH_SESSION, html_errors: false },
+            Route::Jwks => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept, cors: false },
+            Route::NotFound => &Spec { methods: &[], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept, cors: false },
+            // Public paths are the origin's own: its preflights and CORS answers pass through.
+            Route::Public => &Spec { methods: &[], body_cap: None, headers: WITH_SESSION, errors: Errors::ByAccept, cors: false },
+            Route::Protected => {
+                &Spec { methods: &[], body_cap: None, headers: CORS_WITH_SESSION, errors: Errors::ByAccept, cors: true }
+            }
+            Route::ProtectedApi => &Spec { methods: &[], body_cap: None, headers: CORS_WITH_SESSION, errors: Errors::Json, cors: true },
         }
     }
 }
@@ -84,7 +122,7 @@ pub enum Decision {
 }
 
 /// The spec of a refused path: only what the error page needs.
-const REFUSED: Spec = Spec { methods: &[], body_cap: None, headers: NAVIGATION, html_errors: false };
+const REFUSED: Spec = Spec { methods: &[], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept, cors: false };
 
 impl Decision {
     pub fn spec(&self) -> &'static Spec {
@@ -108,7 +146,9 @@ pub fn decide(config: &Config, raw_path: &str) -> Decision {
 
 /// Decides what a canonical path is: the one form the backend receives too, so
 /// `/assets/..%2Fprivate` cannot pass as public here and be read as `/private` by an origin.
-/// Public rules match exactly; protected rules ignore ASCII case; public wins when both match.
+/// Public rules match exactly; protected, access and API rules ignore ASCII case; public wins
+/// when both match. A path an access rule names is protected even when `PROTECTED_PATHS` does
+/// not list it.
 pub fn route(config: &Config, path: &CanonicalPath) -> Route {
     let path_str = path.as_str();
     if path_str == config.callback_path() {
@@ -135,8 +175,11 @@ pub fn route(config: &Config, path: &CanonicalPath) -> Route {
     if config.gate.public_paths.iter().any(|p| p.matches(path)) {
         return Route::Public;
     }
-    if config.gate.protected_paths.iter().any(|p| p.matches_ignoring_case(path)) {
-        return Route::Protected;
+    if config.access.applies(path) || config.gate.protected_paths.iter().any(|p| p.matches_ignoring_case(path)) {
+        return match config.gate.api_paths.iter().any(|p| p.matches_ignoring_case(path)) {
+            true => Route::ProtectedApi,
+            false => Route::Protected,
+        };
     }
     Route::Public
 }
@@ -206,6 +249,59 @@ mod tests {
     }
 
     #[test]
+    fn access_rules_protect_and_api_paths_answer_json() {
+        let c = parse(&[
+            ("PUBLIC_PATHS", "/, /docs/intro"),
+            ("PROTECTED_PATHS", "/members/*"),
+            ("ACCESS_RULES", "/admin/* = sub:x\n/docs/* = sub:x"),
+            ("API_PATHS", "/api/*, /admin/api/*"),
+        ])
+        .unwrap();
+        assert_eq!(rt(&c, "/admin/x"), Route::Protected, "a rule protects without PROTECTED_PATHS");
+        assert_eq!(rt(&c, "/ADMIN/x"), Route::Protected);
+        assert_eq!(rt(&c, "/%61dmin/x"), Route::Protected);
+        assert_eq!(rt(&c, "/admin/api/x"), Route::ProtectedApi);
+        assert_eq!(rt(&c, "/Admin/API/x"), Route::ProtectedApi, "API paths ignore case like protected ones");
+        assert_eq!(rt(&c, "/docs/intro"), Route::Public, "public wins");
+        assert_eq!(rt(&c, "/docs/other"), Route::Protected);
+        assert_eq!(rt(&c, "/api/x"), Route::Public, "API_PATHS alone protect nothing");
+        assert_eq!(rt(&c, "/members/x"), Route::Protected);
+        assert_eq!(rt(&c, "/auth/session"), Route::Session, "auth routes are never gated by rules");
+        let c = parse(&[("API_PATHS", "/api/*")]).unwrap();
+        assert_eq!(rt(&c, "/api/x"), Route::ProtectedApi);
+        assert_eq!(Route::ProtectedApi.spec().errors, Errors::Json);
+        assert_eq!(Route::Protected.spec().errors, Errors::ByAccept);
+    }
+
+    #[test]
+    fn routes_front_ends_call_name_the_headers_cors_reads() {
+        let all = [
+            Route::Login,
+            Route::Callback,
+            Route::Session,
+            Route::Logout,
+            Route::ConsentWebhook,
+            Route::NotFound,
+            Route::Public,
+            Route::Protected,
+            Route::ProtectedApi,
+        ];
+        for r in all {
+            let s = r.spec();
+            if s.cors {
+                for h in ["origin", "access-control-request-method"] {
+                    assert!(s.headers.contains(&h), "{r:?} lacks {h}");
+                }
+            } else {
+                assert!(!s.headers.contains(&"access-control-request-method"), "{r:?} reads a header it never uses");
+            }
+            assert!(s.headers.iter().all(|h| *h == h.to_ascii_lowercase()), "{r:?}");
+        }
+        let cors: Vec<Route> = all.into_iter().filter(|r| r.spec().cors).collect();
+        assert_eq!(cors, [Route::Session, Route::Logout, Route::Protected, Route::ProtectedApi]);
+    }
+
+    #[test]
     fn decisions_carry_the_spec_the_edge_reads() {
         let c = parse(&[("PUBLIC_PATHS", "/")]).unwrap();
         assert!(matches!(decide(&c, "/a%2Fb"), Decision::Refused(PathRefusal::EncodedDelimiter)));
@@ -215,6 +311,7 @@ mod tests {
         assert_eq!(d.spec().body_cap, None);
         assert_eq!(Route::ConsentWebhook.spec().body_cap, Some(crate::consent::event::MAX_BODY));
         assert!(Route::Logout.spec().headers.contains(&"origin"));
+        assert!(Route::Logout.spec().headers.contains(&"sec-fetch-site"));
         assert!(!Route::Login.spec().allows("POST"));
         assert!(Route::Protected.spec().allows("PATCH"));
     }

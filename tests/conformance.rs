@@ -8,6 +8,7 @@
 //! `make test` turns them into CONFORMANCE.md.
 
 mod common;
+use common::table::Table;
 use common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -86,7 +87,12 @@ enum Expect {
     Reject(u16, &'static str, bool),
 }
 
-impl Table {
+/// One login attempt's row: accepted with a session, or refused exactly as expected.
+trait Check {
+    fn check(&mut self, scenario: &str, expect: Expect, obs: &Obs);
+}
+
+impl Check for Table {
     fn check(&mut self, scenario: &str, expect: Expect, obs: &Obs) {
         let (expected, ok) = match expect {
             Expect::Accept => ("303, session set".to_string(), obs.status == 303 && obs.session),
@@ -102,7 +108,6 @@ impl Table {
         self.row(scenario, &expected, &obs.describe(), ok);
     }
 }
-
 
 /// Modes that change only the token response, ID token or userinfo: one Worker, warm caches.
 #[test]

@@ -9,8 +9,8 @@
 
 mod common;
 use common::origin::*;
+use common::table::*;
 use common::*;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Barrier};
 
 const PUBLIC_PATHS: &str = "/, /assets/*";
@@ -19,33 +19,7 @@ const MEMBERS_FILE: &str = "id=\"members-title\"";
 const SESSION_COOKIE: &str = "__Host-vipps-session";
 const LOGIN_COOKIE: &str = "__Host-vipps-login";
 
-// ---- rows -------------------------------------------------------------------------------------
-
-/// Runs independent parts of one test in turn, each to its end even when an earlier one failed
-/// (each part writes its own rows); fails afterwards naming the parts that failed.
-type Part<'a> = (&'a str, Box<dyn FnOnce() + 'a>);
-
-fn parts(list: Vec<Part<'_>>) {
-    let mut failed = Vec::new();
-    for (name, part) in list {
-        if let Err(e) = catch_unwind(AssertUnwindSafe(part)) {
-            let why = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            let first = why.lines().next().unwrap_or("").to_string();
-            failed.push(format!("{name}: {first}"));
-        }
-    }
-    assert!(failed.is_empty(), "failed parts (details above):\n{}", failed.join("\n"));
-}
-
 // ---- helpers ----------------------------------------------------------------------------------
-
-fn port_of(w: &Worker) -> u16 {
-    w.base.rsplit(':').next().unwrap().parse().unwrap()
-}
 
 fn start_worker(name: &str, backend: &str) -> Worker {
     Worker::start(name, &[("BACKEND", backend), ("PUBLIC_PATHS", PUBLIC_PATHS)], &[])
@@ -56,23 +30,6 @@ fn session(w: &Worker) -> (String, String) {
     let mut b = Browser::new();
     let sub = login(&mut b, w, "/private/");
     (b.jar[SESSION_COOKIE].clone(), sub)
-}
-
-/// The vectors of tests/data/path-attacks.txt, exactly as written.
-fn vectors() -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/path-attacks.txt");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect()
-}
-
-fn worker_code(body: &str) -> Option<String> {
-    let re = regex_lite::Regex::new(r#"(?:Error code: |"error":")([a-z_]+\.[a-z_]+|internal)"#).unwrap();
-    re.captures(body).map(|c| c[1].to_string())
 }
 
 /// What the backend behind a Worker received: nothing to look at for the assets binding, the
@@ -276,22 +233,6 @@ fn forwarded_targets(w: &Worker, o: &NaiveOrigin, session: &str) {
 }
 
 // ---- headers and cookies ----------------------------------------------------------------------
-
-/// A request written as given: `Host`, the fields, `Content-Length` when there is a body,
-/// `Connection: close`, then the body.
-fn raw(port: u16, method: &str, target: &str, fields: &[(String, String)], body: &[u8]) -> std::io::Result<RawResp> {
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
-    for (k, v) in fields {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() {
-        head.push_str(&format!("Content-Type: application/octet-stream\r\nContent-Length: {}\r\n", body.len()));
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(body);
-    raw_request(port, &bytes, method == "HEAD")
-}
 
 /// What is wrong with the one request the origin should have received.
 fn forwarded_problems(got: &[Recorded], method: &str, target: &str, body: &[u8], sub: Option<&str>) -> Vec<String> {

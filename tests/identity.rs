@@ -5,6 +5,7 @@
 
 mod common;
 use common::origin::NaiveOrigin;
+use common::table::Table;
 use common::*;
 use jwt_compact::alg::Rsa;
 use jwt_compact::{AlgorithmExt, UntrustedToken};

@@ -1,4 +1,4 @@
-//! What the gate protects: the auth routes' prefix, public and protected paths.
+//! What the gate protects: the auth routes' prefix, public, protected and API paths.
 
 use super::reader::Reader;
 use crate::policy::path::CanonicalPath;
@@ -11,6 +11,8 @@ pub struct GateConfig {
     pub auth_prefix: String,
     pub public_paths: Vec<PathPattern>,
     pub protected_paths: Vec<PathPattern>,
+    /// Gated paths answered as an API (`API_PATHS`): refusals are always JSON, never a redirect.
+    pub api_paths: Vec<PathPattern>,
 }
 
 impl GateConfig {
@@ -43,5 +45,10 @@ pub fn parse(r: &mut Reader) -> GateConfig {
         }
         p
     };
-    GateConfig { auth_prefix, public_paths: paths(r, "PUBLIC_PATHS", ""), protected_paths: paths(r, "PROTECTED_PATHS", "/*") }
+    GateConfig {
+        auth_prefix,
+        public_paths: paths(r, "PUBLIC_PATHS", ""),
+        protected_paths: paths(r, "PROTECTED_PATHS", "/*"),
+        api_paths: paths(r, "API_PATHS", ""),
+    }
 }

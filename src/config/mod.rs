@@ -4,8 +4,10 @@
 //! collected and reported at once (never the values: some are secrets). The names are the
 //! public interface documented in the README.
 
+pub mod access;
 pub mod backend;
 pub mod consent;
+pub mod front_end;
 pub mod gate;
 pub mod identity;
 pub mod reader;
@@ -15,6 +17,7 @@ pub mod vipps;
 
 pub use backend::Backend;
 pub use consent::{ConsentWebhook, WEBHOOK_PATH};
+pub use front_end::FrontEndConfig;
 pub use gate::GateConfig;
 pub use identity::IdentityConfig;
 pub use reader::{ConfigErrors, Problem};
@@ -22,6 +25,7 @@ pub use session::{Keys, SessionConfig, SENSITIVE_CLAIMS};
 pub use upstream::UpstreamConfig;
 pub use vipps::{Environment, ExactUrl, TokenAuthMethod, VippsConfig, PRODUCTION_DISCOVERY_URL, TEST_DISCOVERY_URL};
 
+use crate::policy::access::AccessRules;
 use crate::policy::path::CanonicalPath;
 use reader::Reader;
 use url::Url;
@@ -31,6 +35,10 @@ pub struct Config {
     pub vipps: VippsConfig,
     pub session: SessionConfig,
     pub gate: GateConfig,
+    /// Who may see which paths once logged in (`ACCESS_RULES`).
+    pub access: AccessRules,
+    /// Front ends on other origins (`CORS_ORIGINS`, `LOGOUT_REDIRECT`).
+    pub front_end: FrontEndConfig,
     pub backend: Backend,
     pub upstream: UpstreamConfig,
     /// The consent-revocation webhook, when `CONSENT_WEBHOOK_SECRET` is set.
@@ -61,17 +69,25 @@ impl Config {
         let vipps = vipps::parse(&mut r);
         let deployment = vipps.as_ref().map(|v| format!("{}\0{}", v.client_id, v.redirect_uri.as_str())).unwrap_or_default();
         let callback_host = vipps.as_ref().and_then(|v| v.redirect_uri.url().host_str().map(str::to_string));
-        let session = session::parse(&mut r, &deployment, callback_host.as_deref());
+        let mut session = session::parse(&mut r, &deployment, callback_host.as_deref());
         let gate = gate::parse(&mut r);
+        let access = access::parse(&mut r, &gate);
+        if let Some(s) = session.as_mut() {
+            access::keep_claims(&access, &mut s.claims);
+        }
+        let front_end = front_end::parse(&mut r);
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
+            access::check_scope(&mut r, &access, &v.scope);
         }
         match (vipps, session) {
-            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, backend, upstream, consent, identity }),
+            (Some(vipps), Some(session)) if r.problems.is_empty() => {
+                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity })
+            }
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
         }

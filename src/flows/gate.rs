@@ -1,6 +1,6 @@
 //! Every path that is not an auth route: public paths pass (with the user when there is a
-//! session), protected paths need a session. What passes goes to the backend as the forward
-//! plan says: exactly the canonical path every rule was decided on.
+//! session), protected paths need a session and a user the access rules admit. What passes goes
+//! to the backend as the forward plan says: exactly the canonical path every rule was decided on.
 
 use super::{Action, Answer, Ctx};
 use crate::config::Backend;
@@ -9,17 +9,17 @@ use crate::http::Reply;
 use crate::platform::Platform;
 use crate::policy::forward::Forward;
 use crate::policy::path::CanonicalPath;
+use crate::router::Route;
+use crate::session::Session;
 
-pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, protected: bool) -> Answer {
+pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, route: Route) -> Answer {
     let current = ctx.state.revocations.current_session(ctx.p, ctx.config, &ctx.req.cookie_header()).await;
+    let protected = matches!(route, Route::Protected | Route::ProtectedApi);
     let result = match (current.session, protected) {
-        (Some(s), _) => {
-            let audience = ctx.config.identity.assertion.as_ref().and_then(|_| audience(ctx));
-            let identity = ctx.state.assertions.headers(ctx.config, &s, audience.as_deref(), ctx.p.now());
-            Ok(Action::Forward(Forward { path, user: Some(s.sub().to_string()), identity, set_cookies: Vec::new() }))
-        }
-        (None, false) => Ok(Action::Forward(Forward { path, user: None, identity: Vec::new(), set_cookies: Vec::new() })),
-        (None, true) => login_required(ctx, &path).map(Action::Reply),
+        (Some(s), true) => admitted(ctx, &path, &s).map(|()| forward(ctx, path, Some(&s))),
+        (Some(s), false) => Ok(forward(ctx, path, Some(&s))),
+        (None, false) => Ok(forward(ctx, path, None)),
+        (None, true) => login_required(ctx, &path, route == Route::ProtectedApi).map(Action::Reply),
     };
     Answer { result, cookies: current.set_cookie.into_iter().collect() }
 }
@@ -34,10 +34,32 @@ fn audience<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
     }
 }
 
-/// A navigation goes to the login with this page as `return_to`; anything else gets `401`.
-fn login_required<P: Platform>(ctx: &Ctx<'_, P>, path: &CanonicalPath) -> Result<Reply, Error> {
+/// The forward plan, with the identity headers for the origin when there is a session.
+fn forward<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, session: Option<&Session>) -> Action {
+    let identity = match session {
+        Some(s) => {
+            let audience = ctx.config.identity.assertion.as_ref().and_then(|_| audience(ctx));
+            ctx.state.assertions.headers(ctx.config, s, audience.as_deref(), ctx.p.now())
+        }
+        None => Vec::new(),
+    };
+    Action::Forward(Forward { path, user: session.map(|s| s.sub().to_string()), identity, set_cookies: Vec::new() })
+}
+
+/// A logged-in user the access rules do not admit gets `403 access.forbidden`: a page for a
+/// navigation, JSON otherwise, never the login again (that would loop). The log line names
+/// the rule by number and the user by a hash of `sub`, never an email or phone number.
+fn admitted<P: Platform>(ctx: &Ctx<'_, P>, path: &CanonicalPath, s: &Session) -> Result<(), Error> {
+    ctx.config.access.decide(path, s.sub(), s.claims()).map_err(|rule| {
+        Error::new(Code::AccessForbidden, format!("rule {rule} does not admit sub#{}", crate::consent::sub_handle(s.sub())))
+    })
+}
+
+/// A navigation goes to the login with this page as `return_to`; anything else, and anything
+/// on an API path, gets `401`.
+fn login_required<P: Platform>(ctx: &Ctx<'_, P>, path: &CanonicalPath, api: bool) -> Result<Reply, Error> {
     let req = ctx.req;
-    let navigates = matches!(req.method.as_str(), "GET" | "HEAD") && req.wants_html();
+    let navigates = !api && matches!(req.method.as_str(), "GET" | "HEAD") && req.wants_html();
     if !navigates {
         return Err(Error::from(Code::SessionRequired));
     }

@@ -1,7 +1,8 @@
-//! `GET {prefix}/login?return_to=/path`: starts a login. A random `state` (128 bits), a nonce
-//! and a PKCE verifier derived from it server-side, the pending login in this browser's signed
-//! login cookie, and a `302` to the provider's authorization endpoint. The return path stays
-//! here, never in `state`, so the authorize URL stays short.
+//! `GET {prefix}/login?return_to=/path` (or a URL on a configured front end): starts a login.
+//! A random `state` (128 bits), a nonce and a PKCE verifier derived from it server-side, the
+//! pending login in this browser's signed login cookie, and a `302` to the provider's
+//! authorization endpoint. The return path stays here, never in `state`, so the authorize URL
+//! stays short.
 
 use super::{Answer, Ctx};
 use crate::error::{Code, Error};
@@ -28,8 +29,8 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
     let raw_return = req.url.query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned());
     let return_to = match raw_return.as_deref() {
         None => SafeReturnPath::root(),
-        Some(raw) => SafeReturnPath::parse(raw).unwrap_or_else(|| {
-            p.log(Level::Info, "login.return_to_refused", "return_to is not a same-origin path; using /");
+        Some(raw) => SafeReturnPath::parse_for(raw, &config.front_end.origins).unwrap_or_else(|| {
+            p.log(Level::Info, "login.return_to_refused", "return_to is not a same-origin path or a front-end URL; using /");
             SafeReturnPath::root()
         }),
     };

@@ -4,8 +4,9 @@
 //! of the user. Vipps has no merchant-initiated logout, so this ends sessions at the edge only.
 
 use super::{Answer, Ctx};
+use crate::config::Config;
 use crate::error::{Code, Error};
-use crate::http::Reply;
+use crate::http::{IncomingRequest, Reply};
 use crate::pages;
 use crate::platform::Platform;
 use crate::platform::Level;
@@ -17,12 +18,8 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     if req.method != "POST" {
         return Answer::reply(Ok(Reply::html(200, pages::logout_page(&format!("{}/logout", config.gate.auth_prefix)))));
     }
-    // A cross-site POST cannot log users out (the browser sends Origin on POST).
-    if let Some(origin) = req.header("origin") {
-        let ours = [req.origin(), config.vipps.redirect_uri.url().origin().ascii_serialization()];
-        if !ours.iter().any(|o| o == origin) {
-            return Answer::reply(Err(Error::new(Code::LogoutBadOrigin, "cross-origin logout refused")));
-        }
+    if let Err(why) = same_site_post(config, req) {
+        return Answer::reply(Err(Error::new(Code::LogoutBadOrigin, why)));
     }
     let clear = clear_session_cookie(config);
     let everywhere = req.url.query_pairs().any(|(k, v)| k == "everywhere" && (v == "1" || v == "true"));
@@ -39,6 +36,25 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
             ctx.p.log(Level::Warn, "logout.store_failed", &e.0);
         }
     }
-    let reply = if req.wants_html() { Reply::redirect(303, "/") } else { Reply::json(200, &serde_json::json!({"ok": true})) };
+    let reply = if req.wants_html() {
+        Reply::redirect(303, config.front_end.logout_redirect.as_str())
+    } else {
+        Reply::json(200, &serde_json::json!({"ok": true}))
+    };
     Answer::reply(Ok(reply)).with_cookie(Some(clear))
+}
+
+/// A logout may come from this site or a configured front end, never from another site (a
+/// page elsewhere must not log users out). Browsers send `Origin` on every `POST`; when it is
+/// absent, `Sec-Fetch-Site` says where the request came from (`none`: the user's own action,
+/// such as a bookmark). A client that sends neither is not a browser a page could drive.
+fn same_site_post(config: &Config, req: &IncomingRequest) -> Result<(), &'static str> {
+    match (req.header("origin"), req.header("sec-fetch-site")) {
+        (Some(origin), _) => {
+            let ours = origin == req.origin() || origin == config.vipps.redirect_uri.url().origin().ascii_serialization();
+            (ours || config.front_end.origins.contains(origin)).then_some(()).ok_or("Origin is neither this site nor a CORS_ORIGINS front end")
+        }
+        (None, Some("same-origin" | "none")) | (None, None) => Ok(()),
+        (None, Some(_)) => Err("no Origin, and Sec-Fetch-Site is not same-origin or none"),
+    }
 }

@@ -130,7 +130,7 @@ impl TransactionCookie {
         Ok(LoginTransaction {
             nonce: derive_nonce(key, &p.s),
             code_verifier: derive_verifier(key, &p.s),
-            return_to: SafeReturnPath::parse(&p.r).unwrap_or_else(SafeReturnPath::root),
+            return_to: SafeReturnPath::parse_for(&p.r, &config.front_end.origins).unwrap_or_else(SafeReturnPath::root),
             state: p.s,
         })
     }

@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 
 pub mod origin;
 pub mod table;
-#[allow(unused_imports)]
-pub use table::Table;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -436,8 +434,13 @@ pub fn authorize_page(body: &str) -> AuthorizePage {
 }
 
 /// Login up to the point where the simulator redirects back: returns the callback URL and the
-/// chosen user's sub.
+/// chosen user's sub (the first user on the simulator's page).
 pub fn login_until_callback(b: &mut Browser, w: &Worker, return_to: &str) -> (String, String) {
+    login_until_callback_as(b, w, return_to, None)
+}
+
+/// As [`login_until_callback`], confirming as the user with this `sub` (the first when `None`).
+pub fn login_until_callback_as(b: &mut Browser, w: &Worker, return_to: &str, user: Option<&str>) -> (String, String) {
     let r = b.get(&w.url(&format!("/auth/login?return_to={}", urlencode(return_to))));
     assert_eq!(r.status, 302, "login: {}", r.body);
     let authorize = r.location.unwrap();
@@ -446,7 +449,10 @@ pub fn login_until_callback(b: &mut Browser, w: &Worker, return_to: &str) -> (St
     let page = b.get(&authorize);
     assert_eq!(page.status, 200, "simulator authorize page: {}", page.body);
     let p = authorize_page(&page.body);
-    let sub = p.users[0].clone();
+    let sub = match user {
+        Some(u) => p.users.iter().find(|x| *x == u).unwrap_or_else(|| panic!("no user {u} on the simulator's page")).clone(),
+        None => p.users[0].clone(),
+    };
     let r = b.post_form(
         &format!("{}/access-management-1.0/access/oauth2/auth/confirm", w.sim.base),
         &[("req", &p.req), ("user", &sub)],

@@ -1,15 +1,20 @@
-//! The conformance table: each scenario a row (suite, scenario, expected, observed, result)
-//! written to target/conformance/<suite>.tsv, which `make test` turns into CONFORMANCE.md.
-//! A table fails its test on drop, listing every failed row, so one failure hides no other.
+//! Conformance rows shared by the workerd suites that write them (tests/gate.rs,
+//! tests/rules.rs): a [`Table`] of scenarios per suite written to target/conformance/, [`parts`]
+//! that each run to their end, and helpers to talk to a Worker byte-exact.
 
+use super::origin::{raw_request, RawResp};
+use super::Worker;
 use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Rows of one suite, written to target/conformance/<suite>.tsv on drop; a failed row fails
-/// the test after the whole suite ran.
+// ---- rows -------------------------------------------------------------------------------------
+
+/// Rows of one suite, written to target/conformance/<suite>.tsv on drop (as in
+/// tests/conformance.rs); a failed row fails the test after the whole suite ran.
 pub struct Table {
-    pub suite: &'static str,
-    pub rows: Vec<String>,
-    pub failures: Vec<String>,
+    suite: &'static str,
+    rows: Vec<String>,
+    failures: Vec<String>,
 }
 
 impl Table {
@@ -42,3 +47,62 @@ impl Drop for Table {
     }
 }
 
+/// Runs independent parts of one test in turn, each to its end even when an earlier one failed
+/// (each part writes its own rows); fails afterwards naming the parts that failed.
+pub type Part<'a> = (&'a str, Box<dyn FnOnce() + 'a>);
+
+pub fn parts(list: Vec<Part<'_>>) {
+    let mut failed = Vec::new();
+    for (name, part) in list {
+        if let Err(e) = catch_unwind(AssertUnwindSafe(part)) {
+            let why = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let first = why.lines().next().unwrap_or("").to_string();
+            failed.push(format!("{name}: {first}"));
+        }
+    }
+    assert!(failed.is_empty(), "failed parts (details above):\n{}", failed.join("\n"));
+}
+
+// ---- talking to a Worker -----------------------------------------------------------------
+
+/// The vectors of tests/data/path-attacks.txt, exactly as written.
+pub fn vectors() -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/path-attacks.txt");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+pub fn port_of(w: &Worker) -> u16 {
+    w.base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The stable code on an error page or in an error JSON body.
+pub fn worker_code(body: &str) -> Option<String> {
+    let re = regex_lite::Regex::new(r#"(?:Error code: |"error":")([a-z_]+\.[a-z_]+|internal)"#).unwrap();
+    re.captures(body).map(|c| c[1].to_string())
+}
+
+/// A request written as given: `Host`, the fields, `Content-Length` when there is a body,
+/// `Connection: close`, then the body.
+pub fn raw(port: u16, method: &str, target: &str, fields: &[(String, String)], body: &[u8]) -> std::io::Result<RawResp> {
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (k, v) in fields {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Type: application/octet-stream\r\nContent-Length: {}\r\n", body.len()));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    raw_request(port, &bytes, method == "HEAD")
+}
