@@ -16,6 +16,10 @@ pub enum Route {
     Session,
     /// `{prefix}/logout`
     Logout,
+    /// `{prefix}/logged-out`: the page after logging out.
+    LoggedOut,
+    /// `{prefix}/health`: configuration and provider metadata, for uptime checks.
+    Health,
     /// `POST {prefix}/webhooks/consent-revoked/{secret}` with a configured secret.
     ConsentWebhook,
     /// Under the auth prefix but not a route.
@@ -45,21 +49,25 @@ impl Spec {
     }
 }
 
-const NAVIGATION: &[&str] = &["accept", "sec-fetch-mode"];
-const WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode"];
+// `accept-language` wherever a page or an error message may be rendered (crate::pages::lang).
+const NAVIGATION: &[&str] = &["accept", "sec-fetch-mode", "accept-language"];
+const WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode", "accept-language"];
 
 impl Route {
     pub fn spec(self) -> &'static Spec {
         match self {
-            Route::Login => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie"], html_errors: true },
-            Route::Callback => &Spec { methods: &["GET"], body_cap: None, headers: &["cookie"], html_errors: true },
+            Route::Login => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie", "accept-language"], html_errors: true },
+            Route::Callback => &Spec { methods: &["GET"], body_cap: None, headers: &["cookie", "accept-language"], html_errors: true },
             Route::Session => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: WITH_SESSION, html_errors: false },
             Route::Logout => &Spec {
                 methods: &["GET", "HEAD", "POST"],
                 body_cap: None,
-                headers: &["accept", "sec-fetch-mode", "origin"],
+                headers: &["accept", "sec-fetch-mode", "origin", "accept-language"],
                 html_errors: false,
             },
+            Route::LoggedOut => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["accept-language"], html_errors: true },
+            // Machines ask: JSON whatever they accept, and nothing of the request is read.
+            Route::Health => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &[], html_errors: false },
             Route::ConsentWebhook => &Spec {
                 methods: &["POST"],
                 body_cap: Some(crate::consent::event::MAX_BODY),
@@ -118,6 +126,8 @@ pub fn route(config: &Config, path: &CanonicalPath) -> Route {
                 "/login" => Route::Login,
                 "/session" => Route::Session,
                 "/logout" => Route::Logout,
+                "/logged-out" => Route::LoggedOut,
+                "/health" => Route::Health,
                 _ => match (rest.strip_prefix(WEBHOOK_PATH), &config.consent) {
                     // Constant-time: the secret segment is the webhook's only credential.
                     (Some(given), Some(w)) if w.secrets.iter().any(|s| crate::util::ct_eq(given.as_bytes(), s.expose().as_bytes())) => {
@@ -153,6 +163,9 @@ mod tests {
         assert_eq!(rt(&c, "/auth/callback"), Route::Callback);
         assert_eq!(rt(&c, "/auth/session"), Route::Session);
         assert_eq!(rt(&c, "/auth/logout"), Route::Logout);
+        assert_eq!(rt(&c, "/auth/logged-out"), Route::LoggedOut);
+        assert_eq!(rt(&c, "/auth/health"), Route::Health);
+        assert_eq!(rt(&c, "/auth/health/"), Route::NotFound);
         assert_eq!(rt(&c, "/auth/other"), Route::NotFound);
         assert_eq!(rt(&c, "/authors"), Route::Protected);
         assert_eq!(rt(&c, "/"), Route::Public);
@@ -213,5 +226,11 @@ mod tests {
         assert!(Route::Logout.spec().headers.contains(&"origin"));
         assert!(!Route::Login.spec().allows("POST"));
         assert!(Route::Protected.spec().allows("PATCH"));
+        // Wherever a page or an error message can be rendered, its language is read.
+        for r in [Route::Login, Route::Callback, Route::Session, Route::Logout, Route::LoggedOut, Route::NotFound, Route::Public, Route::Protected] {
+            assert!(r.spec().headers.contains(&"accept-language"), "{r:?}");
+        }
+        assert!(decide(&c, "/a%2Fb").spec().headers.contains(&"accept-language"));
+        assert!(Route::Health.spec().headers.is_empty() && !Route::Health.spec().allows("POST"));
     }
 }

@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod consent;
 pub mod gate;
+pub mod pages;
 pub mod reader;
 pub mod session;
 pub mod upstream;
@@ -15,6 +16,7 @@ pub mod vipps;
 pub use backend::Backend;
 pub use consent::{ConsentWebhook, WEBHOOK_PATH};
 pub use gate::GateConfig;
+pub use pages::PagesConfig;
 pub use reader::{ConfigErrors, Problem};
 pub use session::{Keys, SessionConfig, SENSITIVE_CLAIMS};
 pub use upstream::UpstreamConfig;
@@ -33,6 +35,8 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     /// The consent-revocation webhook, when `CONSENT_WEBHOOK_SECRET` is set.
     pub consent: Option<ConsentWebhook>,
+    /// Brand and operator templates of the pages users see.
+    pub pages: PagesConfig,
 }
 
 /// Is this host loopback? Plain http is allowed only there (the simulator, local development).
@@ -60,14 +64,26 @@ impl Config {
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
+        let pages = pages::parse(&mut r);
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
         }
         match (vipps, session) {
-            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, backend, upstream, consent }),
+            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, backend, upstream, consent, pages }),
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
         }
+    }
+
+    /// What the pages need while the configuration is broken: the brand, the template folder
+    /// and the auth prefix (for the health route), each taken when its own variables are
+    /// valid, else the default.
+    pub fn fallback_for_pages(get: &dyn Fn(&str) -> Option<String>) -> (PagesConfig, String) {
+        let mut r = Reader::new(get);
+        let pages = pages::parse(&mut r);
+        let gate = gate::parse(&mut r);
+        let prefix = if r.problems.iter().any(|p| p.var == "AUTH_PATH_PREFIX") { "/auth".to_string() } else { gate.auth_prefix };
+        (pages, prefix)
     }
 
     /// Whether sessions must be checked against recorded consent revocations.
@@ -95,13 +111,13 @@ impl Config {
 fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
-    let ours = ["/login", "/session", "/logout"].iter().any(|route| path == format!("{prefix}{route}"))
+    let ours = ["/login", "/session", "/logout", "/logged-out", "/health"].iter().any(|route| path == format!("{prefix}{route}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
     let shadows = path == "/" || gate.public_paths.iter().any(|p| p.matches(&canonical));
     if ours || shadows {
         r.problem(
             "VIPPS_REDIRECT_URI",
-            "its path would hide a page or another route (it must not be '/', a PUBLIC_PATHS path, or the login, session, logout or webhook route); use e.g. /auth/callback",
+            "its path would hide a page or another route (it must not be '/', a PUBLIC_PATHS path, or the login, session, logout, logged-out, health or webhook route); use e.g. /auth/callback",
         );
     }
 }
@@ -294,6 +310,8 @@ pub(crate) mod tests {
         assert!(clash("https://shop.example/auth/login", &[]));
         assert!(clash("https://shop.example/auth/session", &[]));
         assert!(clash("https://shop.example/auth/logout", &[]));
+        assert!(clash("https://shop.example/auth/logged-out", &[]));
+        assert!(clash("https://shop.example/auth/health", &[]));
         assert!(clash("https://shop.example/auth/webhooks/consent-revoked/x", &[]));
         assert!(clash("https://shop.example/assets/cb", &[("PUBLIC_PATHS", "/assets/*")]));
         assert!(clash("https://shop.example/about", &[("PUBLIC_PATHS", "/about")]));

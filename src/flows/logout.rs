@@ -9,10 +9,10 @@ use crate::platform::Platform;
 use crate::session::cookie;
 use crate::session::user::SESSION_COOKIE;
 
-pub fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
+pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     let (config, req) = (ctx.config, ctx.req);
     if req.method != "POST" {
-        return Answer::reply(Ok(Reply::html(200, pages::logout_page(&format!("{}/logout", config.gate.auth_prefix)))));
+        return Answer::reply(Ok(ctx.page(pages::logout(ctx.look(), &config.gate.auth_prefix)).await));
     }
     // A cross-site POST cannot log users out (the browser sends Origin on POST).
     if let Some(origin) = req.header("origin") {
