@@ -7,7 +7,7 @@ use crate::config::ConfigErrors;
 use crate::error::{Code, Error};
 use crate::http::Reply;
 use crate::pages::texts::{code_text, Msg};
-use crate::pages::{self, Look, Page, Retry, Templates};
+use crate::pages::{self, Look, Page, PageKind, Retry, Templates};
 use crate::platform::{Level, Platform};
 use crate::return_to::SafeReturnPath;
 
@@ -82,6 +82,16 @@ impl Pages<'_> {
 
 fn page_reply(page: &Page, body: String) -> Reply {
     let mut r = Reply::html(page.status, body);
+    if matches!(page.kind, PageKind::Logout | PageKind::Forbidden) {
+        // These pages post to the logout route, which checks `Origin`; under `no-referrer` a
+        // browser sends `Origin: null` and the logout would be refused. Their URLs hold no
+        // secrets (a callback's do, so every other page keeps `no-referrer`).
+        for (k, v) in r.headers.iter_mut() {
+            if k == "referrer-policy" {
+                *v = "same-origin".into();
+            }
+        }
+    }
     r.headers.push(("content-language".into(), page.lang.tag().into()));
     r.headers.push(("vary".into(), "Accept-Language".into()));
     r
@@ -164,6 +174,18 @@ mod tests {
         // Unknown page: a plain login.
         let r = block_on(error_for(&p, &Error::from(Code::StateMismatch), true, &pages, None));
         assert!(r.body.contains(r#"href="/auth/login""#));
+    }
+
+    #[test]
+    fn pages_that_post_to_logout_send_their_origin() {
+        let p = FakePlatform::default();
+        let templates = Templates::default();
+        let pages = Pages { look: Look::english(), auth_prefix: "/auth", templates: &templates, dir: None };
+        for page in [pages::logout(Look::english(), "/auth"), pages::forbidden(Look::english(), Code::Forbidden, "/auth")] {
+            assert_eq!(block_on(pages.reply(&p, page)).header("referrer-policy"), Some("same-origin"));
+        }
+        let r = block_on(error_for(&p, &Error::from(Code::StateMismatch), true, &pages, None));
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "a callback's URL holds its code and state");
     }
 
     #[test]

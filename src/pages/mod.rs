@@ -284,6 +284,15 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_templates_are_usable() {
+        for (name, src) in [("error.html", include_str!("../../demo/public/_pages/error.html"))] {
+            let t = Template::parse(src).unwrap_or_else(|e| panic!("demo/public/_pages/{name}: {e}"));
+            let html = error(nb(), Code::StateExpired, Some(&Retry::Login("/auth/login".into())), PREFIX).render(Some(&t));
+            assert!(html.contains("Innloggingen tok for lang tid") && !html.contains("{{"), "{name}");
+        }
+    }
+
+    #[test]
     fn operator_templates_get_the_same_values() {
         let t = Template::parse("<html lang=\"{{lang}}\"><h1>{{title}}</h1>{{#retry_url}}<a href=\"{{retry_url}}\">{{retry_label}}</a>{{/retry_url}}<p>{{code}}</p>").unwrap();
         let p = error(nb(), Code::StateExpired, Some(&Retry::Login("/auth/login?return_to=%2Fa".into())), PREFIX);
