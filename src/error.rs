@@ -188,12 +188,6 @@ impl Code {
     pub fn is_broken(self) -> bool {
         self.status() >= 500
     }
-
-    /// What the user is told, in English: a title and one sentence. Never upstream text.
-    /// Every language's texts are in [`crate::pages::texts`].
-    pub fn user_text(self) -> (String, String) {
-        crate::pages::texts::code_text(self, crate::pages::texts::Look::english())
-    }
 }
 
 impl fmt::Display for Code {

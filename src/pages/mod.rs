@@ -284,12 +284,11 @@ mod tests {
     }
 
     #[test]
-    fn the_demo_templates_are_usable() {
-        for (name, src) in [("error.html", include_str!("../../demo/public/_pages/error.html"))] {
-            let t = Template::parse(src).unwrap_or_else(|e| panic!("demo/public/_pages/{name}: {e}"));
-            let html = error(nb(), Code::StateExpired, Some(&Retry::Login("/auth/login".into())), PREFIX).render(Some(&t));
-            assert!(html.contains("Innloggingen tok for lang tid") && !html.contains("{{"), "{name}");
-        }
+    fn the_demo_template_is_usable() {
+        let src = include_str!("../../demo/public/_pages/error.html");
+        let t = Template::parse(src).unwrap_or_else(|e| panic!("demo/public/_pages/error.html: {e}"));
+        let html = error(nb(), Code::StateExpired, Some(&Retry::Login("/auth/login".into())), PREFIX).render(Some(&t));
+        assert!(html.contains("Innloggingen tok for lang tid") && !html.contains("{{"));
     }
 
     #[test]
