@@ -4,13 +4,15 @@
 //! isolate's concurrent requests share. Written against [`Platform`], so every flow runs
 //! natively in tests with a fake one.
 
-use crate::config::{Config, ConfigErrors};
+use crate::config::{Config, ConfigErrors, PagesConfig};
 use crate::error::{Code, Error};
 use crate::flows::{self, Action, Ctx, IsolateState};
-use crate::http::{IncomingRequest, Outcome};
+use crate::http::{IncomingRequest, Outcome, Reply};
+use crate::pages::Look;
 use crate::platform::{Level, Platform};
 use crate::policy::cors;
 use crate::respond;
+use crate::return_to::SafeReturnPath;
 use crate::router::{self, Decision, Route};
 use std::cell::Cell;
 
@@ -18,11 +20,28 @@ pub struct App {
     config: Result<Config, ConfigErrors>,
     config_logged: Cell<bool>,
     state: IsolateState,
+    /// Brand, template folder and auth prefix for the configuration page and the health
+    /// route while the configuration is broken.
+    fallback: (PagesConfig, String),
 }
 
 impl App {
     pub fn new(config: Result<Config, ConfigErrors>) -> App {
-        App { config, config_logged: Cell::new(false), state: IsolateState::default() }
+        let fallback = match &config {
+            Ok(c) => (c.pages.clone(), c.gate.auth_prefix.clone()),
+            Err(_) => (PagesConfig::default(), "/auth".to_string()),
+        };
+        App { config, config_logged: Cell::new(false), state: IsolateState::default(), fallback }
+    }
+
+    /// Parses the configuration from vars and secrets; when it is broken, still reads what
+    /// the configuration page and the health route need.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> App {
+        let mut app = App::new(Config::from_lookup(get));
+        if app.config.is_err() {
+            app.fallback = Config::fallback_for_pages(get);
+        }
+        app
     }
 
     pub fn config(&self) -> Option<&Config> {
@@ -44,7 +63,7 @@ impl App {
     /// Handles one request whose route is decided.
     pub async fn handle_decided<P: Platform>(&self, p: &P, req: &IncomingRequest, decision: Option<Decision>) -> Outcome {
         let (config, decision) = match (&self.config, decision) {
-            (Err(errors), _) => return Outcome::Reply(self.config_error(p, errors)),
+            (Err(errors), _) => return Outcome::Reply(self.misconfigured(p, req, errors).await),
             (Ok(c), Some(d)) => (c, d),
             (Ok(c), None) => (c, router::decide(c, req.url.path())),
         };
@@ -56,6 +75,10 @@ impl App {
         let req = &seen;
         let html = spec.html_errors(req);
         let ctx = Ctx { p, config, state: &self.state, req };
+        let route = match &decision {
+            Decision::Routed { route, .. } => Some(*route),
+            Decision::Refused(_) => None,
+        };
         let answer = match decision {
             Decision::Refused(why) => {
                 flows::Answer::reply(Err(Error::new(Code::PathRefused, format!("path refused: {}", why.as_str()))))
@@ -70,6 +93,8 @@ impl App {
                 Route::Callback => flows::callback::run(&ctx).await,
                 Route::Session => flows::session::run(&ctx).await,
                 Route::Logout => flows::logout::run(&ctx).await,
+                Route::LoggedOut => flows::logged_out::run(&ctx).await,
+                Route::Health => flows::health::run(&ctx).await,
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
                 Route::Jwks => flows::jwks::run(&ctx),
                 Route::NotFound => flows::Answer::reply(Err(Error::from(Code::NotFound))),
@@ -82,7 +107,7 @@ impl App {
                 return Outcome::Forward(f);
             }
             Ok(Action::Reply(r)) => r,
-            Err(e) => respond::error(p, &e, html, Some(&config.login_path())),
+            Err(e) => respond::error_for(p, &e, html, &ctx.pages(), wanted_page(route, req).as_ref()).await,
         };
         for c in answer.cookies {
             reply = reply.with_cookie(c);
@@ -93,12 +118,32 @@ impl App {
         Outcome::Reply(reply)
     }
 
-    /// Every request gets the configuration page while it is broken; the log says so once per
-    /// isolate.
-    fn config_error<P: Platform>(&self, p: &P, errors: &ConfigErrors) -> crate::http::Reply {
+    /// While the configuration is broken every request gets the configuration page (the
+    /// health route a 503 naming the bad variables); the log says so once per isolate.
+    async fn misconfigured<P: Platform>(&self, p: &P, req: &IncomingRequest, errors: &ConfigErrors) -> Reply {
         if !self.config_logged.replace(true) {
             p.log(Level::Error, Code::ConfigInvalid.as_str(), &errors.to_string());
         }
-        respond::config_error(errors)
+        let (pages_config, auth_prefix) = &self.fallback;
+        if req.url.path() == format!("{auth_prefix}/health") {
+            return flows::health::misconfigured(errors);
+        }
+        let pages = respond::Pages {
+            look: Look::negotiate(req.header("accept-language"), pages_config.brand),
+            auth_prefix,
+            templates: &self.state.templates,
+            dir: pages_config.templates(),
+        };
+        respond::config_error(p, errors, &pages).await
+    }
+}
+
+/// The page a request was for, when its route knows: the `return_to` of a login, the page
+/// itself on the gate. An error page's retry leads back there.
+fn wanted_page(route: Option<Route>, req: &IncomingRequest) -> Option<SafeReturnPath> {
+    match route? {
+        Route::Login => req.url.query_pairs().find(|(k, _)| k == "return_to").and_then(|(_, v)| SafeReturnPath::parse(&v)),
+        Route::Public | Route::Protected => SafeReturnPath::parse(crate::util::path_and_query(&req.url)),
+        _ => None,
     }
 }

@@ -5,10 +5,12 @@
 //! nonsense from upstream) answer 502/503 with "try again". Every error is logged once, with its
 //! code, where it is turned into a response ([`crate::app`]); users never see internals.
 
+use crate::return_to::SafeReturnPath;
 use std::fmt;
 
 /// Stable error codes. The string form (`state.mismatch`) is part of the public interface:
-/// it appears in JSON errors, on error pages and in logs.
+/// it appears in JSON errors, on error pages and in logs. A new code goes into [`Code::ALL`]
+/// too, and needs words in [`crate::pages::texts::Msg::for_code`] (the compiler insists).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     ConfigInvalid,
@@ -64,8 +66,8 @@ pub enum Code {
     WebhookForwardFailed,
     // Sessions and routes
     SessionRequired,
-    /// A logged-in user the access rules do not admit.
-    AccessForbidden,
+    /// Logged in, but the access rules do not let this user see the page.
+    Forbidden,
     LogoutBadOrigin,
     NotFound,
     MethodNotAllowed,
@@ -81,6 +83,24 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, for tests that must cover them all (texts, statuses).
+    pub const ALL: [Code; 52] = {
+        use Code::*;
+        [
+            ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
+            StateMissing, StateMismatch, StateExpired, TransactionMissing, AccessDenied,
+            ProviderError, TokenInvalidGrant, TokenRejected, TokenBadResponse, IdTokenMalformed,
+            IdTokenAlgorithm, IdTokenUnknownKey, IdTokenSignature, IdTokenIssuer, IdTokenAudience,
+            IdTokenAzp, IdTokenExpired, IdTokenIssuedAt, IdTokenNotYetValid, IdTokenNonce,
+            IdTokenSubject, IdTokenAtHash, UserinfoFailed, UserinfoSubMismatch,
+            DiscoveryUnavailable, DiscoveryInvalid, VippsUnavailable, JwksUnavailable, JwksInvalid,
+            WebhookMalformed, WebhookAlgorithm, WebhookSignature, WebhookExpired, WebhookNotYetValid,
+            WebhookTooLarge, WebhookMediaType, WebhookStoreFailed, WebhookForwardFailed, SessionRequired,
+            Forbidden, LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid,
+            BackendUnavailable, LogoutStoreFailed, Internal,
+        ]
+    };
+
     pub fn as_str(self) -> &'static str {
         use Code::*;
         match self {
@@ -127,7 +147,7 @@ impl Code {
             WebhookStoreFailed => "webhook.store_failed",
             WebhookForwardFailed => "webhook.forward_failed",
             SessionRequired => "session.required",
-            AccessForbidden => "access.forbidden",
+            Forbidden => "access.forbidden",
             LogoutBadOrigin => "logout.bad_origin",
             NotFound => "route.not_found",
             MethodNotAllowed => "route.method_not_allowed",
@@ -153,7 +173,7 @@ impl Code {
             WebhookMediaType => 415,
             WebhookForwardFailed | BackendUnavailable => 502,
             WebhookStoreFailed | LogoutStoreFailed => 503,
-            AccessDenied | LogoutBadOrigin | AccessForbidden => 403,
+            AccessDenied | LogoutBadOrigin | Forbidden => 403,
             IdTokenMalformed | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature
             | IdTokenIssuer | IdTokenAudience | IdTokenAzp | IdTokenExpired | IdTokenIssuedAt
             | IdTokenNotYetValid | IdTokenNonce | IdTokenSubject | IdTokenAtHash
@@ -171,70 +191,6 @@ impl Code {
     pub fn is_broken(self) -> bool {
         self.status() >= 500
     }
-
-    /// What the user is told: a title and one sentence. Never upstream text.
-    pub fn user_text(self) -> (&'static str, &'static str) {
-        use Code::*;
-        match self {
-            AccessDenied => (
-                "Login cancelled",
-                "You cancelled the login in Vipps. You can try again whenever you like.",
-            ),
-            StateExpired => (
-                "Login took too long",
-                "The login was not finished in time. Please start it again.",
-            ),
-            TransactionMissing | StateMismatch | StateMissing => (
-                "Login could not be completed",
-                "This login was not started in this browser, was already used, or cookies are blocked. Please start the login again.",
-            ),
-            TokenInvalidGrant => (
-                "Login could not be completed",
-                "The login answer from Vipps was already used or has expired. Please start the login again.",
-            ),
-            DiscoveryUnavailable | JwksUnavailable | VippsUnavailable => (
-                "Vipps is not reachable right now",
-                "We could not reach Vipps MobilePay. Please try again in a moment.",
-            ),
-            TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => (
-                "Login failed",
-                "Vipps MobilePay did not give a usable answer. Please try again in a moment.",
-            ),
-            ConfigInvalid => (
-                "This site is not configured correctly",
-                "The login service is missing settings. The site owner has been told.",
-            ),
-            WebhookMalformed | WebhookAlgorithm | WebhookSignature | WebhookExpired | WebhookNotYetValid
-            | WebhookTooLarge | WebhookMediaType => {
-                ("Webhook refused", "The body is not a valid, current consent event.")
-            }
-            WebhookStoreFailed | WebhookForwardFailed => {
-                ("Webhook not processed", "The event could not be recorded right now. Please deliver it again.")
-            }
-            SessionRequired => ("Login required", "Please log in to see this page."),
-            AccessForbidden => (
-                "No access",
-                "You are logged in, but this page is only for some users. Ask the site owner if you should have access, or log out to use another account.",
-            ),
-            LogoutBadOrigin => ("Logout refused", "The logout request did not come from this site."),
-            NotFound => ("Not found", "There is nothing at this address."),
-            MethodNotAllowed => ("Not allowed", "This address does not accept that kind of request."),
-            PathRefused | RequestInvalid => (
-                "This address is not valid",
-                "The link you followed is malformed or could be read in more than one way. Go back to the site and follow its links.",
-            ),
-            BackendUnavailable => ("The site is not reachable right now", "Please try again in a moment."),
-            LogoutStoreFailed => (
-                "Could not log out everywhere",
-                "You are logged out in this browser, but your other sessions could not be ended right now. Please try again in a moment.",
-            ),
-            Internal => ("Something went wrong", "Please try again in a moment."),
-            _ => (
-                "Login could not be verified",
-                "The answer from Vipps MobilePay did not pass our security checks. Please start the login again.",
-            ),
-        }
-    }
 }
 
 impl fmt::Display for Code {
@@ -250,17 +206,25 @@ impl fmt::Display for Code {
 pub struct Error {
     pub code: Code,
     pub detail: String,
+    /// The page the user wanted, when the flow knows it (a callback knows its login's
+    /// `return_to`): the retry link of the error page leads back there.
+    pub return_to: Option<SafeReturnPath>,
 }
 
 impl Error {
     pub fn new(code: Code, detail: impl Into<String>) -> Self {
-        Error { code, detail: detail.into() }
+        Error { code, detail: detail.into(), return_to: None }
+    }
+    /// The same error, for a user who wanted `page`.
+    pub fn wanting(mut self, page: &SafeReturnPath) -> Self {
+        self.return_to = Some(page.clone());
+        self
     }
 }
 
 impl From<Code> for Error {
     fn from(code: Code) -> Self {
-        Error { code, detail: String::new() }
+        Error::new(code, "")
     }
 }
 
@@ -282,24 +246,11 @@ mod tests {
 
     #[test]
     fn codes_are_dotted_and_unique() {
-        use Code::*;
-        let all = [
-            ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
-            StateMissing, StateMismatch, StateExpired, TransactionMissing, AccessDenied,
-            ProviderError, TokenInvalidGrant, TokenRejected, TokenBadResponse, IdTokenMalformed,
-            IdTokenAlgorithm, IdTokenUnknownKey, IdTokenSignature, IdTokenIssuer, IdTokenAudience,
-            IdTokenAzp, IdTokenExpired, IdTokenIssuedAt, IdTokenNotYetValid, IdTokenNonce,
-            IdTokenSubject, IdTokenAtHash, UserinfoFailed, UserinfoSubMismatch,
-            DiscoveryUnavailable, DiscoveryInvalid, VippsUnavailable, JwksUnavailable, JwksInvalid,
-            WebhookMalformed, WebhookAlgorithm, WebhookSignature, WebhookExpired, WebhookNotYetValid,
-            WebhookTooLarge, WebhookMediaType, WebhookStoreFailed, WebhookForwardFailed, SessionRequired,
-            AccessForbidden, LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid, BackendUnavailable,
-            LogoutStoreFailed, Internal,
-        ];
+        let all = Code::ALL;
         let mut seen = std::collections::HashSet::new();
         for c in all {
             assert!(seen.insert(c.as_str()), "duplicate {}", c);
-            assert!(c.as_str().contains('.') || c == Internal);
+            assert!(c.as_str().contains('.') || c == Code::Internal);
             assert!((400..600).contains(&c.status()));
         }
     }

@@ -338,4 +338,45 @@ proptest! {
         // Garbage never reaches the token endpoint.
         prop_assert_eq!(p.count(crate::testkit::TOKEN_URL), 0);
     }
+
+    #[test]
+    fn fuzz_accept_language(header in prop_oneof![any_text(), "([a-zA-Z*-]{0,12}(;q=[0-9.]{0,6})?, ?){0,40}"], html in any::<bool>()) {
+        for brand in [crate::pages::Brand::Vipps, crate::pages::Brand::MobilePay] {
+            let look = crate::pages::Look::negotiate(Some(&header), brand);
+            prop_assert!(brand.languages().contains(&look.lang()));
+        }
+        // Through a whole request: an error page or JSON in a language we have, the header
+        // itself never on the page.
+        let m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("VIPPS_MARKET", "FI")]);
+        let app = App::new(Config::from_lookup(&|k| m.get(k).cloned()));
+        let p = FakePlatform::default();
+        let accept = if html { "text/html" } else { "application/json" };
+        for path in ["/auth/callback?state=x", "/auth/nothing", "/auth/logout", "/auth/logged-out", "/a%2Fb"] {
+            let url = url::Url::parse(&format!("https://shop.example{path}")).unwrap();
+            let headers = vec![("accept".into(), accept.into()), ("accept-language".into(), header.clone())];
+            let req = IncomingRequest { method: "GET".into(), url, headers, body: None };
+            if let Outcome::Reply(r) = block_on(app.handle(&p, &req)) {
+                let lang = r.header("content-language").unwrap_or("en");
+                prop_assert!(["nb", "en", "da", "fi"].contains(&lang), "{}", lang);
+                if header.len() > 3 && header.contains('<') {
+                    prop_assert!(!r.body.contains(header.as_str()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_page_templates(src in prop_oneof![any_text(), "([a-z<>/ ]{0,10}\\{\\{[#^/]?(title|code|problems|var|retry_url|x)\\}\\}){0,12}"], value in any_text()) {
+        if let Ok(t) = crate::pages::template::Template::parse(&src) {
+            let mut v = crate::pages::template::Values::default();
+            for f in crate::pages::template::Field::ALL {
+                v.set(f, format!("<{value}\"'>"));
+            }
+            v.problems = vec![(format!("<{value}"), format!("\"{value}"))];
+            let out = t.render(&v);
+            // Every value is escaped: what the template did not have, it cannot get.
+            prop_assert!(out.matches('<').count() <= src.matches('<').count());
+            prop_assert!(out.matches('"').count() <= src.matches('"').count());
+        }
+    }
 }

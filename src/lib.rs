@@ -17,6 +17,8 @@
 //! - [`upstream`]: the deadline of a request's calls and the one mapping of fetch failures.
 //! - [`memo`]: per-isolate cells that cannot be borrowed across an `.await`.
 //! - [`return_to`]: the open-redirect-proof return path.
+//! - [`pages`]: what users see (errors, "try again", forbidden, logged out, logout,
+//!   configuration), in their language and the market's brand, replaceable by operators.
 
 pub mod app;
 pub mod config;
@@ -44,6 +46,8 @@ pub(crate) mod app_tests;
 mod front_end_tests;
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod pages_tests;
 #[cfg(test)]
 mod rules_tests;
 #[cfg(test)]

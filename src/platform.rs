@@ -51,6 +51,12 @@ pub trait Platform {
     async fn sleep(&self, ms: u64);
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn kv_put(&self, key: &str, value: String, ttl_secs: u64) -> Result<(), StoreError>;
+    /// A file of the static assets (an operator's page template): `Ok(None)` when there is no
+    /// such file. Read with a cap of [`crate::pages::template::MAX_TEMPLATE`] + 1 bytes.
+    async fn asset(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        let _ = path;
+        Err("no static assets on this platform".into())
+    }
     /// One structured log line. `detail` must never hold secrets, tokens or personal data.
     fn log(&self, level: Level, code: &str, detail: &str);
 }

@@ -16,6 +16,10 @@ pub enum Route {
     Session,
     /// `{prefix}/logout`
     Logout,
+    /// `{prefix}/logged-out`: the page after logging out.
+    LoggedOut,
+    /// `{prefix}/health`: configuration and provider metadata, for uptime checks.
+    Health,
     /// `POST {prefix}/webhooks/consent-revoked/{secret}` with a configured secret.
     ConsentWebhook,
     /// `GET {prefix}/jwks.json`: the public keys of the identity assertion.
@@ -74,26 +78,45 @@ impl Spec {
     }
 }
 
-const NAVIGATION: &[&str] = &["accept", "sec-fetch-mode"];
-const WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode"];
+// `accept-language` wherever a page or an error message may be rendered (crate::pages::lang).
+const NAVIGATION: &[&str] = &["accept", "sec-fetch-mode", "accept-language"];
+const WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode", "accept-language"];
 /// A route front ends call with credentials: the session, and what CORS reads.
-const CORS_WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode", "origin", "access-control-request-method"];
+const CORS_WITH_SESSION: &[&str] =
+    &["cookie", "accept", "sec-fetch-mode", "accept-language", "origin", "access-control-request-method"];
 
 impl Route {
     pub fn spec(self) -> &'static Spec {
         match self {
-            Route::Login => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie"], errors: Errors::Page, cors: false },
-            Route::Callback => &Spec { methods: &["GET"], body_cap: None, headers: &["cookie"], errors: Errors::Page, cors: false },
+            Route::Login => {
+                &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie", "accept-language"], errors: Errors::Page, cors: false }
+            }
+            Route::Callback => {
+                &Spec { methods: &["GET"], body_cap: None, headers: &["cookie", "accept-language"], errors: Errors::Page, cors: false }
+            }
             Route::Session => {
                 &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: CORS_WITH_SESSION, errors: Errors::ByAccept, cors: true }
             }
             Route::Logout => &Spec {
                 methods: &["GET", "HEAD", "POST"],
                 body_cap: None,
-                headers: &["cookie", "accept", "sec-fetch-mode", "origin", "sec-fetch-site", "access-control-request-method"],
+                headers: &[
+                    "cookie",
+                    "accept",
+                    "sec-fetch-mode",
+                    "accept-language",
+                    "origin",
+                    "sec-fetch-site",
+                    "access-control-request-method",
+                ],
                 errors: Errors::ByAccept,
                 cors: true,
             },
+            Route::LoggedOut => {
+                &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["accept-language"], errors: Errors::Page, cors: false }
+            }
+            // Machines ask: JSON whatever they accept, and nothing of the request is read.
+            Route::Health => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &[], errors: Errors::Json, cors: false },
             Route::ConsentWebhook => &Spec {
                 methods: &["POST"],
                 body_cap: Some(crate::consent::event::MAX_BODY),
@@ -162,6 +185,8 @@ pub fn route(config: &Config, path: &CanonicalPath) -> Route {
                 "/session" => Route::Session,
                 "/logout" => Route::Logout,
                 "/jwks.json" => Route::Jwks,
+                "/logged-out" => Route::LoggedOut,
+                "/health" => Route::Health,
                 _ => match (rest.strip_prefix(WEBHOOK_PATH), &config.consent) {
                     // Constant-time: the secret segment is the webhook's only credential.
                     (Some(given), Some(w)) if w.secrets.iter().any(|s| crate::util::ct_eq(given.as_bytes(), s.expose().as_bytes())) => {
@@ -200,6 +225,9 @@ mod tests {
         assert_eq!(rt(&c, "/auth/callback"), Route::Callback);
         assert_eq!(rt(&c, "/auth/session"), Route::Session);
         assert_eq!(rt(&c, "/auth/logout"), Route::Logout);
+        assert_eq!(rt(&c, "/auth/logged-out"), Route::LoggedOut);
+        assert_eq!(rt(&c, "/auth/health"), Route::Health);
+        assert_eq!(rt(&c, "/auth/health/"), Route::NotFound);
         assert_eq!(rt(&c, "/auth/other"), Route::NotFound);
         assert_eq!(rt(&c, "/authors"), Route::Protected);
         assert_eq!(rt(&c, "/"), Route::Public);
@@ -314,5 +342,11 @@ mod tests {
         assert!(Route::Logout.spec().headers.contains(&"sec-fetch-site"));
         assert!(!Route::Login.spec().allows("POST"));
         assert!(Route::Protected.spec().allows("PATCH"));
+        // Wherever a page or an error message can be rendered, its language is read.
+        for r in [Route::Login, Route::Callback, Route::Session, Route::Logout, Route::LoggedOut, Route::NotFound, Route::Public, Route::Protected] {
+            assert!(r.spec().headers.contains(&"accept-language"), "{r:?}");
+        }
+        assert!(decide(&c, "/a%2Fb").spec().headers.contains(&"accept-language"));
+        assert!(Route::Health.spec().headers.is_empty() && !Route::Health.spec().allows("POST"));
     }
 }

@@ -181,6 +181,11 @@ pub struct FakePlatform {
     /// Every subrequest yields to the executor once before it answers, so concurrent requests
     /// interleave as they do in one isolate.
     pub yield_on_fetch: Cell<bool>,
+    /// Static assets by path (operator page templates), how often they were read, and
+    /// whether reading fails.
+    pub assets: RefCell<HashMap<String, Vec<u8>>>,
+    pub asset_reads: Cell<usize>,
+    pub assets_broken: Cell<bool>,
 }
 
 impl Default for FakePlatform {
@@ -198,6 +203,9 @@ impl Default for FakePlatform {
             logs: RefCell::new(Vec::new()),
             counter: Cell::new(0),
             yield_on_fetch: Cell::new(false),
+            assets: RefCell::new(HashMap::new()),
+            asset_reads: Cell::new(0),
+            assets_broken: Cell::new(false),
         }
     }
 }
@@ -278,6 +286,13 @@ impl Platform for FakePlatform {
         }
         self.kv.borrow_mut().insert(key.to_string(), value);
         Ok(())
+    }
+    async fn asset(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        self.asset_reads.set(self.asset_reads.get() + 1);
+        if self.assets_broken.get() {
+            return Err("assets down".into());
+        }
+        Ok(self.assets.borrow().get(path).cloned())
     }
     fn log(&self, level: Level, code: &str, detail: &str) {
         self.logs.borrow_mut().push((level, code.to_string(), detail.to_string()));

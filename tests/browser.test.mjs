@@ -1,5 +1,6 @@
 // A real browser logs in: headless Debian chromium, driven by playwright-core, against the
-// wasm Worker in workerd (wrangler dev) and the Vipps Login simulator, all on 127.0.0.1.
+// wasm Worker in workerd (wrangler dev) and the Vipps Login simulator, all on 127.0.0.1; and a
+// Norwegian browser on a phone-sized screen sees the Worker's pages in Norwegian.
 // Run by `make test` after the Worker is built (scripts/test.sh).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -112,13 +113,19 @@ async function startBoth() {
   }
 }
 
+// One simulator and Worker for every test of this file.
+let both;
+const servers = () => (both ??= startBoth());
+
+const launch = () => chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
 test("a user logs in with the simulator in headless chromium and sees the members page", async () => {
-  const { simBase, base } = await startBoth();
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const { simBase, base } = await servers();
+  const browser = await launch();
   try {
     const page = await browser.newPage();
     await page.goto(`${base}/`);
@@ -151,6 +158,80 @@ test("a user logs in with the simulator in headless chromium and sees the member
     await page.waitForSelector('#status[data-state="logged-out"]');
     const res = await page.goto(`${base}/private/`);
     assert.ok(res.url().startsWith(simBase), "members page sends a logged-out user to login again");
+  } finally {
+    await browser.close();
+  }
+});
+
+
+// What a page offers a phone and a keyboard: nothing wider than the screen, touch targets of
+// at least 44 px, and a visible focus ring on the first thing Tab reaches.
+async function checkPhoneAndKeyboard(page, what) {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  assert.ok(scrollWidth <= innerWidth, `${what}: ${scrollWidth}px wide on a ${innerWidth}px screen`);
+  for (const box of await page.$$eval("main a, main button", (els) => els.map((e) => e.getBoundingClientRect().height))) {
+    assert.ok(box >= 44, `${what}: a touch target of ${box}px`);
+  }
+  await page.keyboard.press("Tab");
+  const focus = await page.evaluate(() => {
+    const s = getComputedStyle(document.activeElement);
+    return { tag: document.activeElement.tagName, style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+  });
+  assert.ok(["A", "BUTTON"].includes(focus.tag), `${what}: Tab reaches a link or button first (${focus.tag})`);
+  assert.ok(focus.style !== "none" && focus.width >= 2, `${what}: visible focus (${focus.style} ${focus.width}px)`);
+}
+
+test("a Norwegian browser on a phone sees Norwegian pages, and the retry keeps the page it wanted", async () => {
+  const { simBase, base } = await servers();
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ locale: "nb-NO", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await page.waitForSelector('#status[data-state="logged-out"]');
+    assert.equal((await page.textContent("#login")).trim(), "Logg inn med Vipps", "the demo's button speaks Norwegian");
+    await page.screenshot({ path: path.join(out, "nb-1-front-page.png") });
+
+    // The members page sends the user to Vipps; they cancel there.
+    await page.goto(`${base}/private/`);
+    await page.waitForURL((u) => u.toString().startsWith(simBase));
+    await page.click('button[data-action="cancel"]');
+    await page.waitForURL((u) => u.toString().startsWith(`${base}/auth/callback`));
+    assert.equal(await page.getAttribute("html", "lang"), "nb");
+    assert.equal((await page.textContent("h1")).trim(), "Innloggingen ble avbrutt");
+    assert.match(await page.textContent("main"), /Feilkode: callback\.access_denied/);
+    const retry = page.locator("a.login");
+    assert.equal((await retry.textContent()).trim(), "Logg inn med Vipps");
+    assert.equal(await retry.getAttribute("href"), "/auth/login?return_to=%2Fprivate%2F");
+    assert.equal(await retry.evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(255, 91, 36)", "Vipps orange");
+    assert.equal(await retry.evaluate((e) => getComputedStyle(e).color), "rgb(255, 255, 255)");
+    await page.screenshot({ path: path.join(out, "nb-2-cancelled.png"), fullPage: true });
+    await checkPhoneAndKeyboard(page, "the error page");
+    await page.screenshot({ path: path.join(out, "nb-3-cancelled-focus.png"), fullPage: true });
+
+    // The retry logs in and lands on the page the user wanted.
+    await retry.click();
+    await page.waitForURL((u) => u.toString().startsWith(simBase));
+    await page.click("button.confirm");
+    await page.waitForURL(`${base}/private/`);
+    await page.waitForSelector('#status[data-state="logged-in"]');
+
+    // Logging out: the Worker's button page, then the logged-out page, both Norwegian.
+    await page.goto(`${base}/auth/logout`);
+    assert.equal((await page.textContent("h1")).trim(), "Logge ut?");
+    await checkPhoneAndKeyboard(page, "the logout page");
+    await page.screenshot({ path: path.join(out, "nb-4-logout.png"), fullPage: true });
+    await page.click('button[type="submit"]');
+    await page.waitForURL(`${base}/`);
+    await page.goto(`${base}/auth/logged-out?return_to=%2Fprivate%2F`);
+    assert.equal(await page.getAttribute("html", "lang"), "nb");
+    assert.equal((await page.textContent("h1")).trim(), "Du er logget ut");
+    assert.equal(await page.getAttribute("a.login", "href"), "/auth/login?return_to=%2Fprivate%2F");
+    await checkPhoneAndKeyboard(page, "the logged-out page");
+    await page.screenshot({ path: path.join(out, "nb-5-logged-out.png"), fullPage: true });
+    const res = await page.goto(`${base}/private/`);
+    assert.ok(res.url().startsWith(simBase), "logged out for good");
+    await context.close();
   } finally {
     await browser.close();
   }

@@ -86,7 +86,7 @@ fn state_missing_tampered_reused_and_cancelled() {
     assert_eq!(param(&cb, "error"), "access_denied");
     let r = b.get(&cb);
     assert_rejected(&w, &r, 403, "callback.access_denied", after_first);
-    assert!(r.body.contains("Login cancelled") && r.body.contains("Try again"));
+    assert!(r.body.contains("Login cancelled") && r.body.contains(r#"<a class="button login" href="/auth/login">Log in with Vipps</a>"#));
 }
 
 #[test]

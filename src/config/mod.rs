@@ -10,6 +10,7 @@ pub mod consent;
 pub mod front_end;
 pub mod gate;
 pub mod identity;
+pub mod pages;
 pub mod reader;
 pub mod session;
 pub mod upstream;
@@ -20,6 +21,7 @@ pub use consent::{ConsentWebhook, WEBHOOK_PATH};
 pub use front_end::FrontEndConfig;
 pub use gate::GateConfig;
 pub use identity::IdentityConfig;
+pub use pages::PagesConfig;
 pub use reader::{ConfigErrors, Problem};
 pub use session::{Keys, SessionConfig, SENSITIVE_CLAIMS};
 pub use upstream::UpstreamConfig;
@@ -45,6 +47,8 @@ pub struct Config {
     pub consent: Option<ConsentWebhook>,
     /// Claims as headers and the signed identity assertion, for the origin.
     pub identity: IdentityConfig,
+    /// Brand and operator templates of the pages users see.
+    pub pages: PagesConfig,
 }
 
 /// Is this host loopback? Plain http is allowed only there (the simulator, local development).
@@ -80,17 +84,29 @@ impl Config {
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
+        let pages = pages::parse(&mut r);
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
             access::check_scope(&mut r, &access, &v.scope);
         }
         match (vipps, session) {
             (Some(vipps), Some(session)) if r.problems.is_empty() => {
-                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity })
+                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages })
             }
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
         }
+    }
+
+    /// What the pages need while the configuration is broken: the brand, the template folder
+    /// and the auth prefix (for the health route), each taken when its own variables are
+    /// valid, else the default.
+    pub fn fallback_for_pages(get: &dyn Fn(&str) -> Option<String>) -> (PagesConfig, String) {
+        let mut r = Reader::new(get);
+        let pages = pages::parse(&mut r);
+        let gate = gate::parse(&mut r);
+        let prefix = if r.problems.iter().any(|p| p.var == "AUTH_PATH_PREFIX") { "/auth".to_string() } else { gate.auth_prefix };
+        (pages, prefix)
     }
 
     /// Whether sessions must be checked against recorded consent revocations.
@@ -118,13 +134,13 @@ impl Config {
 fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
-    let ours = ["/login", "/session", "/logout", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
+    let ours = ["/login", "/session", "/logout", "/logged-out", "/health", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
     let shadows = path == "/" || gate.public_paths.iter().any(|p| p.matches(&canonical));
     if ours || shadows {
         r.problem(
             "VIPPS_REDIRECT_URI",
-            "its path would hide a page or another route (it must not be '/', a PUBLIC_PATHS path, or the login, session, logout or webhook route); use e.g. /auth/callback",
+            "its path would hide a page or another route (it must not be '/', a PUBLIC_PATHS path, or the login, session, logout, logged-out, health or webhook route); use e.g. /auth/callback",
         );
     }
 }
@@ -317,6 +333,8 @@ pub(crate) mod tests {
         assert!(clash("https://shop.example/auth/login", &[]));
         assert!(clash("https://shop.example/auth/session", &[]));
         assert!(clash("https://shop.example/auth/logout", &[]));
+        assert!(clash("https://shop.example/auth/logged-out", &[]));
+        assert!(clash("https://shop.example/auth/health", &[]));
         assert!(clash("https://shop.example/auth/webhooks/consent-revoked/x", &[]));
         assert!(clash("https://shop.example/assets/cb", &[("PUBLIC_PATHS", "/assets/*")]));
         assert!(clash("https://shop.example/about", &[("PUBLIC_PATHS", "/about")]));

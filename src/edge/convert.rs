@@ -109,3 +109,35 @@ pub fn finish_forward(resp: Response, plan: &Forward) -> worker::Result<Response
     }
     Ok(resp.with_headers(headers))
 }
+
+/// A file of the static assets through the `ASSETS` binding (an operator's page template):
+/// `None` for a 404, the body read with a cap of [`MAX_TEMPLATE`] + 1 bytes, and at most two
+/// redirects followed within the assets (their `html_handling` may redirect `/x.html` to `/x`).
+pub async fn asset(env: &Env, path: &str) -> Result<Option<Vec<u8>>, String> {
+    use crate::pages::template::MAX_TEMPLATE;
+    let assets = env.assets(ASSETS_BINDING).map_err(|_| format!("no {ASSETS_BINDING} binding"))?;
+    let mut url = format!("https://assets.invalid{path}");
+    for _ in 0..3 {
+        let mut resp = assets.fetch(url.as_str(), None).await.map_err(|e| e.to_string())?;
+        match resp.status_code() {
+            200 => {
+                let body = match resp.body() {
+                    worker::ResponseBody::Stream(_) => read_capped(resp.stream().map_err(|e| e.to_string())?, MAX_TEMPLATE).await,
+                    _ => resp.bytes().await,
+                };
+                return body.map(Some).map_err(|e| e.to_string());
+            }
+            404 => return Ok(None),
+            301 | 302 | 303 | 307 | 308 => {
+                let to = resp.headers().get("location").ok().flatten().unwrap_or_default();
+                let next = url::Url::parse(&url).and_then(|base| base.join(&to)).map_err(|_| "a bad redirect".to_string())?;
+                if next.host_str() != Some("assets.invalid") {
+                    return Err("a redirect out of the assets".into());
+                }
+                url = next.to_string();
+            }
+            status => return Err(format!("status {status}")),
+        }
+    }
+    Err("too many redirects".into())
+}

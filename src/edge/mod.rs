@@ -6,7 +6,6 @@ pub mod convert;
 pub mod platform;
 
 use crate::app::App;
-use crate::config::Config;
 use crate::error::{Code, Error};
 use crate::http::Outcome;
 use crate::respond;
@@ -38,7 +37,7 @@ fn env_string(env: &Env, name: &str) -> Option<String> {
 fn app(env: &Env) -> Rc<App> {
     APP.with(|cell| {
         cell.borrow_mut()
-            .get_or_insert_with(|| Rc::new(App::new(Config::from_lookup(&|k| env_string(env, k)))))
+            .get_or_insert_with(|| Rc::new(App::from_lookup(&|k| env_string(env, k))))
             .clone()
     })
 }

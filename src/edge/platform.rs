@@ -107,6 +107,10 @@ impl Platform for EdgePlatform<'_> {
             .map_err(|e| StoreError(e.to_string()))
     }
 
+    async fn asset(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        super::convert::asset(self.env, path).await
+    }
+
     fn log(&self, level: Level, code: &str, detail: &str) {
         log_line(level, code, detail);
     }

@@ -41,10 +41,15 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     let consumed = tx.to_set_cookie(config);
     let result = match taken {
         Err(code) => Err(Error::new(code, "state does not match a pending login in this browser")),
-        Ok(txn) => match params.provider_error() {
-            Err(e) => Err(e),
-            Ok(()) => finish(ctx, txn, params).await,
-        },
+        Ok(txn) => {
+            // From here on the page the user wanted is known: a retry leads back to it.
+            let wanted = txn.return_to().clone();
+            match params.provider_error() {
+                Err(e) => Err(e),
+                Ok(()) => finish(ctx, txn, params).await,
+            }
+            .map_err(|e| e.wanting(&wanted))
+        }
     };
     Answer::reply(result).with_cookie(Some(consumed))
 }

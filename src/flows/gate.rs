@@ -51,7 +51,7 @@ fn forward<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, session: Option<&
 /// the rule by number and the user by a hash of `sub`, never an email or phone number.
 fn admitted<P: Platform>(ctx: &Ctx<'_, P>, path: &CanonicalPath, s: &Session) -> Result<(), Error> {
     ctx.config.access.decide(path, s.sub(), s.claims()).map_err(|rule| {
-        Error::new(Code::AccessForbidden, format!("rule {rule} does not admit sub#{}", crate::consent::sub_handle(s.sub())))
+        Error::new(Code::Forbidden, format!("rule {rule} does not admit sub#{}", crate::consent::sub_handle(s.sub())))
     })
 }
 

@@ -16,7 +16,7 @@ use crate::session::Session;
 pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     let (config, req) = (ctx.config, ctx.req);
     if req.method != "POST" {
-        return Answer::reply(Ok(Reply::html(200, pages::logout_page(&format!("{}/logout", config.gate.auth_prefix)))));
+        return Answer::reply(Ok(ctx.page(pages::logout(ctx.look(), &config.gate.auth_prefix)).await));
     }
     if let Err(why) = same_site_post(config, req) {
         return Answer::reply(Err(Error::new(Code::LogoutBadOrigin, why)));

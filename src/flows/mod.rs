@@ -7,6 +7,8 @@ pub mod callback;
 pub mod consent_webhook;
 pub mod gate;
 pub mod jwks;
+pub mod health;
+pub mod logged_out;
 pub mod login;
 pub mod logout;
 pub mod session;
@@ -15,6 +17,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::{IncomingRequest, Reply};
 use crate::oidc::doc_cache::DocCache;
+use crate::pages::{Look, Page, Templates};
 use crate::platform::Platform;
 use crate::policy::forward::Forward;
 use crate::policy::identity::Assertions;
@@ -29,6 +32,8 @@ pub struct IsolateState {
     pub revocations: Revocations,
     pub exchanges: Exchanges,
     pub assertions: Assertions,
+    /// Operators' page templates, read at first use.
+    pub templates: Templates,
 }
 
 /// What a flow works with.
@@ -44,6 +49,27 @@ impl<P: Platform> Ctx<'_, P> {
     /// that call out ask for one).
     pub fn budget(&self) -> Budget {
         Budget::new(self.p.now_millis(), &self.config.upstream)
+    }
+
+    /// The user's language (`Accept-Language`, when the route's spec reads it) and the
+    /// market's brand.
+    pub fn look(&self) -> Look {
+        Look::negotiate(self.req.header("accept-language"), self.config.pages.brand)
+    }
+
+    /// What rendering a page for this request needs.
+    pub fn pages(&self) -> crate::respond::Pages<'_> {
+        crate::respond::Pages {
+            look: self.look(),
+            auth_prefix: &self.config.gate.auth_prefix,
+            templates: &self.state.templates,
+            dir: self.config.pages.templates(),
+        }
+    }
+
+    /// A page as this request's response.
+    pub async fn page(&self, page: Page) -> Reply {
+        self.pages().reply(self.p, page).await
     }
 }
 

@@ -87,6 +87,38 @@ impl DocCache {
         }
     }
 
+    /// What this isolate and KV hold of the provider's metadata, for the health route: at most
+    /// two KV reads, never the network, nothing but ages (no URL, no body).
+    pub async fn status<P: Platform>(&self, p: &P, config: &Config) -> MetadataStatus {
+        let now = p.now();
+        let url = config.vipps.discovery_url.as_str();
+        let mut kv_readable = true;
+        let mut kv_doc = |r: Result<Option<String>, crate::platform::StoreError>, url: &str| match r {
+            Ok(raw) => raw.and_then(|raw| serde_json::from_str::<CachedDoc>(&raw).ok()).filter(|d| d.url == url),
+            Err(_) => {
+                kv_readable = false;
+                None
+            }
+        };
+        let disc_memory = self.discovery.get().filter(|m| m.doc.url == url);
+        let disc_kv = kv_doc(p.kv_get(&freshness::kv_key(Kind::Discovery.name(), url)).await, url);
+        // The keys' URL comes from discovery: memory first, else the copy in KV.
+        let jwks_uri = disc_memory.as_ref().map(|m| m.value.jwks_uri().to_string()).or_else(|| {
+            disc_kv.as_ref().and_then(|d| discovery::parse(&config.vipps.discovery_url, &d.body).ok()).map(|d| d.jwks_uri().to_string())
+        });
+        let (jwks_memory, jwks_kv) = match &jwks_uri {
+            Some(uri) => (
+                self.jwks.get().filter(|m| &m.doc.url == uri).map(|m| m.doc),
+                kv_doc(p.kv_get(&freshness::kv_key(Kind::Jwks.name(), uri)).await, uri),
+            ),
+            None => (None, None),
+        };
+        let copy = |d: Option<CachedDoc>| d.map(|d| CopyStatus::of(&d, now));
+        let discovery = DocStatus { memory: copy(disc_memory.map(|m| m.doc)), kv: copy(disc_kv) };
+        let jwks = DocStatus { memory: copy(jwks_memory), kv: copy(jwks_kv) };
+        MetadataStatus { cached: discovery.usable() && jwks.usable(), discovery, jwks, kv_readable }
+    }
+
     /// Memory, then KV, then the network; on failure, a stale copy within the bounded window.
     #[allow(clippy::too_many_arguments)]
     async fn document<P: Platform, T>(
@@ -150,6 +182,52 @@ impl DocCache {
                 }
                 _ => Err(e),
             },
+        }
+    }
+}
+
+/// The provider's metadata as the health route reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MetadataStatus {
+    /// Both documents have a copy that a login could use now (fresh, or stale within the
+    /// bound for when Vipps is unreachable).
+    pub cached: bool,
+    pub discovery: DocStatus,
+    pub jwks: DocStatus,
+    pub kv_readable: bool,
+}
+
+/// One document: the copy in this isolate's memory and the one in KV (`None`: none).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DocStatus {
+    pub memory: Option<CopyStatus>,
+    pub kv: Option<CopyStatus>,
+}
+
+impl DocStatus {
+    fn usable(&self) -> bool {
+        [&self.memory, &self.kv].iter().any(|c| c.as_ref().is_some_and(|c| c.usable_if_unreachable))
+    }
+}
+
+/// How old a copy is and how long it stays fresh.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CopyStatus {
+    pub age_secs: u64,
+    pub fresh: bool,
+    pub fresh_for_secs: u64,
+    /// Would serve while Vipps is unreachable ([`freshness::STALE_IF_ERROR`] past freshness).
+    pub usable_if_unreachable: bool,
+}
+
+impl CopyStatus {
+    fn of(d: &CachedDoc, now: u64) -> CopyStatus {
+        let fresh = d.is_fresh(now);
+        CopyStatus {
+            age_secs: now.saturating_sub(d.fetched_at),
+            fresh,
+            fresh_for_secs: if fresh { d.fetched_at.saturating_add(d.ttl).saturating_sub(now) } else { 0 },
+            usable_if_unreachable: d.is_usable_stale(now),
         }
     }
 }

@@ -97,7 +97,7 @@ pub fn allow(origins: &FrontEndOrigins, req: &IncomingRequest, reply: &mut Reply
     if origins.is_empty() {
         return;
     }
-    reply.headers.push(("vary".into(), "Origin".into()));
+    reply.add_vary("Origin");
     if let Some(origin) = origins.of(req) {
         reply.headers.push(("access-control-allow-origin".into(), origin.to_string()));
         reply.headers.push(("access-control-allow-credentials".into(), "true".into()));

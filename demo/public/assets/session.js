@@ -1,4 +1,15 @@
 // Shows who is logged in, from GET /auth/session (200 with the user, or 401).
+// The login button speaks the visitor's language: the first of Norwegian (bokmål, for nb, no
+// and nn) or English in the browser's list, with the guidelines' approved texts.
+(() => {
+  const login = document.getElementById("login");
+  const langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"];
+  const first = langs.map((l) => l.toLowerCase().split("-")[0]).find((l) => ["nb", "no", "nn", "en"].includes(l));
+  if (login && first && first !== "en") {
+    login.textContent = "Logg inn med Vipps";
+    login.lang = "nb";
+  }
+})();
 (async () => {
   const status = document.getElementById("status");
   const profile = document.getElementById("profile");
