@@ -42,7 +42,7 @@ pub mod util;
 pub(crate) mod app_tests;
 #[cfg(test)]
 mod fuzz_tests;
-#[cfg(test)]
-pub(crate) mod testkit;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 #[cfg(test)]
 mod webhook_tests;
