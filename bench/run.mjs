@@ -688,8 +688,8 @@ async function main() {
 
   // 5. CPU in the core, and 3. costs (native), before any server starts so they run alone.
   if (!OPT.skipCargo) {
-    runCargo(['bench', '--bench', 'core'], 'criterion.log')
-    const costsOut = runCargo(['bench', '--bench', 'costs'], 'costs.log')
+    runCargo(['bench', '--features', 'testkit', '--bench', 'core'], 'criterion.log')
+    const costsOut = runCargo(['bench', '--features', 'testkit', '--bench', 'costs'], 'costs.log')
     fs.writeFileSync(path.join(ROOT, 'target/bench-costs.txt'), costsOut)
   }
   R.criterion = criterionResults()
@@ -1033,7 +1033,7 @@ function report(R) {
   first('(c): first login of a fresh isolate', R.firstLoginC)
   p()
   if (C) {
-    p('KV operations (and subrequests again) of (a), counted in the core: `cargo bench --bench costs` drives `App::handle`,')
+    p('KV operations (and subrequests again) of (a), counted in the core: `cargo bench --features testkit --bench costs` drives `App::handle`,')
     p('the code the wasm runs, over a platform that counts every `fetch`, `kv_get` and `kv_put`, with a fake Vipps that')
     p('sends discovery with `max-age=3600` and the JWKS without `Cache-Control`, as the simulator does, on a simulated clock:')
     p()
@@ -1141,8 +1141,8 @@ function report(R) {
   p('cargo build --release -p vipps-sim')
   p('(cd bench/noop && CARGO_TARGET_DIR=../../target/bench-noop worker-build --release)   # (b), with scripts/build.sh\'s WASM_BINDGEN_BIN, ESBUILD_BIN, WASM_OPT_BIN')
   p('(cd bench/hono && npm ci)                                # (c)')
-  p('cargo bench --bench core                                 # 5.')
-  p('cargo bench --bench costs                                # 3. (KV and subrequest counts in the core)')
+  p('cargo bench --features testkit --bench core              # 5.')
+  p('cargo bench --features testkit --bench costs             # 3. (KV and subrequest counts in the core)')
   p('bash bench/wasmcore/build.sh                             # 5. the core in wasm (served like the others)')
   p('node_modules/.bin/wrangler deploy --dry-run --outdir DIR --config CONFIG    # 4. sizes; DIR is what "direct" serves')
   p(R.commands.sim)

@@ -1,25 +1,25 @@
 //! CPU in the core: native criterion micro-benchmarks of the protocol steps, each next to its
-//! physical reference. Run with `cargo bench --bench core` (the release profile: opt-level "s",
-//! LTO, as the wasm is built). `bench/run.mjs` reads the medians from target/criterion.
-
-mod support;
+//! physical reference. Run with `cargo bench --features testkit --bench core` (the release
+//! profile: opt-level "z", LTO, as the wasm is built). `bench/run.mjs` reads the medians from
+//! target/criterion.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use jwt_compact::alg::Rsa;
 use jwt_compact::{AlgorithmExt, UntrustedToken};
 use std::hint::black_box;
 use std::time::Duration;
-use support::*;
 use vipps_edge_login::oidc::{authorize, discovery, id_token, jwks};
+use vipps_edge_login::platform::Platform;
 use vipps_edge_login::secret::Secret;
 use vipps_edge_login::session::Session;
+use vipps_edge_login::testkit::bench::*;
+use vipps_edge_login::testkit::{block_on, reply, FakeIdp, ISSUER};
 use vipps_edge_login::util::hmac_sha256;
 
 fn benches(c: &mut Criterion) {
     let config = config();
     let now = T0;
-    let key = rsa_key();
-    let vipps = FakeVipps::new(key.clone());
+    let p = platform(provider(signing_jwks()));
 
     // ---- the hot path: session verify, and its reference (one HMAC-SHA256 over the cookie) --
     let info = userinfo();
@@ -59,10 +59,11 @@ fn benches(c: &mut Criterion) {
     });
 
     // ---- ID token: RS256 with a 2048-bit key, and its reference (the bare JWS signature check) --
-    let jwks_body = vipps.jwks.to_string();
+    let jwks_body = p.idp.jwks.borrow().to_string();
     let keys = jwks::parse(&jwks_body).unwrap();
     let nonce = "n-0S6_WzA2Mj-bench-nonce-0123456789abcdefgh";
-    let token = id_token(&key, now, nonce, ACCESS_TOKEN);
+    *p.idp.nonce.borrow_mut() = nonce.into();
+    let token = p.idp.id_token(now, ACCESS_TOKEN);
     let expected = id_token::Expected {
         issuer: ISSUER,
         client_id: CLIENT_ID,
@@ -91,7 +92,7 @@ fn benches(c: &mut Criterion) {
     // ---- the authorize URL -------------------------------------------------------------------
     let disc = discovery::parse(
         &config.vipps.discovery_url,
-        &FakeVipps::discovery_doc().to_string(),
+        &FakeIdp::discovery_doc().to_string(),
     )
     .unwrap();
     let verifier = Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789abcdef");
@@ -110,12 +111,9 @@ fn benches(c: &mut Criterion) {
     });
 
     // ---- whole requests through App::handle (warm caches; the fake answers in-process) --------
-    let p = CountingPlatform {
-        fixed_random: true,
-        ..CountingPlatform::new(&vipps)
-    };
+    p.fixed_random.set(true);
     let app = new_app();
-    let session_pair = login(&app, &p, &vipps); // warms discovery and JWKS
+    let session_pair = login(&app, &p); // warms discovery and JWKS
     c.bench_function("app/protected_request", |b| {
         b.iter(|| protected(&app, &p, black_box(&session_pair)))
     });
@@ -123,16 +121,16 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             reply(block_on(app.handle(
                 &p,
-                black_box(&get("/auth/login?return_to=%2Fprivate%2F", "")),
+                black_box(&get(BROWSER, "/auth/login?return_to=%2Fprivate%2F", "")),
             )))
         })
     });
     // The callback: with fixed randomness the state and nonce are the same every time, so one
     // ID token is signed here and the fake token endpoint answers it (no RSA signing timed). The
     // transaction cookie is stateless on the server, so one callback request can be replayed.
-    let (tx, state) = start_login(&app, &p, &vipps, "%2Fprivate%2F");
-    *vipps.canned_token_response.borrow_mut() = Some(vipps.token_response(p.now()));
-    let cb = callback_request(&tx, &state);
+    let (tx, state) = start_login(&app, &p, BROWSER, "%2Fprivate%2F");
+    *p.idp.canned_token_response.borrow_mut() = Some(p.idp.token_response(p.now()).to_string());
+    let cb = callback_request(BROWSER, &tx, &state);
     assert_eq!(reply(block_on(app.handle(&p, &cb))).status, 303);
     let before = p.counts();
     c.bench_function("app/callback_warm", |b| {

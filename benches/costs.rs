@@ -1,31 +1,30 @@
 //! What each request costs: subrequests to Vipps, KV reads and KV writes, counted by driving the
 //! Worker core (`App::handle`, the same code the wasm runs) over a counting platform and a fake
-//! Vipps, with a simulated clock. Run with `cargo bench --bench costs`; prints a table and one
-//! line `COSTS_JSON {...}` that `bench/run.mjs` reads.
-
-mod support;
+//! Vipps, with a simulated clock. Run with `cargo bench --features testkit --bench costs`;
+//! prints a table and one line `COSTS_JSON {...}` that `bench/run.mjs` reads.
 
 use serde_json::json;
-use support::*;
+use vipps_edge_login::platform::Platform;
+use vipps_edge_login::testkit::bench::*;
+use vipps_edge_login::testkit::Counts;
 
 const LOGINS: u64 = 100;
 const REQUESTS: u64 = 1000;
 
 fn main() {
-    let vipps = FakeVipps::new(rsa_key());
-    let p = CountingPlatform::new(&vipps);
+    let p = platform(provider(signing_jwks()));
     let app = new_app();
 
     // 1. A fresh isolate with an empty KV: the very first login.
     let c0 = p.counts();
-    let session = login(&app, &p, &vipps);
+    let session = login(&app, &p);
     let first_login = p.counts().minus(&c0);
 
     // 2. Warm caches: N logins (login start + callback each).
     let c0 = p.counts();
     for _ in 0..LOGINS {
         p.advance(1);
-        login(&app, &p, &vipps);
+        login(&app, &p);
     }
     let warm_logins = p.counts().minus(&c0);
 
@@ -39,7 +38,7 @@ fn main() {
     // 4. Another isolate (new App) sharing the warm KV: its first login.
     let app2 = new_app();
     let c0 = p.counts();
-    login(&app2, &p, &vipps);
+    login(&app2, &p);
     let new_isolate_login = p.counts().minus(&c0);
 
     // 5. An idle hour: no logins, one protected request a minute.
@@ -58,7 +57,7 @@ fn main() {
     for _ in 0..180 {
         p.advance(60);
         let before = p.counts();
-        login(&app, &p, &vipps);
+        login(&app, &p);
         let d = p.counts().minus(&before);
         if d.discovery > 0 {
             fetched_at.push(("discovery", p.now() - start));
@@ -77,7 +76,7 @@ fn main() {
         t.windows(2).map(|w| w[1] - w[0]).min()
     };
 
-    let per = |c: &support::Counts, n: u64| {
+    let per = |c: &Counts, n: u64| {
         json!({
             "subrequests": c.subrequests() as f64 / n as f64,
             "discovery": c.discovery as f64 / n as f64, "jwks": c.jwks as f64 / n as f64,

@@ -61,6 +61,6 @@ if [ ! -f bench/hono/node_modules/.package-lock.json ] || [ bench/hono/package-l
 fi
 
 say "compiling the criterion benches"
-cargo bench --no-run -q --bench core --bench costs
+cargo bench --no-run -q --features testkit --bench core --bench costs
 
 node bench/run.mjs

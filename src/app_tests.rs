@@ -41,13 +41,6 @@ pub(crate) fn req(url: &str, jar: &Jar) -> IncomingRequest {
     IncomingRequest::get(url).unwrap().with_header("cookie", &jar.header()).with_header("accept", "text/html")
 }
 
-pub(crate) fn reply(o: Outcome) -> Reply {
-    match o {
-        Outcome::Reply(r) => r,
-        other => panic!("expected a reply, got {other:?}"),
-    }
-}
-
 /// Starts a login; returns the authorize URL's query and tells the fake IdP the nonce.
 pub(crate) fn start(app: &App, p: &FakePlatform, jar: &mut Jar, return_to: &str) -> HashMap<String, String> {
     let url = format!("https://shop.example/auth/login?return_to={}", crate::util::form_urlencode_component(return_to));

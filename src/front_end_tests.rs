@@ -3,7 +3,8 @@
 //! Origin / Sec-Fetch-Site check. Each outcome exact: status, headers, cookies, forwards.
 
 use crate::app::App;
-use crate::app_tests::{app_with, finish, has_session_cookie, reply, start, Jar};
+use crate::app_tests::{app_with, finish, has_session_cookie, start, Jar};
+use crate::testkit::reply;
 use crate::http::{IncomingRequest, Outcome, Reply};
 use crate::testkit::*;
 

@@ -50,7 +50,7 @@ mod fuzz_tests;
 mod pages_tests;
 #[cfg(test)]
 mod rules_tests;
-#[cfg(test)]
-pub(crate) mod testkit;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 #[cfg(test)]
 mod webhook_tests;

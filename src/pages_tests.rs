@@ -3,7 +3,8 @@
 //! route, on a fake platform.
 
 use crate::app::App;
-use crate::app_tests::{app_with, finish, reply, start, Jar};
+use crate::app_tests::{app_with, finish, start, Jar};
+use crate::testkit::reply;
 use crate::config::tests::vars;
 use crate::http::{IncomingRequest, Reply};
 use crate::testkit::*;

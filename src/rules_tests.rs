@@ -2,7 +2,8 @@
 //! code, no cookie set, nothing forwarded, and log lines without personal data.
 
 use crate::app::App;
-use crate::app_tests::{app_with, finish, has_session_cookie, reply, req, start, Jar};
+use crate::app_tests::{app_with, finish, has_session_cookie, req, start, Jar};
+use crate::testkit::reply;
 use crate::http::{IncomingRequest, Outcome, Reply};
 use crate::policy::forward::Forward;
 use crate::testkit::*;

@@ -1,7 +1,10 @@
-//! Test support: an RSA key made in the test, a token signer, a fake provider and a fake
-//! platform that records every subrequest, so flows run natively and assert exact outcomes.
+//! Test support, one copy for the unit tests, the criterion benches (`benches/`) and the core in
+//! wasm (`bench/wasmcore`), which get it through the `testkit` feature (never the Worker): RSA
+//! keys made in the process, a token signer, a fake provider and a fake platform that counts and
+//! records every subrequest and KV operation, so flows run natively and assert exact outcomes.
+//! [`bench`] holds what only the benches use: a provider answering as Vipps does, and logins.
 
-use crate::http::{InboundResponse, OutboundRequest};
+use crate::http::{InboundResponse, OutboundRequest, Outcome, Reply};
 use crate::platform::{FetchError, Level, Platform, StoreError};
 use crate::util::{b64url, sha256};
 use jwt_compact::alg::{Rsa, RsaPrivateKey, RsaPublicKey};
@@ -12,8 +15,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
 
-/// Two RSA-2048 keys, generated once per test binary.
+/// Two RSA-2048 keys, generated once per process.
 pub fn keys() -> &'static [RsaPrivateKey; 2] {
     static KEYS: OnceLock<[RsaPrivateKey; 2]> = OnceLock::new();
     KEYS.get_or_init(|| {
@@ -59,14 +63,56 @@ pub fn at_hash(access_token: &str) -> String {
     b64url(&sha256(access_token.as_bytes())[..16])
 }
 
-/// Runs a future to completion on this thread (parks until woken: a future that never wakes
-/// hangs visibly instead of spinning).
+/// Runs a future to completion on this thread. The first poll uses a no-op waker, so a future
+/// that is ready at once (every one in the benches' timed loops) costs no allocation; otherwise
+/// pollster takes over and parks until woken (a future that never wakes hangs visibly instead
+/// of spinning).
 pub fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        return v;
+    }
     pollster::block_on(f)
+}
+
+/// Returns `Pending` once, waking itself: lets the executor run something else.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+pub fn reply(o: Outcome) -> Reply {
+    match o {
+        Outcome::Reply(r) => r,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+/// `name=value` of the first `Set-Cookie` named `name` in `reply`.
+pub fn cookie_pair(reply: &Reply, name: &str) -> Option<String> {
+    reply
+        .set_cookies()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+/// The query parameter `name` of `url` (which must have it).
+pub fn query_param(url: &str, name: &str) -> String {
+    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).unwrap().1.into_owned()
 }
 
 pub const ISSUER: &str = "https://id.example/access-management-1.0/access/";
 pub const DISCOVERY_URL: &str = "https://id.example/access-management-1.0/access/.well-known/openid-configuration";
+pub const AUTHORIZE_URL: &str = "https://id.example/access-management-1.0/access/oauth2/auth";
 pub const TOKEN_URL: &str = "https://id.example/access-management-1.0/access/oauth2/token";
 pub const JWKS_URL: &str = "https://id.example/access-management-1.0/access/.well-known/jwks.json";
 pub const USERINFO_URL: &str = "https://id.example/vipps-userinfo-api/userinfo";
@@ -91,13 +137,38 @@ pub struct FakeIdp {
     pub nonce: RefCell<String>,
     /// Status the forward target ([`FORWARD_URL`]) answers with.
     pub forward_status: Cell<u16>,
+    /// The access token the token endpoint issues (the ID token's `at_hash` covers it).
+    pub access_token: RefCell<String>,
+    /// The token response's `expires_in`.
+    pub expires_in: Cell<u64>,
+    /// When set, the token endpoint answers this body as it is and signs nothing (timed loops
+    /// must not sign; bench/wasmcore's ID token is signed by Node, which holds its key).
+    pub canned_token_response: RefCell<Option<String>>,
 }
 
 impl Default for FakeIdp {
     fn default() -> Self {
+        FakeIdp::with_jwks(json!({"keys": [jwk(&keys()[0], "public:key-0")]}))
+    }
+}
+
+pub fn json_response(status: u16, body: &Value, extra: &[(&str, &str)]) -> InboundResponse {
+    json_bytes(status, body.to_string().into_bytes(), extra)
+}
+
+fn json_bytes(status: u16, body: Vec<u8>, extra: &[(&str, &str)]) -> InboundResponse {
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    InboundResponse { status, headers, body }
+}
+
+impl FakeIdp {
+    /// The provider the tests use, publishing `jwks` (generates no key: `jwks` may come from
+    /// elsewhere, and ID tokens are signed with [`keys`] only when asked for one).
+    pub fn with_jwks(jwks: Value) -> Self {
         FakeIdp {
             discovery_cache_control: RefCell::new(Some("max-age=3600".into())),
-            jwks: RefCell::new(json!({"keys": [jwk(&keys()[0], "public:key-0")]})),
+            jwks: RefCell::new(jwks),
             id_token_claims: RefCell::new(Box::new(|_| {})),
             signing_key: Cell::new(0),
             kid: RefCell::new(Some("public:key-0".into())),
@@ -106,24 +177,22 @@ impl Default for FakeIdp {
             down: Cell::new(false),
             nonce: RefCell::new(String::new()),
             forward_status: Cell::new(204),
+            access_token: RefCell::new("access-token-1".into()),
+            expires_in: Cell::new(3599),
+            canned_token_response: RefCell::new(None),
         }
     }
-}
 
-pub fn json_response(status: u16, body: &Value, extra: &[(&str, &str)]) -> InboundResponse {
-    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    InboundResponse { status, headers, body: body.to_string().into_bytes() }
-}
-
-impl FakeIdp {
+    /// Shaped like Vipps' (the core reads the endpoints and ignores the rest).
     pub fn discovery_doc() -> Value {
         json!({
             "issuer": ISSUER,
-            "authorization_endpoint": "https://id.example/access-management-1.0/access/oauth2/auth",
+            "authorization_endpoint": AUTHORIZE_URL,
             "token_endpoint": TOKEN_URL,
             "jwks_uri": JWKS_URL,
             "userinfo_endpoint": USERINFO_URL,
+            "scopes_supported": ["openid", "address", "name", "email", "phoneNumber", "nin", "birthDate"],
+            "code_challenge_methods_supported": ["plain", "S256"],
         })
     }
 
@@ -138,6 +207,13 @@ impl FakeIdp {
         sign(key, self.kid.borrow().as_deref(), &claims)
     }
 
+    /// The token endpoint's answer, with an ID token signed now.
+    pub fn token_response(&self, now: u64) -> Value {
+        let at = self.access_token.borrow();
+        json!({"access_token": *at, "id_token": self.id_token(now, &at), "token_type": "bearer",
+            "expires_in": self.expires_in.get(), "scope": "openid name email"})
+    }
+
     pub fn answer(&self, req: &OutboundRequest, now: u64) -> Result<InboundResponse, FetchError> {
         if self.down.get() {
             return Err(FetchError::Network("connection refused".into()));
@@ -150,9 +226,11 @@ impl FakeIdp {
             }
             JWKS_URL => json_response(200, &self.jwks.borrow(), &[]),
             TOKEN_URL => {
-                let at = "access-token-1";
-                json_response(200, &json!({"access_token": at, "id_token": self.id_token(now, at),
-                    "token_type": "bearer", "expires_in": 3599, "scope": "openid name email"}), &[("cache-control", "no-store")])
+                let no_store = [("cache-control", "no-store")];
+                match &*self.canned_token_response.borrow() {
+                    Some(body) => json_bytes(200, body.clone().into_bytes(), &no_store),
+                    None => json_response(200, &self.token_response(now), &no_store),
+                }
             }
             USERINFO_URL => json_response(200, &self.userinfo.borrow(), &[]),
             FORWARD_URL => InboundResponse { status: self.forward_status.get(), headers: Vec::new(), body: Vec::new() },
@@ -161,23 +239,74 @@ impl FakeIdp {
     }
 }
 
-/// A platform with a settable clock, an in-memory KV, and a record of everything.
+/// Subrequests per endpoint, and KV operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub discovery: u64,
+    pub jwks: u64,
+    pub token: u64,
+    pub userinfo: u64,
+    pub other: u64,
+    pub kv_get: u64,
+    pub kv_put: u64,
+}
+
+impl Counts {
+    pub fn subrequests(&self) -> u64 {
+        self.discovery + self.jwks + self.token + self.userinfo + self.other
+    }
+    pub fn minus(&self, b: &Counts) -> Counts {
+        Counts {
+            discovery: self.discovery - b.discovery,
+            jwks: self.jwks - b.jwks,
+            token: self.token - b.token,
+            userinfo: self.userinfo - b.userinfo,
+            other: self.other - b.other,
+            kv_get: self.kv_get - b.kv_get,
+            kv_put: self.kv_put - b.kv_put,
+        }
+    }
+    pub fn to_json(&self) -> Value {
+        json!({"discovery": self.discovery, "jwks": self.jwks, "token": self.token, "userinfo": self.userinfo,
+            "other": self.other, "subrequests": self.subrequests(), "kv_get": self.kv_get, "kv_put": self.kv_put})
+    }
+    fn subrequest(&mut self, url: &str) {
+        *match url {
+            DISCOVERY_URL => &mut self.discovery,
+            JWKS_URL => &mut self.jwks,
+            TOKEN_URL => &mut self.token,
+            USERINFO_URL => &mut self.userinfo,
+            _ => &mut self.other,
+        } += 1;
+    }
+}
+
+/// A platform with a settable clock, an in-memory KV that honours expiration TTLs, counts of
+/// everything, and a record of everything.
 pub struct FakePlatform {
     pub now: Cell<u64>,
     pub idp: FakeIdp,
     pub kv: RefCell<HashMap<String, String>>,
+    /// When each KV entry expires (seconds): from then on a read finds nothing, as in Workers KV.
+    pub kv_expires: RefCell<HashMap<String, u64>>,
     pub kv_broken: Cell<bool>,
-    pub kv_reads: Cell<usize>,
+    pub counts: RefCell<Counts>,
     /// Milliseconds every subrequest takes (the clock moves on by it, or by the timeout when
     /// that is shorter, which then fails the call as a timeout).
     pub latency_ms: Cell<u64>,
     /// Milliseconds on top of `now` (seconds): moved by `latency_ms`.
     pub extra_ms: Cell<u64>,
+    /// Keeps every subrequest, its timeout and every log line in `requests`, `timeouts` and
+    /// `logs`. On by default; the benches turn it off, so their loops neither grow nor allocate.
+    pub record: Cell<bool>,
     /// The timeout each subrequest was given.
     pub timeouts: RefCell<Vec<u64>>,
     pub requests: RefCell<Vec<OutboundRequest>>,
     pub logs: RefCell<Vec<(Level, String, String)>>,
-    pub counter: Cell<u8>,
+    pub counter: Cell<u64>,
+    /// Every `fill_random` gives the same bytes, so the state and nonce are known in advance (an
+    /// ID token can be signed once, outside a timed loop, and one callback replayed).
+    pub fixed_random: Cell<bool>,
     /// Every subrequest yields to the executor once before it answers, so concurrent requests
     /// interleave as they do in one isolate.
     pub yield_on_fetch: Cell<bool>,
@@ -190,29 +319,38 @@ pub struct FakePlatform {
 
 impl Default for FakePlatform {
     fn default() -> Self {
+        FakePlatform::new(FakeIdp::default())
+    }
+}
+
+impl FakePlatform {
+    pub fn new(idp: FakeIdp) -> Self {
         FakePlatform {
             now: Cell::new(1_700_000_000),
-            idp: FakeIdp::default(),
+            idp,
             kv: RefCell::new(HashMap::new()),
+            kv_expires: RefCell::new(HashMap::new()),
             kv_broken: Cell::new(false),
-            kv_reads: Cell::new(0),
+            counts: RefCell::new(Counts::default()),
             latency_ms: Cell::new(0),
             extra_ms: Cell::new(0),
+            record: Cell::new(true),
             timeouts: RefCell::new(Vec::new()),
             requests: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             counter: Cell::new(0),
+            fixed_random: Cell::new(false),
             yield_on_fetch: Cell::new(false),
             assets: RefCell::new(HashMap::new()),
             asset_reads: Cell::new(0),
             assets_broken: Cell::new(false),
         }
     }
-}
-
-impl FakePlatform {
     pub fn count(&self, url: &str) -> usize {
         self.requests.borrow().iter().filter(|r| r.url == url).count()
+    }
+    pub fn counts(&self) -> Counts {
+        self.counts.borrow().clone()
     }
     pub fn logged(&self, code: &str) -> bool {
         self.logs.borrow().iter().any(|(_, c, _)| c == code)
@@ -227,9 +365,15 @@ impl Platform for FakePlatform {
         self.now.get() * 1000 + self.extra_ms.get()
     }
     fn fill_random(&self, buf: &mut [u8]) -> Result<(), String> {
-        // Distinct per call, deterministic per test.
-        self.counter.set(self.counter.get().wrapping_add(1));
-        let seed = sha256(&[self.counter.get()]);
+        if self.fixed_random.get() {
+            buf.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+            return Ok(());
+        }
+        // Distinct per call, deterministic per test: the SHA-256 of the call's number, in
+        // little-endian bytes without the trailing zeros (one byte up to 255).
+        let n = self.counter.get() + 1;
+        self.counter.set(n);
+        let seed = sha256(&n.to_le_bytes()[..8 - n.leading_zeros() as usize / 8]);
         for (i, b) in buf.iter_mut().enumerate() {
             *b = seed[i % 32];
         }
@@ -237,53 +381,43 @@ impl Platform for FakePlatform {
     }
     async fn fetch(&self, req: OutboundRequest, timeout_ms: u64) -> Result<InboundResponse, FetchError> {
         if self.yield_on_fetch.get() {
-            let mut yielded = false;
-            std::future::poll_fn(|cx| {
-                if yielded {
-                    std::task::Poll::Ready(())
-                } else {
-                    yielded = true;
-                    cx.waker().wake_by_ref();
-                    std::task::Poll::Pending
-                }
-            })
-            .await;
+            yield_once().await;
         }
-        self.requests.borrow_mut().push(req.clone());
-        self.timeouts.borrow_mut().push(timeout_ms);
+        self.counts.borrow_mut().subrequest(&req.url);
         let waited = self.latency_ms.get().min(timeout_ms);
         self.extra_ms.set(self.extra_ms.get() + waited);
-        if self.latency_ms.get() > timeout_ms {
-            return Err(FetchError::Timeout);
+        let answer = if self.latency_ms.get() > timeout_ms {
+            Err(FetchError::Timeout)
+        } else {
+            self.idp.answer(&req, self.now.get())
+        };
+        if self.record.get() {
+            self.requests.borrow_mut().push(req);
+            self.timeouts.borrow_mut().push(timeout_ms);
         }
-        self.idp.answer(&req, self.now.get())
+        answer
     }
     async fn sleep(&self, ms: u64) {
         // Lets other requests run, and moves the clock on.
-        let mut slept = false;
-        std::future::poll_fn(|cx| {
-            if slept {
-                std::task::Poll::Ready(())
-            } else {
-                slept = true;
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        })
-        .await;
+        yield_once().await;
         self.extra_ms.set(self.extra_ms.get() + ms);
     }
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.kv_reads.set(self.kv_reads.get() + 1);
+        self.counts.borrow_mut().kv_get += 1;
         if self.kv_broken.get() {
             return Err(StoreError("kv down".into()));
+        }
+        if self.kv_expires.borrow().get(key).is_some_and(|&at| self.now() >= at) {
+            return Ok(None);
         }
         Ok(self.kv.borrow().get(key).cloned())
     }
-    async fn kv_put(&self, key: &str, value: String, _ttl: u64) -> Result<(), StoreError> {
+    async fn kv_put(&self, key: &str, value: String, ttl_secs: u64) -> Result<(), StoreError> {
+        self.counts.borrow_mut().kv_put += 1;
         if self.kv_broken.get() {
             return Err(StoreError("kv down".into()));
         }
+        self.kv_expires.borrow_mut().insert(key.to_string(), self.now() + ttl_secs);
         self.kv.borrow_mut().insert(key.to_string(), value);
         Ok(())
     }
@@ -295,6 +429,143 @@ impl Platform for FakePlatform {
         Ok(self.assets.borrow().get(path).cloned())
     }
     fn log(&self, level: Level, code: &str, detail: &str) {
-        self.logs.borrow_mut().push((level, code.to_string(), detail.to_string()));
+        if self.record.get() {
+            self.logs.borrow_mut().push((level, code.to_string(), detail.to_string()));
+        }
+    }
+}
+
+/// What the benches share (`benches/` natively, `bench/wasmcore` in wasm): one config, the
+/// provider answering as Vipps does (claims and userinfo shaped like Vipps'), and logins.
+pub mod bench {
+    use super::*;
+    use crate::app::App;
+    use crate::config::Config;
+    use crate::http::IncomingRequest;
+    use crate::policy::forward::Forward;
+
+    pub const ORIGIN: &str = "https://shop.example";
+    pub const CLIENT_ID: &str = "bench-client";
+    pub const SUB: &str = "6f1c1a52-3c3e-4d5b-9a51-2b8e0f4c7d11";
+    pub const KID: &str = "public:0b1f6c1e-8f7a-4c55-9d2a-6c1e0b1f6c1e";
+    pub const ACCESS_TOKEN: &str = "eyJhbGciOi.access-token-opaque-to-the-client.sig";
+    pub const T0: u64 = 1_760_000_000;
+    /// What the native benches' browser sends with every request (before its cookie).
+    pub const BROWSER: &[(&str, &str)] = &[("accept", "text/html,application/xhtml+xml"), ("user-agent", "bench")];
+
+    /// The vars of the root `wrangler.toml`, pointed at the fake provider.
+    pub fn config() -> Config {
+        let vars: HashMap<&str, &str> = [
+            ("VIPPS_DISCOVERY_URL", DISCOVERY_URL),
+            ("VIPPS_CLIENT_ID", CLIENT_ID),
+            ("VIPPS_CLIENT_SECRET", "bench-client-secret"),
+            ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback"),
+            ("SESSION_SECRET", "bench-session-secret-0123456789abcdef"),
+            ("VIPPS_SCOPE", "openid name email"),
+            ("VIPPS_TOKEN_AUTH_METHOD", "client_secret_basic"),
+            ("SESSION_TTL", "86400"),
+            ("SESSION_CLAIMS", "name,given_name,family_name,email,email_verified"),
+            ("LOGIN_TIMEOUT", "600"),
+            ("AUTH_PATH_PREFIX", "/auth"),
+            ("PUBLIC_PATHS", "/, /index.html, /favicon.ico, /assets/*"),
+            ("PROTECTED_PATHS", "/*"),
+            ("BACKEND", "assets"),
+        ]
+        .into_iter()
+        .collect();
+        Config::from_lookup(&|k| vars.get(k).map(|v| v.to_string())).expect("bench config")
+    }
+
+    pub fn new_app() -> App {
+        App::new(Ok(config()))
+    }
+
+    pub fn userinfo() -> Value {
+        json!({
+            "sub": SUB, "name": "Kari Nordmann", "given_name": "Kari", "family_name": "Nordmann",
+            "email": "kari.nordmann@example.no", "email_verified": true, "phone_number": "4791234567",
+            "sid": "1f9b2c3d-0000-4000-8000-000000000001",
+        })
+    }
+
+    /// The JWKS of [`keys`]`()[0]` as [`KID`].
+    pub fn signing_jwks() -> Value {
+        json!({"keys": [jwk(&keys()[0], KID)]})
+    }
+
+    /// The provider, publishing `jwks`: discovery carries `public, max-age=3600` and the JWKS no
+    /// `Cache-Control`, as the simulator (and, as far as is known, Vipps) sends them; ID tokens
+    /// are shaped like Vipps' (RS256, `kid`, the usual claims), signed with [`keys`]`()[0]`.
+    pub fn provider(jwks: Value) -> FakeIdp {
+        let idp = FakeIdp::with_jwks(jwks);
+        *idp.discovery_cache_control.borrow_mut() = Some("public, max-age=3600".into());
+        *idp.kid.borrow_mut() = Some(KID.into());
+        *idp.userinfo.borrow_mut() = userinfo();
+        *idp.access_token.borrow_mut() = ACCESS_TOKEN.into();
+        idp.expires_in.set(599);
+        *idp.id_token_claims.borrow_mut() = Box::new(|c| {
+            c["sub"] = json!(SUB);
+            c["aud"] = json!([CLIENT_ID]);
+            c["sid"] = json!("1f9b2c3d-0000-4000-8000-000000000001");
+            c["jti"] = json!("2a8c3d4e-0000-4000-8000-000000000002");
+            c["amr"] = json!(["BankID"]);
+            c["idp"] = json!("Vipps");
+            c["acr"] = json!("1");
+        });
+        idp
+    }
+
+    /// A platform at [`T0`] on `idp` that counts but records nothing (timed loops stay flat).
+    pub fn platform(idp: FakeIdp) -> FakePlatform {
+        let p = FakePlatform::new(idp);
+        p.now.set(T0);
+        p.record.set(false);
+        p
+    }
+
+    /// A GET of `path` on [`ORIGIN`] with `headers` and, unless `cookie` is empty, `cookie`.
+    pub fn get(headers: &[(&str, &str)], path: &str, cookie: &str) -> IncomingRequest {
+        let mut r = IncomingRequest::get(&format!("{ORIGIN}{path}")).unwrap();
+        for (name, value) in headers {
+            r = r.with_header(name, value);
+        }
+        if !cookie.is_empty() {
+            r = r.with_header("cookie", cookie);
+        }
+        r
+    }
+
+    /// The login start: returns (transaction cookie pair, state) and tells the fake the nonce.
+    pub fn start_login(app: &App, p: &FakePlatform, headers: &[(&str, &str)], return_to: &str) -> (String, String) {
+        let r = reply(block_on(app.handle(p, &get(headers, &format!("/auth/login?return_to={return_to}"), ""))));
+        assert_eq!(r.status, 302, "login start");
+        let loc = r.header("location").unwrap().to_string();
+        *p.idp.nonce.borrow_mut() = query_param(&loc, "nonce");
+        (cookie_pair(&r, "__Host-vipps-login").expect("transaction cookie"), query_param(&loc, "state"))
+    }
+
+    pub fn callback_request(headers: &[(&str, &str)], tx_cookie: &str, state: &str) -> IncomingRequest {
+        let q = crate::util::form_encode([
+            ("code", "a-single-use-code-0123456789"),
+            ("state", state),
+            ("scope", "openid name email"),
+        ]);
+        get(headers, &format!("/auth/callback?{q}"), tx_cookie)
+    }
+
+    /// A whole login from [`BROWSER`]; returns the session cookie pair.
+    pub fn login(app: &App, p: &FakePlatform) -> String {
+        let (tx, state) = start_login(app, p, BROWSER, "%2Fprivate%2F");
+        let r = reply(block_on(app.handle(p, &callback_request(BROWSER, &tx, &state))));
+        assert_eq!(r.status, 303, "callback: {}", r.body);
+        cookie_pair(&r, "__Host-vipps-session").expect("session cookie")
+    }
+
+    /// A protected request from [`BROWSER`]; asserts it is let through.
+    pub fn protected(app: &App, p: &FakePlatform, session: &str) {
+        match block_on(app.handle(p, &get(BROWSER, "/private/", session))) {
+            Outcome::Forward(Forward { user: Some(_), .. }) => {}
+            other => panic!("protected request not forwarded: {other:?}"),
+        }
     }
 }

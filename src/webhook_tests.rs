@@ -4,7 +4,7 @@
 
 use crate::app::App;
 use crate::session::revocation::revocation_key;
-use crate::app_tests::{app_with, finish, has_session_cookie, reply, req, start, Jar};
+use crate::app_tests::{app_with, finish, has_session_cookie, req, start, Jar};
 use crate::http::{IncomingRequest, Outcome, Reply};
 use crate::testkit::*;
 use crate::util::b64url;
@@ -81,10 +81,10 @@ fn revocation_ends_sessions_issued_before_it_here_at_once_elsewhere_at_the_next_
     let p = FakePlatform::default();
     let jar = logged_in(&app, &p);
     p.advance(10);
-    let reads = p.kv_reads.get();
+    let reads = p.counts().kv_get;
     assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
     assert!(matches!(protected(&other_isolate, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
-    assert_eq!(p.kv_reads.get(), reads, "no KV read before SESSION_RECHECK has passed");
+    assert_eq!(p.counts().kv_get, reads, "no KV read before SESSION_RECHECK has passed");
 
     let now = p.now.get();
     let r = deliver(&app, &p, &unsigned(&revoked(now)));
@@ -111,9 +111,9 @@ fn revocation_ends_sessions_issued_before_it_here_at_once_elsewhere_at_the_next_
     assert_eq!(r.status, 302);
     assert!(is_cleared(&r));
     // ... and from then on without asking KV again.
-    let reads = p.kv_reads.get();
+    let reads = p.counts().kv_get;
     assert_eq!(reply(protected(&other_isolate, &p, &jar)).status, 302);
-    assert_eq!(p.kv_reads.get(), reads);
+    assert_eq!(p.counts().kv_get, reads);
 
     // A login after the revocation (the user consented again) is a working session everywhere.
     p.advance(1);
@@ -131,20 +131,20 @@ fn a_session_check_reissues_the_cookie_so_the_next_requests_need_no_kv() {
     let p = FakePlatform::default();
     let mut jar = logged_in(&app, &p);
     p.advance(301);
-    let reads = p.kv_reads.get();
+    let reads = p.counts().kv_get;
     let Outcome::Forward(crate::policy::forward::Forward { user: Some(_), set_cookies, .. }) = protected(&app, &p, &jar) else {
         panic!("expected a forward with a re-issued cookie");
     };
     let [c] = set_cookies.as_slice() else { panic!("one re-issued cookie, got {set_cookies:?}") };
     let c = c.clone();
-    assert_eq!(p.kv_reads.get(), reads + 1);
+    assert_eq!(p.counts().kv_get, reads + 1);
     assert!(c.starts_with("__Host-vipps-session=") && c.contains("HttpOnly"));
     // Max-Age runs to the original expiry, not a fresh SESSION_TTL.
     assert!(c.contains(&format!("Max-Age={}", 86_400 - 301)), "{c}");
     jar.absorb(&Reply::new(200, "text/plain", String::new()).with_cookie(c));
     p.advance(10);
     assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
-    assert_eq!(p.kv_reads.get(), reads + 1);
+    assert_eq!(p.counts().kv_get, reads + 1);
     // The session still ends at its original expiry.
     p.advance(86_400);
     assert_eq!(reply(protected(&app, &p, &jar)).status, 302);
@@ -160,9 +160,9 @@ fn without_the_webhook_or_with_ends_sessions_off_sessions_never_touch_kv() {
         let p = FakePlatform::default();
         let jar = logged_in(&app, &p);
         p.advance(5000);
-        let reads = p.kv_reads.get();
+        let reads = p.counts().kv_get;
         assert!(matches!(protected(&app, &p, &jar), Outcome::Forward(crate::policy::forward::Forward { user: ref u, set_cookies: ref c, .. }) if *u == Some(SUB.into()) && c.is_empty()));
-        assert_eq!(p.kv_reads.get(), reads);
+        assert_eq!(p.counts().kv_get, reads);
     }
     // Disabled: the webhook path is just an unknown auth route.
     let app = hook_app(&[("CONSENT_WEBHOOK_SECRET", "")]);
