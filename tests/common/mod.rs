@@ -277,6 +277,11 @@ fn spawn_wrangler(dir: &Path, port: u16, all: &[(String, String)]) -> Proc {
         .args(["--persist-to", dir.join("state").to_str().unwrap()])
         .args(["--log-level", "log"])
         .env("WRANGLER_SEND_METRICS", "false")
+        // Each Worker on its own: no shared dev registry and no config watcher, whose reloads
+        // (another test's wrangler starting or stopping) can stop wrangler's esbuild service
+        // mid-test and with it the Worker's log lines.
+        .env("WRANGLER_REGISTRY_PATH", dir.join("registry"))
+        .env("WRANGLER_CI_DISABLE_CONFIG_WATCHING", "true")
         .env("CI", "true")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
