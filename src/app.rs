@@ -44,6 +44,13 @@ impl App {
         app
     }
 
+    /// Forgets the code exchanges this isolate remembers (a double-submitted callback shares
+    /// one for a minute): benches replay one callback and must measure the whole exchange.
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn forget_exchanges(&self) {
+        self.state.exchanges.forget();
+    }
+
     pub fn config(&self) -> Option<&Config> {
         self.config.as_ref().ok()
     }

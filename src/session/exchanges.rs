@@ -101,6 +101,11 @@ impl Exchanges {
         }
     }
 
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn forget(&self) {
+        self.slots.borrow_mut().clear();
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.slots.borrow().len()

@@ -93,6 +93,8 @@ pub fn run(op: String, n: u32) -> u32 {
             }
             "callback" => {
                 for _ in 0..n {
+                    // A whole exchange each time, not the replay of a double-submitted callback.
+                    st.app.forget_exchanges();
                     ok += matches!(block_on(st.app.handle(&st.p, &st.callback)),
                         Outcome::Reply(r) if r.status == 303) as u32;
                 }
