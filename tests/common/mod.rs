@@ -269,9 +269,14 @@ impl Worker {
 /// `dir/wrangler.log`.
 fn spawn_wrangler(dir: &Path, port: u16, all: &[(String, String)]) -> Proc {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("wrangler.log")).unwrap();
+    // A config file of its own (paths in it are absolute): wrangler keeps its bundles in a
+    // `.wrangler/tmp` beside the config, and one shared by several wranglers gets cleaned up
+    // under the others' feet (their esbuild stops, and the Worker's log lines with it).
+    let config = dir.join("wrangler.toml");
+    std::fs::copy(test_config(), &config).unwrap();
     let mut cmd = Command::new(root().join("node_modules/.bin/wrangler"));
     cmd.current_dir(root())
-        .args(["dev", "--config", test_config().to_str().unwrap()])
+        .args(["dev", "--config", config.to_str().unwrap()])
         .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &free_port().to_string()])
         .args(["--persist-to", dir.join("state").to_str().unwrap()])
