@@ -67,6 +67,7 @@ impl App {
                 Route::Logout => flows::logout::run(&ctx).await,
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
                 Route::Jwks => flows::jwks::run(&ctx),
+                Route::Ciba(op) => flows::ciba::run(&ctx, op).await,
                 Route::NotFound => flows::Answer::reply(Err(Error::from(Code::NotFound))),
                 Route::Public => flows::gate::run(&ctx, path, false).await,
                 Route::Protected => flows::gate::run(&ctx, path, true).await,

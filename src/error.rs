@@ -75,6 +75,35 @@ pub enum Code {
     RequestInvalid,
     /// The static assets or the origin did not answer.
     BackendUnavailable,
+    // Login from phone number (CIBA), the merchant API
+    /// No API key, or not a configured one.
+    CibaUnauthorized,
+    /// A body that is not the expected JSON.
+    CibaBadRequest,
+    /// Not a phone number Vipps MobilePay serves (see `oidc::ciba::normalise_phone`).
+    CibaBadPhone,
+    CibaBadBindingMessage,
+    CibaBadExpiry,
+    /// A scope outside `CIBA_SCOPES`.
+    CibaBadScope,
+    /// A handle that does not verify (tampered, truncated, another deployment's).
+    CibaBadHandle,
+    /// A handle another API key started.
+    CibaForeignHandle,
+    /// Polled before the handle's next-poll time: nothing was sent to Vipps.
+    CibaTooEarly,
+    /// Vipps answered 429: too many logins at once for this user.
+    CibaRateLimited,
+    CibaExpired,
+    CibaDenied,
+    /// The user's Vipps app is too old (`old_app`).
+    CibaOldApp,
+    /// No usable Vipps user for this number (`invalid_user`).
+    CibaInvalidUser,
+    /// The provider's discovery has no `backchannel_authentication_endpoint`.
+    CibaUnsupported,
+    /// Vipps refused the start or the poll for a reason the merchant cannot fix.
+    CibaRejected,
     Internal,
 }
 
@@ -132,6 +161,22 @@ impl Code {
             LogoutStoreFailed => "logout.store_failed",
             RequestInvalid => "request.invalid",
             BackendUnavailable => "backend.unavailable",
+            CibaUnauthorized => "ciba.unauthorized",
+            CibaBadRequest => "ciba.bad_request",
+            CibaBadPhone => "ciba.bad_phone",
+            CibaBadBindingMessage => "ciba.bad_binding_message",
+            CibaBadExpiry => "ciba.bad_expiry",
+            CibaBadScope => "ciba.bad_scope",
+            CibaBadHandle => "ciba.bad_handle",
+            CibaForeignHandle => "ciba.foreign_handle",
+            CibaTooEarly => "ciba.too_early",
+            CibaRateLimited => "ciba.rate_limited",
+            CibaExpired => "ciba.expired",
+            CibaDenied => "ciba.denied",
+            CibaOldApp => "ciba.old_app",
+            CibaInvalidUser => "ciba.invalid_user",
+            CibaUnsupported => "ciba.unsupported",
+            CibaRejected => "ciba.rejected",
             Internal => "internal",
         }
     }
@@ -157,6 +202,14 @@ impl Code {
             | UserinfoSubMismatch | SessionRequired => 401,
             NotFound => 404,
             MethodNotAllowed => 405,
+            CibaBadRequest | CibaBadPhone | CibaBadBindingMessage | CibaBadExpiry | CibaBadScope => 400,
+            CibaUnauthorized | CibaBadHandle => 401,
+            CibaForeignHandle | CibaDenied => 403,
+            CibaInvalidUser => 404,
+            CibaExpired => 410,
+            CibaOldApp => 422,
+            CibaTooEarly | CibaRateLimited => 429,
+            CibaUnsupported | CibaRejected => 502,
             TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => {
                 502
             }
@@ -222,6 +275,22 @@ impl Code {
                 "You are logged out in this browser, but your other sessions could not be ended right now. Please try again in a moment.",
             ),
             Internal => ("Something went wrong", "Please try again in a moment."),
+            CibaUnauthorized => ("Unauthorized", "A valid API key is required (Authorization: Bearer KEY)."),
+            CibaBadRequest => ("Bad request", "The body must be the documented JSON object."),
+            CibaBadPhone => ("Bad phone number", "Give a Norwegian, Danish, Swedish or Finnish mobile number: +4712345678, 004712345678 or 12345678."),
+            CibaBadBindingMessage => ("Bad binding message", "binding_message must be 5 to 8 characters of A-Z, 0-9 and -."),
+            CibaBadExpiry => ("Bad expiry", "requested_expiry must be a whole number of seconds from 60 to 900."),
+            CibaBadScope => ("Scope not allowed", "Ask only for scopes this service allows."),
+            CibaBadHandle => ("Bad handle", "The handle is not one this service issued, or it was altered."),
+            CibaForeignHandle => ("Not your handle", "The handle was started with another API key."),
+            CibaTooEarly => ("Too early", "Wait retry_after seconds before polling again."),
+            CibaRateLimited => ("Too many logins", "Too many logins are in progress for this user. Wait retry_after seconds."),
+            CibaExpired => ("Login expired", "The user did not answer in time. Start a new login."),
+            CibaDenied => ("Login denied", "The user declined the login in the app."),
+            CibaOldApp => ("App too old", "The user must update the Vipps MobilePay app."),
+            CibaInvalidUser => ("No such user", "This number cannot log in with Vipps MobilePay."),
+            CibaUnsupported => ("Not available", "Login from phone number is not offered by the provider."),
+            CibaRejected => ("Login failed", "Vipps MobilePay refused the request. Please try again in a moment."),
             _ => (
                 "Login could not be verified",
                 "The answer from Vipps MobilePay did not pass our security checks. Please start the login again.",
@@ -287,6 +356,9 @@ mod tests {
             WebhookMalformed, WebhookAlgorithm, WebhookSignature, WebhookExpired, WebhookNotYetValid,
             WebhookTooLarge, WebhookMediaType, WebhookStoreFailed, WebhookForwardFailed, SessionRequired,
             LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid, BackendUnavailable, LogoutStoreFailed, Internal,
+            CibaUnauthorized, CibaBadRequest, CibaBadPhone, CibaBadBindingMessage, CibaBadExpiry, CibaBadScope,
+            CibaBadHandle, CibaForeignHandle, CibaTooEarly, CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp,
+            CibaInvalidUser, CibaUnsupported, CibaRejected,
         ];
         let mut seen = std::collections::HashSet::new();
         for c in all {

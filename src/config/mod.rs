@@ -5,6 +5,7 @@
 //! public interface documented in the README.
 
 pub mod backend;
+pub mod ciba;
 pub mod consent;
 pub mod gate;
 pub mod identity;
@@ -14,7 +15,11 @@ pub mod upstream;
 pub mod vipps;
 
 pub use backend::Backend;
+pub use ciba::CibaConfig;
 pub use consent::{ConsentWebhook, WEBHOOK_PATH};
+
+/// Under the auth prefix: the merchant API of login from phone number (`/ciba/start`, ...).
+pub const CIBA_PATH: &str = "/ciba/";
 pub use gate::GateConfig;
 pub use identity::IdentityConfig;
 pub use reader::{ConfigErrors, Problem};
@@ -37,6 +42,8 @@ pub struct Config {
     pub consent: Option<ConsentWebhook>,
     /// Claims as headers and the signed identity assertion, for the origin.
     pub identity: IdentityConfig,
+    /// Login from phone number for merchant systems, when `CIBA_API_KEYS` is set.
+    pub ciba: Option<CibaConfig>,
 }
 
 /// Is this host loopback? Plain http is allowed only there (the simulator, local development).
@@ -66,12 +73,13 @@ impl Config {
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
+        let ciba = ciba::parse(&mut r, &deployment);
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
         }
         match (vipps, session) {
-            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, backend, upstream, consent, identity }),
+            (Some(vipps), Some(session)) if r.problems.is_empty() => Ok(Config { vipps, session, gate, backend, upstream, consent, identity, ciba }),
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
         }
@@ -103,6 +111,7 @@ fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
     let ours = ["/login", "/session", "/logout", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
+        || path.starts_with(&format!("{prefix}{CIBA_PATH}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
     let shadows = path == "/" || gate.public_paths.iter().any(|p| p.matches(&canonical));
     if ours || shadows {

@@ -4,6 +4,7 @@
 //! that, once.
 
 pub mod callback;
+pub mod ciba;
 pub mod consent_webhook;
 pub mod gate;
 pub mod jwks;

@@ -95,7 +95,8 @@ pub(crate) fn test_discovery() -> Discovery {
     parse(&url, &doc.to_string()).unwrap()
 }
 
-trait Classify {
+/// A log-safe word for why JSON did not parse (never the input).
+pub(crate) trait Classify {
     fn classify_str(&self) -> &'static str;
 }
 
