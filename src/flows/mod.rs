@@ -5,6 +5,8 @@
 
 pub mod callback;
 pub mod ciba;
+#[cfg(test)]
+mod ciba_tests;
 pub mod consent_webhook;
 pub mod gate;
 pub mod jwks;
