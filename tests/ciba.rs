@@ -165,7 +165,7 @@ fn refusals_send_nothing_to_vipps() {
     let secs = early.body["retry_after"].as_u64().unwrap();
     assert!((1..=5).contains(&secs) && early.retry_after == Some(secs.to_string()), "{}", early.body);
     let foreign = poll(&w, KEY_B, &h);
-    assert_eq!((foreign.status, foreign.code()), (403, "ciba.foreign_handle"));
+    assert_eq!((foreign.status, foreign.code()), (401, "ciba.foreign_handle"));
     let (head, mac) = h.rsplit_once('.').unwrap();
     let flipped = format!("{head}.{}{}", if mac.starts_with('A') { "B" } else { "A" }, &mac[1..]);
     for bad in [flipped.as_str(), "v1.e30.AAAA", "", "x".repeat(3000).as_str()] {

@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 
 const BACKCHANNEL_URL: &str = "https://id.example/vipps-login-ciba/api/backchannel/authentication";
+const USER_EXISTS_URL: &str = "https://id.example/vipps-login-ciba/api/v1/user-exists";
 const KEY_A: &str = "0123456789abcdef0123456789abcdef";
 const KEY_B: &str = "fedcba9876543210fedcba9876543210";
 
@@ -55,6 +56,10 @@ impl Platform for Till {
                 Ok(self.start_answer.borrow_mut().take().unwrap_or_else(|| {
                     json_response(200, &json!({"auth_req_id": "req-1", "expires_in": 600, "interval": 5}), &[])
                 }))
+            }
+            USER_EXISTS_URL => {
+                self.inner.requests.borrow_mut().push(req);
+                Ok(json_response(200, &json!({"exists": body.contains("4712345678")}), &[]))
             }
             TOKEN_URL if body.contains("grant-type%3Aciba") => match self.polls.borrow_mut().pop_front() {
                 Some(answer) => {
@@ -178,6 +183,17 @@ fn vipps_answers_map_to_stable_codes() {
 }
 
 #[test]
+fn user_exists_asks_vipps() {
+    let (app, p) = (app(), Till::default());
+    let (st, v, _) = post(&app, &p, "user-exists", Some(KEY_B), json!({"phone": "004712345678"}));
+    assert_eq!((st, v), (200, json!({"exists": true})));
+    let (st, v, _) = post(&app, &p, "user-exists", Some(KEY_B), json!({"phone": "+4787654321"}));
+    assert_eq!((st, v), (200, json!({"exists": false})));
+    let sent = p.inner.requests.borrow().iter().find(|r| r.url == USER_EXISTS_URL).unwrap().body.clone().unwrap();
+    assert_eq!(sent, "login_hint=urn%3Amsisdn%3A4712345678");
+}
+
+#[test]
 fn refusals_reach_nothing() {
     let (app, p) = (app(), Till::default());
     let (_, s, _) = post(&app, &p, "start", Some(KEY_A), json!({"phone": "+4712345678"}));
@@ -190,7 +206,7 @@ fn refusals_reach_nothing() {
         ("start", Some(KEY_A), json!({"phone": "+4712345678", "requested_expiry": 901}), 400, "ciba.bad_expiry"),
         ("start", Some(KEY_A), json!({"phone": "+4712345678", "scope": "openid nin"}), 400, "ciba.bad_scope"),
         ("start", Some(KEY_A), json!({"phone": "+4712345678", "binding_message": "AB-12", "generate_binding_message": true}), 400, "ciba.bad_request"),
-        ("poll", Some(KEY_B), json!({"handle": s["handle"]}), 403, "ciba.foreign_handle"),
+        ("poll", Some(KEY_B), json!({"handle": s["handle"]}), 401, "ciba.foreign_handle"),
         ("poll", Some(KEY_A), json!({"handle": format!("{}x", s["handle"].as_str().unwrap())}), 401, "ciba.bad_handle"),
         ("poll", Some(KEY_A), json!({"handle": 5}), 400, "ciba.bad_request"),
         ("user-exists", Some(KEY_A), json!({"phone": "abc"}), 400, "ciba.bad_phone"),
@@ -204,4 +220,71 @@ fn refusals_reach_nothing() {
     let (st, e, _) = post(&app, &p, "poll", Some(KEY_A), json!({"handle": s["handle"]}));
     assert_eq!((st, e["error"].as_str()), (410, Some("ciba.expired")));
     assert_eq!(p.inner.requests.borrow().len(), before, "an expired handle is answered without Vipps");
+}
+
+mod fuzz {
+    use super::*;
+    use crate::oidc::ciba::normalise_phone;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            ".{0,64}",
+            "[+0-9 ]{0,20}",
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        ]
+    }
+
+    /// Bodies a till (or an attacker with a key) might send: raw bytes, and JSON objects with
+    /// the documented fields holding anything.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let field = prop_oneof![
+            Just("phone"), Just("customer_token"), Just("handle"), Just("binding_message"),
+            Just("generate_binding_message"), Just("scope"), Just("requested_expiry"), Just("x"),
+        ];
+        let value = prop_oneof![
+            text().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            Just(Value::Null),
+            Just(json!([1, "a"])),
+        ];
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..5000),
+            proptest::collection::btree_map(field, value, 0..4).prop_map(|m| serde_json::to_vec(&m).unwrap()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_ciba_phone_numbers(s in text()) {
+            if let Some(d) = normalise_phone(&s) {
+                prop_assert!(d.bytes().all(|b| b.is_ascii_digit()) && (9..=13).contains(&d.len()), "{d}");
+                prop_assert_eq!(normalise_phone(&format!("+{d}")), Some(d.clone()), "normal form is a fixed point");
+            }
+        }
+
+        #[test]
+        fn fuzz_ciba_requests(path in prop_oneof![Just("start"), Just("poll"), Just("user-exists")], body in body(),
+                              key in prop_oneof![Just(Some(KEY_A)), Just(None), Just(Some("x"))]) {
+            let (app, p) = (app(), Till::default());
+            let mut req = IncomingRequest::get(&format!("https://shop.example/auth/ciba/{path}")).unwrap();
+            req.method = "POST".into();
+            req.body = Some(body);
+            if let Some(k) = key {
+                req = req.with_header("authorization", &format!("Bearer {k}"));
+            }
+            let r = reply(block_on(app.handle(&p, &req)));
+            let v: Value = serde_json::from_str(&r.body).unwrap();
+            prop_assert!(matches!(r.status, 200 | 202 | 400 | 401 | 404 | 429), "{} {}", r.status, r.body);
+            if r.status >= 400 {
+                prop_assert!(v["error"].as_str().is_some_and(|c| c.starts_with("ciba.")), "{}", r.body);
+                // Refused input never reaches Vipps (a 404 user-exists is Vipps' answer).
+                prop_assert!(r.status == 429 || p.inner.requests.borrow().is_empty() || path == "user-exists");
+            }
+            if key != Some(KEY_A) {
+                prop_assert_eq!(r.status, 401);
+            }
+        }
+    }
 }

@@ -286,16 +286,9 @@ mod tests {
     }
 
     fn disc() -> Discovery {
-        let url = url::Url::parse("https://id.example/.well-known/openid-configuration").unwrap();
-        let doc = serde_json::json!({
-            "issuer": "https://id.example/",
-            "authorization_endpoint": "https://id.example/oauth2/auth",
-            "token_endpoint": "https://id.example/oauth2/token",
-            "jwks_uri": "https://id.example/jwks",
-            "userinfo_endpoint": "https://id.example/userinfo",
+        crate::oidc::discovery::test_discovery_with(serde_json::json!({
             "backchannel_authentication_endpoint": "https://id.example/vipps-login-ciba/api/backchannel/authentication",
-        });
-        crate::oidc::discovery::parse(&url, &doc.to_string()).unwrap()
+        }))
     }
 
     #[test]

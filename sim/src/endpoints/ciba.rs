@@ -61,11 +61,7 @@ fn sub_for_phone<'s>(sim: &'s Sim, phone: &str) -> Option<&'s str> {
 
 /// `POST {backchannel_authentication_endpoint}` (CIBA §7.1-7.3).
 pub fn backchannel(sim: &Sim, req: &Request) -> Response {
-    if !req.is_form() {
-        return invalid_request("The request body must be application/x-www-form-urlencoded");
-    }
-    let form = req.form_params();
-    let client = match client_auth::authenticate(sim, req, &form) {
+    let (client, form) = match client_auth::authenticated_form(sim, req) {
         Ok(c) => c,
         Err(response) => return response,
     };

@@ -37,12 +37,7 @@ fn invalid_grant(hint: &str) -> Response {
 
 /// `POST .../oauth2/token`
 pub fn token(sim: &Sim, req: &Request) -> Response {
-    if !req.is_form() {
-        return invalid_request("The request body must be application/x-www-form-urlencoded");
-    }
-    let form = req.form_params();
-
-    let client = match client_auth::authenticate(sim, req, &form) {
+    let (client, form) = match client_auth::authenticated_form(sim, req) {
         Ok(c) => c,
         Err(response) => return response,
     };
