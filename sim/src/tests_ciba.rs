@@ -53,7 +53,8 @@ fn start_answers_id_expiry_and_interval() {
 #[test]
 fn start_refuses_bad_requests() {
     let sim = sim();
-    let cases: &[(&[(&str, &str)], u16, &str)] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: &[Case] = &[
         (&[("login_hint", "4791234567"), ("scope", "openid")], 400, "invalid_request"),
         (&[("login_hint", "urn:msisdn:47abc"), ("scope", "openid")], 400, "invalid_request"),
         (&[("scope", "openid")], 400, "invalid_request"),
@@ -131,6 +132,10 @@ fn denial_expiry_and_foreign_ids() {
     assert_eq!(approve(&sim, json!({"auth_req_id": id, "decision": "approve"})).status, 404);
     assert_eq!(error_of(&poll(&sim, "no-such-id")), "invalid_grant");
     assert_eq!(approve(&sim, json!({"auth_req_id": "x", "decision": "maybe"})).status, 400);
+    // `curl -d '{...}'` labels JSON as a form: still JSON.
+    let id = start_ok(&sim, ALICE_PHONE);
+    let r = post_form(&sim, "/_sim/ciba/approve", &json!({"auth_req_id": id, "decision": "approve"}).to_string(), &[]);
+    assert_eq!((r.status, r.body_json()["status"].as_str()), (200, Some("approved")));
 }
 
 #[test]

@@ -29,6 +29,9 @@ impl Till {
     fn count(&self, url: &str) -> usize {
         self.inner.count(url)
     }
+    fn next_poll_answer(&self) -> Option<InboundResponse> {
+        self.polls.borrow_mut().pop_front()
+    }
 }
 
 impl Platform for Till {
@@ -61,7 +64,7 @@ impl Platform for Till {
                 self.inner.requests.borrow_mut().push(req);
                 Ok(json_response(200, &json!({"exists": body.contains("4712345678")}), &[]))
             }
-            TOKEN_URL if body.contains("grant-type%3Aciba") => match self.polls.borrow_mut().pop_front() {
+            TOKEN_URL if body.contains("grant-type%3Aciba") => match self.next_poll_answer() {
                 Some(answer) => {
                     self.inner.requests.borrow_mut().push(req);
                     Ok(answer)

@@ -207,15 +207,16 @@ pub fn token_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
     respond_with_tokens(sim, &settings, &input, &login.scopes)
 }
 
-/// `POST /vipps-login-ciba/api/v1/user-exists`: `{"login_hint"}` as JSON or a form, client
-/// authentication as at the token endpoint.
+/// `POST /vipps-login-ciba/api/v1/user-exists`: `{"login_hint"}` as JSON (a body starting with
+/// `{`) or a form, client authentication as at the token endpoint.
 pub fn user_exists(sim: &Sim, req: &Request) -> Response {
-    let form = if req.is_form() { req.form_params() } else { Params::parse(b"") };
+    let json = req.body.trim_ascii_start().starts_with(b"{");
+    let form = if json { Params::parse(b"") } else { req.form_params() };
     let client = client_auth::authenticate(sim, req, &form);
     if let Err(response) = client {
         return response;
     }
-    let hint = if req.is_form() {
+    let hint = if !json {
         form.get("login_hint").map(String::from)
     } else {
         serde_json::from_slice::<Value>(&req.body).ok().and_then(|v| v.get("login_hint")?.as_str().map(String::from))
@@ -230,10 +231,11 @@ pub fn user_exists(sim: &Sim, req: &Request) -> Response {
 }
 
 /// `POST /_sim/ciba/approve`: the user answers in the app. JSON or a form with `auth_req_id` (or
-/// `phone`: that number's newest pending login) and `decision` (`approve` or `deny`). A form
-/// (from `GET /_sim/ciba`) is answered with a redirect back to the list.
+/// `phone`: that number's newest pending login) and `decision` (`approve` or `deny`). A body that
+/// starts with `{` is JSON whatever its content type (`curl -d` says form); a form (from
+/// `GET /_sim/ciba`) is answered with a redirect back to the list.
 pub fn approve(sim: &Sim, req: &Request) -> Response {
-    let from_form = req.is_form();
+    let from_form = !req.body.trim_ascii_start().starts_with(b"{");
     let field = |name: &str| -> Option<String> {
         if from_form {
             req.form_params().get(name).map(String::from)
