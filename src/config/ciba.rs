@@ -114,6 +114,12 @@ mod tests {
     }
 
     #[test]
+    fn the_redirect_uri_may_not_sit_under_the_ciba_routes() {
+        let e = parse(&[("VIPPS_REDIRECT_URI", "https://shop.example/auth/ciba/poll")]).unwrap_err();
+        assert_eq!(e.0[0].var, "VIPPS_REDIRECT_URI");
+    }
+
+    #[test]
     fn handle_keys_differ_from_session_keys() {
         let c = parse(&[("CIBA_API_KEYS", K1)]).unwrap();
         assert_ne!(c.ciba.unwrap().handle_keys.first(), c.session.keys.session.first());

@@ -301,9 +301,10 @@ pub fn pending_page(sim: &Sim, _req: &Request) -> Response {
     if rows.is_empty() {
         rows.push_str(r#"<tr><td colspan="5">No logins in progress.</td></tr>"#);
     }
-    let page = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Logins from phone number (simulator)</title></head><body>\
-         <h1>Logins from phone number in progress</h1><table><tr><th>Phone</th><th>Client</th><th>Binding message</th><th>Expires in</th><th></th></tr>{rows}</table></body></html>"
+    let body = format!(
+        "<div class=\"card\">\n<h1>Logins from phone number in progress</h1>\n<table><tr><th>Phone</th><th>Client</th>\
+         <th>Binding message</th><th>Expires in</th><th></th></tr>{rows}</table>\n</div>\n"
     );
+    let page = html::layout("Logins from phone number (simulator)", &body);
     Response::html(200, page)
 }
