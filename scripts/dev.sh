@@ -37,8 +37,11 @@ if [ "${DEV_PROVIDER:-sim}" = "sim" ]; then
     --var "SESSION_SECRET:$(cat "$secret_file")"
     --var "CONSENT_WEBHOOK_SECRET:$(cat "$hook_file")"
     --var "SESSION_RECHECK:10"
+    # Login from phone number for a local till (README, "Login from phone number").
+    --var "CIBA_API_KEYS:till-1:dev-till-key-0123456789abcdef0123"
   )
   printf '\n\033[1;32mOpen http://localhost:%s and click "Log in with Vipps".\033[0m Simulator: http://127.0.0.1:%s\n' "$PORT" "$SIM_PORT"
-  printf 'Revoke consent as the user would in the Vipps app: http://127.0.0.1:%s/_sim/consents\n\n' "$SIM_PORT"
+  printf 'Revoke consent as the user would in the Vipps app: http://127.0.0.1:%s/_sim/consents\n' "$SIM_PORT"
+  printf 'Approve logins from phone number: http://127.0.0.1:%s/_sim/ciba\n\n' "$SIM_PORT"
 fi
 npx wrangler dev "${args[@]}"

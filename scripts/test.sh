@@ -4,8 +4,9 @@
 # then runs, in order:
 #   1. native unit tests of the protocol core and the simulator
 #   2. the wasm build, and `wrangler deploy --dry-run` bundling it
-#   3. end-to-end tests: the wasm Worker in workerd against the simulator, and the pages people
-#      see (tests/pages.rs: languages, brands, operator templates, health)
+#   3. end-to-end tests: the wasm Worker in workerd against the simulator (browser login, and
+#      login from phone number: tests/ciba.rs), and the pages people see (tests/pages.rs:
+#      languages, brands, operator templates, health)
 #   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk),
 #      the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
 #      assets binding, a naive origin and nginx), and the rules (tests/rules.rs: access rules, API
@@ -46,6 +47,7 @@ echo "bundled: $(du -sh "$out" | cut -f1) in $out"
 step "end-to-end: wasm Worker in workerd against the simulator"
 cargo test --test e2e -- --test-threads=2
 cargo test --test pages -- --test-threads=2
+cargo test --test ciba -- --test-threads=2
 
 step "conformance: hostile provider, broken network, Vipps down, load, the gate, the rules"
 rm -rf target/conformance

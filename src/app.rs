@@ -104,6 +104,7 @@ impl App {
                 Route::Health => flows::health::run(&ctx).await,
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
                 Route::Jwks => flows::jwks::run(&ctx),
+                Route::Ciba(op) => flows::ciba::run(&ctx, op).await,
                 Route::NotFound => flows::Answer::reply(Err(Error::from(Code::NotFound))),
                 Route::Public | Route::Protected | Route::ProtectedApi => flows::gate::run(&ctx, path, route).await,
             },

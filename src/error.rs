@@ -79,12 +79,41 @@ pub enum Code {
     RequestInvalid,
     /// The static assets or the origin did not answer.
     BackendUnavailable,
+    // Login from phone number (CIBA), the merchant API
+    /// No API key, or not a configured one.
+    CibaUnauthorized,
+    /// A body that is not the expected JSON.
+    CibaBadRequest,
+    /// Not a phone number Vipps MobilePay serves (see `oidc::ciba::normalise_phone`).
+    CibaBadPhone,
+    CibaBadBindingMessage,
+    CibaBadExpiry,
+    /// A scope outside `CIBA_SCOPES`.
+    CibaBadScope,
+    /// A handle that does not verify (tampered, truncated, another deployment's).
+    CibaBadHandle,
+    /// A handle another API key started.
+    CibaForeignHandle,
+    /// Polled before the handle's next-poll time: nothing was sent to Vipps.
+    CibaTooEarly,
+    /// Vipps answered 429: too many logins at once for this user.
+    CibaRateLimited,
+    CibaExpired,
+    CibaDenied,
+    /// The user's Vipps app is too old (`old_app`).
+    CibaOldApp,
+    /// No usable Vipps user for this number (`invalid_user`).
+    CibaInvalidUser,
+    /// The provider's discovery has no `backchannel_authentication_endpoint`.
+    CibaUnsupported,
+    /// Vipps refused the start or the poll for a reason the merchant cannot fix.
+    CibaRejected,
     Internal,
 }
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 52] = {
+    pub const ALL: [Code; 68] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -97,7 +126,9 @@ impl Code {
             WebhookMalformed, WebhookAlgorithm, WebhookSignature, WebhookExpired, WebhookNotYetValid,
             WebhookTooLarge, WebhookMediaType, WebhookStoreFailed, WebhookForwardFailed, SessionRequired,
             Forbidden, LogoutBadOrigin, NotFound, MethodNotAllowed, PathRefused, RequestInvalid,
-            BackendUnavailable, LogoutStoreFailed, Internal,
+            BackendUnavailable, LogoutStoreFailed, Internal, CibaUnauthorized, CibaBadRequest, CibaBadPhone,
+            CibaBadBindingMessage, CibaBadExpiry, CibaBadScope, CibaBadHandle, CibaForeignHandle, CibaTooEarly,
+            CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
         ]
     };
 
@@ -155,6 +186,22 @@ impl Code {
             LogoutStoreFailed => "logout.store_failed",
             RequestInvalid => "request.invalid",
             BackendUnavailable => "backend.unavailable",
+            CibaUnauthorized => "ciba.unauthorized",
+            CibaBadRequest => "ciba.bad_request",
+            CibaBadPhone => "ciba.bad_phone",
+            CibaBadBindingMessage => "ciba.bad_binding_message",
+            CibaBadExpiry => "ciba.bad_expiry",
+            CibaBadScope => "ciba.bad_scope",
+            CibaBadHandle => "ciba.bad_handle",
+            CibaForeignHandle => "ciba.foreign_handle",
+            CibaTooEarly => "ciba.too_early",
+            CibaRateLimited => "ciba.rate_limited",
+            CibaExpired => "ciba.expired",
+            CibaDenied => "ciba.denied",
+            CibaOldApp => "ciba.old_app",
+            CibaInvalidUser => "ciba.invalid_user",
+            CibaUnsupported => "ciba.unsupported",
+            CibaRejected => "ciba.rejected",
             Internal => "internal",
         }
     }
@@ -180,6 +227,14 @@ impl Code {
             | UserinfoSubMismatch | SessionRequired => 401,
             NotFound => 404,
             MethodNotAllowed => 405,
+            CibaBadRequest | CibaBadPhone | CibaBadBindingMessage | CibaBadExpiry | CibaBadScope => 400,
+            CibaUnauthorized | CibaBadHandle | CibaForeignHandle => 401,
+            CibaDenied => 403,
+            CibaInvalidUser => 404,
+            CibaExpired => 410,
+            CibaOldApp => 422,
+            CibaTooEarly | CibaRateLimited => 429,
+            CibaUnsupported | CibaRejected => 502,
             TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => {
                 502
             }

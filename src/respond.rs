@@ -51,6 +51,8 @@ fn retry_for(code: Code, login: impl FnOnce() -> String, wanted: Option<&SafeRet
         Msg::SiteDown => wanted.map(|w| Retry::Reload(w.as_str().to_string())),
         // Logged out here already; trying again means posting the logout again, from the site.
         Msg::LogoutIncomplete => None,
+        // Answers to merchant systems, never pages.
+        Msg::ApiRefused | Msg::ApiWait | Msg::PhoneLoginEnded => None,
         Msg::Cancelled
         | Msg::Expired
         | Msg::NotStarted

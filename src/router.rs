@@ -24,6 +24,8 @@ pub enum Route {
     ConsentWebhook,
     /// `GET {prefix}/jwks.json`: the public keys of the identity assertion.
     Jwks,
+    /// `POST {prefix}/ciba/start|poll|user-exists`, when `CIBA_API_KEYS` is set.
+    Ciba(crate::flows::ciba::Op),
     /// Under the auth prefix but not a route.
     NotFound,
     /// Anyone may see it; forwarded with the user when there is a session.
@@ -125,6 +127,13 @@ impl Route {
                 cors: false,
             },
             Route::Jwks => &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept, cors: false },
+            Route::Ciba(_) => &Spec {
+                methods: &["POST"],
+                body_cap: Some(crate::flows::ciba::MAX_BODY),
+                headers: &["authorization"],
+                errors: Errors::Json,
+                cors: false,
+            },
             Route::NotFound => &Spec { methods: &[], body_cap: None, headers: NAVIGATION, errors: Errors::ByAccept, cors: false },
             // Public paths are the origin's own: its preflights and CORS answers pass through.
             Route::Public => &Spec { methods: &[], body_cap: None, headers: WITH_SESSION, errors: Errors::ByAccept, cors: false },
@@ -187,6 +196,9 @@ pub fn route(config: &Config, path: &CanonicalPath) -> Route {
                 "/jwks.json" => Route::Jwks,
                 "/logged-out" => Route::LoggedOut,
                 "/health" => Route::Health,
+                "/ciba/start" if config.ciba.is_some() => Route::Ciba(crate::flows::ciba::Op::Start),
+                "/ciba/poll" if config.ciba.is_some() => Route::Ciba(crate::flows::ciba::Op::Poll),
+                "/ciba/user-exists" if config.ciba.is_some() => Route::Ciba(crate::flows::ciba::Op::UserExists),
                 _ => match (rest.strip_prefix(WEBHOOK_PATH), &config.consent) {
                     // Constant-time: the secret segment is the webhook's only credential.
                     (Some(given), Some(w)) if w.secrets.iter().any(|s| crate::util::ct_eq(given.as_bytes(), s.expose().as_bytes())) => {
@@ -327,6 +339,20 @@ mod tests {
         }
         let cors: Vec<Route> = all.into_iter().filter(|r| r.spec().cors).collect();
         assert_eq!(cors, [Route::Session, Route::Logout, Route::Protected, Route::ProtectedApi]);
+    }
+
+    #[test]
+    fn ciba_routes_only_when_configured() {
+        use crate::flows::ciba::Op;
+        assert_eq!(rt(&parse(&[]).unwrap(), "/auth/ciba/start"), Route::NotFound);
+        let c = parse(&[("CIBA_API_KEYS", "till:0123456789abcdef0123456789abcdef")]).unwrap();
+        assert_eq!(rt(&c, "/auth/ciba/start"), Route::Ciba(Op::Start));
+        assert_eq!(rt(&c, "/auth/ciba/poll"), Route::Ciba(Op::Poll));
+        assert_eq!(rt(&c, "/auth/ciba/user-exists"), Route::Ciba(Op::UserExists));
+        assert_eq!(rt(&c, "/auth/ciba/start/"), Route::NotFound);
+        let spec = Route::Ciba(Op::Poll).spec();
+        assert!(spec.allows("POST") && !spec.allows("GET"));
+        assert_eq!(spec.headers, &["authorization"], "no cookie: the API is not for browsers");
     }
 
     #[test]

@@ -133,6 +133,8 @@ pub struct Settings {
     pub clock_offset: i64,
     /// Where `POST /_sim/revoke-consent` delivers the `CONSENT_REVOKED` webhook (`http://` only).
     pub consent_webhook_url: Option<String>,
+    /// The `interval` a CIBA start answers with (seconds between polls; Vipps: 5).
+    pub ciba_interval: u64,
 }
 
 impl Default for Settings {
@@ -145,6 +147,7 @@ impl Default for Settings {
             id_token_ttl: 3600,
             mode: None,
             fault: None,
+            ciba_interval: 5,
             clock_offset: 0,
             consent_webhook_url: None,
         }
@@ -171,6 +174,7 @@ impl Settings {
                 "access_token_ttl" => value.as_u64().map(|v| next.access_token_ttl = v).is_some(),
                 "id_token_ttl" => value.as_u64().map(|v| next.id_token_ttl = v).is_some(),
                 "clock_offset" => value.as_i64().map(|v| next.clock_offset = v).is_some(),
+                "ciba_interval" => value.as_u64().filter(|v| (1..=60).contains(v)).map(|v| next.ciba_interval = v).is_some(),
                 "jwks_max_age" => match value {
                     Value::Null => {
                         next.jwks_max_age = None;

@@ -38,7 +38,7 @@ button.cancel{background:#fff;color:#FF5B24;border:2px solid #FF5B24}
 .muted{color:#666;font-size:14px}
 ";
 
-fn layout(title: &str, body: &str) -> String {
+pub fn layout(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -145,7 +145,8 @@ pub fn index_page(discovery_url: &str, users: &[User], client_ids: &[&str]) -> S
     body.push_str(
         "</ul>\n</div>\n<div class=\"card\">\n<p class=\"muted\">Control: <code>GET /_sim/stats</code>, \
          <code>POST /_sim/reset</code>, <code>GET|POST /_sim/config</code>, \
-         <a href=\"/_sim/consents\">consents on record</a></p>\n</div>\n",
+         <a href=\"/_sim/consents\">consents on record</a>, \
+         <a href=\"/_sim/ciba\">logins from phone number in progress</a></p>\n</div>\n",
     );
     layout("vipps-sim", &body)
 }

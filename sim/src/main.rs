@@ -23,6 +23,8 @@ mod webhook;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_ciba;
+#[cfg(test)]
 mod tests_consent;
 #[cfg(test)]
 mod tests_hostile;

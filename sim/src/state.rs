@@ -80,6 +80,46 @@ impl Consent {
     }
 }
 
+/// Where a CIBA login stands (CIBA Core §7, §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CibaStatus {
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl CibaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CibaStatus::Pending => "pending",
+            CibaStatus::Approved => "approved",
+            CibaStatus::Denied => "denied",
+        }
+    }
+}
+
+/// A login from phone number (CIBA) started at the backchannel endpoint.
+#[derive(Debug, Clone)]
+pub struct CibaRequest {
+    pub client_id: String,
+    /// Digits with country code, as the `urn:msisdn:` hint carried (or the customer token's user).
+    pub phone: String,
+    /// The test user with that phone number, if any.
+    pub sub: Option<String>,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub binding_message: Option<String>,
+    pub created_at: u64,
+    pub expires_at: u64,
+    /// Seconds the client must leave between polls; grows by 5 at each `slow_down`.
+    pub interval: u64,
+    /// When the client last polled.
+    pub last_poll: Option<u64>,
+    pub status: CibaStatus,
+    /// When the user answered (the ID token's `auth_time`).
+    pub answered_at: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct Store {
     pub pending: HashMap<String, PendingLogin>,
@@ -89,6 +129,8 @@ pub struct Store {
     /// Consent on record, by (client_id, sub). Never expires; revoked with
     /// `POST /_sim/revoke-consent`, cleared by `POST /_sim/reset`.
     pub consents: BTreeMap<(String, String), Consent>,
+    /// CIBA logins by `auth_req_id`; kept a minute past expiry so a late poll gets `expired_token`.
+    pub ciba: BTreeMap<String, CibaRequest>,
 }
 
 impl Store {
@@ -99,6 +141,7 @@ impl Store {
         self.codes.retain(|_, c| now < c.expires_at);
         self.used_codes.retain(|_, u| now < u.forget_at);
         self.access_tokens.retain(|_, t| now < t.expires_at);
+        self.ciba.retain(|_, c| now < c.expires_at.saturating_add(60));
     }
 }
 

@@ -20,9 +20,13 @@ pub enum Endpoint {
     Elsewhere,
     /// Not an endpoint of the simulator: `CONSENT_REVOKED` webhook deliveries it attempted.
     Webhook,
+    /// CIBA: `POST /vipps-login-ciba/api/backchannel/authentication`.
+    Backchannel,
+    /// CIBA: `POST /vipps-login-ciba/api/v1/user-exists`.
+    UserExists,
 }
 
-const ENDPOINTS: [(Endpoint, &str); 9] = [
+const ENDPOINTS: [(Endpoint, &str); 11] = [
     (Endpoint::Discovery, "discovery"),
     (Endpoint::Jwks, "jwks"),
     (Endpoint::Authorize, "authorize"),
@@ -32,11 +36,13 @@ const ENDPOINTS: [(Endpoint, &str); 9] = [
     (Endpoint::Userinfo, "userinfo"),
     (Endpoint::Elsewhere, "elsewhere"),
     (Endpoint::Webhook, "webhook"),
+    (Endpoint::Backchannel, "backchannel"),
+    (Endpoint::UserExists, "user_exists"),
 ];
 
 /// Requests received per endpoint, whatever their outcome.
 #[derive(Debug, Default)]
-pub struct Stats([AtomicU64; 9]);
+pub struct Stats([AtomicU64; 11]);
 
 impl Stats {
     pub fn bump(&self, e: Endpoint) {

@@ -964,7 +964,7 @@ fn stats_count_every_request_and_reset() {
     let s = get(&sim, "/_sim/stats").body_json();
     assert_eq!(
         s,
-        json!({"discovery": 2, "jwks": 1, "authorize": 1, "confirm": 0, "cancel": 0, "token": 1, "userinfo": 0, "elsewhere": 0, "webhook": 0})
+        json!({"discovery": 2, "jwks": 1, "authorize": 1, "confirm": 0, "cancel": 0, "token": 1, "userinfo": 0, "elsewhere": 0, "webhook": 0, "backchannel": 0, "user_exists": 0})
     );
     let r = endpoints::handle(&sim, &Request::new("POST", "/_sim/reset"));
     assert_eq!(r.status, 200);
@@ -1153,7 +1153,7 @@ fn full_flow_over_tcp() {
         serde_json::from_str(&http(&addr, "GET", "/_sim/stats", &[], "").body).unwrap();
     assert_eq!(
         stats,
-        json!({"discovery": 1, "jwks": 1, "authorize": 1, "confirm": 1, "cancel": 0, "token": 2, "userinfo": 1, "elsewhere": 0, "webhook": 0})
+        json!({"discovery": 1, "jwks": 1, "authorize": 1, "confirm": 1, "cancel": 0, "token": 2, "userinfo": 1, "elsewhere": 0, "webhook": 0, "backchannel": 0, "user_exists": 0})
     );
     assert_eq!(http(&addr, "POST", "/_sim/reset", &[], "").status, 200);
     let stats: Value =

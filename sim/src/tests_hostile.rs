@@ -550,7 +550,7 @@ fn modes_list_config_and_reset() {
     assert_eq!(get(&sim, "/_sim/stats").body_json()["discovery"], 0);
     assert_eq!(
         r.body_json(),
-        json!({"discovery": 0, "jwks": 0, "authorize": 0, "confirm": 0, "cancel": 0, "token": 0, "userinfo": 0, "elsewhere": 0, "webhook": 0})
+        json!({"discovery": 0, "jwks": 0, "authorize": 0, "confirm": 0, "cancel": 0, "token": 0, "userinfo": 0, "elsewhere": 0, "webhook": 0, "backchannel": 0, "user_exists": 0})
     );
     let l = login(&sim);
     assert_eq!(l.claims["iss"], sim.issuer);
@@ -917,7 +917,7 @@ fn faults_over_tcp() {
             .unwrap();
     assert_eq!(
         stats,
-        json!({"discovery": 7, "jwks": 3, "authorize": 0, "confirm": 0, "cancel": 0, "token": 2, "userinfo": 1, "elsewhere": 1, "webhook": 0})
+        json!({"discovery": 7, "jwks": 3, "authorize": 0, "confirm": 0, "cancel": 0, "token": 2, "userinfo": 1, "elsewhere": 1, "webhook": 0, "backchannel": 0, "user_exists": 0})
     );
     let cfg: Value =
         serde_json::from_slice(&send(&addr, "GET", "/_sim/config", "", false).unwrap().body)

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod backend;
+pub mod ciba;
 pub mod consent;
 pub mod front_end;
 pub mod gate;
@@ -17,8 +18,12 @@ pub mod upstream;
 pub mod vipps;
 
 pub use backend::Backend;
+pub use ciba::CibaConfig;
 pub use consent::{ConsentWebhook, WEBHOOK_PATH};
 pub use front_end::FrontEndConfig;
+
+/// Under the auth prefix: the merchant API of login from phone number (`/ciba/start`, ...).
+pub const CIBA_PATH: &str = "/ciba/";
 pub use gate::GateConfig;
 pub use identity::IdentityConfig;
 pub use pages::PagesConfig;
@@ -49,6 +54,8 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// Brand and operator templates of the pages users see.
     pub pages: PagesConfig,
+    /// Login from phone number for merchant systems, when `CIBA_API_KEYS` is set.
+    pub ciba: Option<CibaConfig>,
 }
 
 /// Is this host loopback? Plain http is allowed only there (the simulator, local development).
@@ -83,6 +90,7 @@ impl Config {
         let backend = backend::parse(&mut r);
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
+        let ciba = ciba::parse(&mut r, &deployment);
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         let pages = pages::parse(&mut r);
         if let Some(v) = &vipps {
@@ -91,7 +99,7 @@ impl Config {
         }
         match (vipps, session) {
             (Some(vipps), Some(session)) if r.problems.is_empty() => {
-                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages })
+                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba })
             }
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
@@ -135,6 +143,7 @@ fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
     let ours = ["/login", "/session", "/logout", "/logged-out", "/health", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
+        || path.starts_with(&format!("{prefix}{CIBA_PATH}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
     let shadows = path == "/" || gate.public_paths.iter().any(|p| p.matches(&canonical));
     if ours || shadows {

@@ -25,7 +25,7 @@ impl fmt::Debug for Keys {
 /// redirect URI): a session cookie never verifies as a transaction cookie, a cookie of one
 /// deployment never verifies on another even with a shared secret, and the raw secret is
 /// never used directly.
-fn derive_key(secret: &str, purpose: &str, deployment: &str) -> [u8; 32] {
+pub(crate) fn derive_key(secret: &str, purpose: &str, deployment: &str) -> [u8; 32] {
     crate::util::hmac_sha256(secret.as_bytes(), &[b"vipps-edge-login/v2/", purpose.as_bytes(), b"\0", deployment.as_bytes()])
 }
 

@@ -96,18 +96,21 @@ async fn finish<P: Platform>(
     result
 }
 
-/// Token request, ID-token verification, userinfo, session cookie: the code is presented
-/// exactly once.
-async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &CheckedCallback, budget: &Budget) -> Result<Reply, Error> {
+/// The ID token verified (OIDC Core §3.1.3.7, with `nonce`, and `at_hash` against the access
+/// token; one JWKS refetch on an unknown key), then userinfo, whose `sub` must be the token's
+/// (§5.3.2). The browser flow and login from phone number share it.
+pub(crate) async fn verified_user<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    disc: &Discovery,
+    tokens: &token::TokenResponse,
+    nonce: &str,
+    budget: &Budget,
+) -> Result<(id_token::VerifiedIdToken, serde_json::Map<String, serde_json::Value>), Error> {
     let (p, config, docs) = (ctx.p, ctx.config, &ctx.state.docs);
-    let on = Failures { what: "token", unavailable: Code::VippsUnavailable, bad: Code::TokenBadResponse };
-    let resp = upstream::call(p, budget, token::build_request(config, disc, checked), on).await?;
-    let tokens = token::process_response(&resp)?;
-
     let expected = id_token::Expected {
         issuer: disc.issuer(),
         client_id: &config.vipps.client_id,
-        nonce: checked.transaction().nonce(),
+        nonce,
         access_token: Some(tokens.access_token.expose()),
         now: p.now(),
     };
@@ -124,6 +127,18 @@ async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &Che
     let on = Failures { what: "userinfo", unavailable: Code::VippsUnavailable, bad: Code::UserinfoFailed };
     let resp = upstream::call(p, budget, userinfo::build_request(config, disc, &tokens.access_token), on).await?;
     let info = userinfo::process_response(&resp, verified.sub())?;
+    Ok((verified, info))
+}
+
+/// Token request, ID-token verification, userinfo, session cookie: the code is presented
+/// exactly once.
+async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &CheckedCallback, budget: &Budget) -> Result<Reply, Error> {
+    let (p, config) = (ctx.p, ctx.config);
+    let on = Failures { what: "token", unavailable: Code::VippsUnavailable, bad: Code::TokenBadResponse };
+    let resp = upstream::call(p, budget, token::build_request(config, disc, checked), on).await?;
+    let tokens = token::process_response(&resp)?;
+
+    let (verified, info) = verified_user(ctx, disc, &tokens, checked.transaction().nonce(), budget).await?;
 
     // A fresh session for every login (no fixation), with an id that logout can end for good.
     let mut sid = [0u8; 12];

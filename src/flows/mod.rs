@@ -4,6 +4,9 @@
 //! that, once.
 
 pub mod callback;
+pub mod ciba;
+#[cfg(test)]
+mod ciba_tests;
 pub mod consent_webhook;
 pub mod gate;
 pub mod jwks;

@@ -84,18 +84,28 @@ pub fn parse(discovery_url: &Url, body: &str) -> Result<Discovery, Error> {
 /// A valid document for `https://id.example/`, for tests of the steps that use one.
 #[cfg(test)]
 pub(crate) fn test_discovery() -> Discovery {
+    test_discovery_with(serde_json::json!({}))
+}
+
+/// [`test_discovery`] with some fields added or replaced.
+#[cfg(test)]
+pub(crate) fn test_discovery_with(extra: serde_json::Value) -> Discovery {
     let url = Url::parse("https://id.example/.well-known/openid-configuration").unwrap();
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "issuer": "https://id.example/",
         "authorization_endpoint": "https://id.example/oauth2/auth",
         "token_endpoint": "https://id.example/oauth2/token",
         "jwks_uri": "https://id.example/jwks",
         "userinfo_endpoint": "https://id.example/userinfo",
     });
+    if let (Some(d), Some(e)) = (doc.as_object_mut(), extra.as_object()) {
+        d.extend(e.clone());
+    }
     parse(&url, &doc.to_string()).unwrap()
 }
 
-trait Classify {
+/// A log-safe word for why JSON did not parse (never the input).
+pub(crate) trait Classify {
     fn classify_str(&self) -> &'static str;
 }
 

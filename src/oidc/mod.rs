@@ -2,6 +2,7 @@
 //! the response. I/O happens in [`crate::app`], between them.
 
 pub mod authorize;
+pub mod ciba;
 pub mod callback;
 pub mod discovery;
 pub mod id_token;

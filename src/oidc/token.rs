@@ -19,6 +19,13 @@ pub fn build_request(config: &Config, discovery: &Discovery, callback: &CheckedC
         ("redirect_uri", config.vipps.redirect_uri.as_str()),
         ("code_verifier", callback.transaction().code_verifier().expose()),
     ];
+    let headers = client_auth(config, &mut form);
+    OutboundRequest { method: "POST", url: discovery.token_endpoint().to_string(), headers, body: Some(form_encode(form)) }
+}
+
+/// The headers of a form POST to Vipps with client authentication as configured (token and
+/// CIBA endpoints): HTTP Basic, or the credentials added to `form`.
+pub fn client_auth<'a>(config: &'a Config, form: &mut Vec<(&'a str, &'a str)>) -> Vec<(String, String)> {
     let mut headers = vec![
         ("content-type".to_string(), "application/x-www-form-urlencoded".to_string()),
         ("accept".to_string(), "application/json".to_string()),
@@ -39,7 +46,7 @@ pub fn build_request(config: &Config, discovery: &Discovery, callback: &CheckedC
         }
     }
     headers.extend(super::system_headers(config));
-    OutboundRequest { method: "POST", url: discovery.token_endpoint().to_string(), headers, body: Some(form_encode(form)) }
+    headers
 }
 
 #[derive(Debug, Clone)]

@@ -193,6 +193,13 @@ pub enum Msg {
     LogoutRefused,
     /// "Log out everywhere" could not be recorded.
     LogoutIncomplete,
+    /// A merchant system's request to the login-from-phone-number API was refused (the code
+    /// says why).
+    ApiRefused,
+    /// The login-from-phone-number API asks the caller to wait.
+    ApiWait,
+    /// A login from phone number ended without a user.
+    PhoneLoginEnded,
     NotFound,
     MethodNotAllowed,
     BadAddress,
@@ -201,7 +208,7 @@ pub enum Msg {
 }
 
 impl Msg {
-    pub const ALL: [Msg; 19] = [
+    pub const ALL: [Msg; 22] = [
         Msg::Cancelled,
         Msg::Expired,
         Msg::NotStarted,
@@ -216,6 +223,9 @@ impl Msg {
         Msg::Forbidden,
         Msg::LogoutRefused,
         Msg::LogoutIncomplete,
+        Msg::ApiRefused,
+        Msg::ApiWait,
+        Msg::PhoneLoginEnded,
         Msg::NotFound,
         Msg::MethodNotAllowed,
         Msg::BadAddress,
@@ -245,6 +255,11 @@ impl Msg {
             Forbidden => Msg::Forbidden,
             LogoutBadOrigin => Msg::LogoutRefused,
             LogoutStoreFailed => Msg::LogoutIncomplete,
+            CibaUnauthorized | CibaBadRequest | CibaBadPhone | CibaBadBindingMessage | CibaBadExpiry | CibaBadScope
+            | CibaBadHandle | CibaForeignHandle => Msg::ApiRefused,
+            CibaTooEarly | CibaRateLimited => Msg::ApiWait,
+            CibaExpired | CibaDenied | CibaOldApp | CibaInvalidUser => Msg::PhoneLoginEnded,
+            CibaUnsupported | CibaRejected => Msg::BadAnswer,
             NotFound => Msg::NotFound,
             MethodNotAllowed => Msg::MethodNotAllowed,
             PathRefused | RequestInvalid => Msg::BadAddress,
@@ -338,6 +353,18 @@ impl Msg {
             (Msg::WebhookRefused, Da) => ("Webhook afvist", "Indholdet er ikke en gyldig, aktuel samtykkehændelse."),
             (Msg::WebhookRefused, Fi) => ("Webhook hylättiin", "Sisältö ei ole kelvollinen, voimassa oleva suostumustapahtuma."),
 
+            (Msg::ApiRefused, En) => ("Request refused", "The request was not accepted; the error code says why (see the README)."),
+            (Msg::ApiRefused, Nb) => ("Forespørselen ble avvist", "Forespørselen ble ikke godtatt; feilkoden forteller hvorfor (se README)."),
+            (Msg::ApiRefused, Da) => ("Forespørgslen blev afvist", "Forespørgslen blev ikke accepteret; fejlkoden fortæller hvorfor (se README)."),
+            (Msg::ApiRefused, Fi) => ("Pyyntö hylättiin", "Pyyntöä ei hyväksytty; virhekoodi kertoo syyn (katso README)."),
+            (Msg::ApiWait, En) => ("Too early", "Wait retry_after seconds before you ask again."),
+            (Msg::ApiWait, Nb) => ("For tidlig", "Vent retry_after sekunder før du spør igjen."),
+            (Msg::ApiWait, Da) => ("For tidligt", "Vent retry_after sekunder, før du spørger igen."),
+            (Msg::ApiWait, Fi) => ("Liian aikaisin", "Odota retry_after sekuntia ennen kuin kysyt uudelleen."),
+            (Msg::PhoneLoginEnded, En) => ("Login not completed", "The login ended without a user (expired, declined, an old app or an unknown number). Start a new one."),
+            (Msg::PhoneLoginEnded, Nb) => ("Innloggingen ble ikke fullført", "Innloggingen endte uten en bruker (utløpt, avslått, en gammel app eller et ukjent nummer). Start en ny."),
+            (Msg::PhoneLoginEnded, Da) => ("Login blev ikke gennemført", "Login sluttede uden en bruger (udløbet, afvist, en gammel app eller et ukendt nummer). Start et nyt."),
+            (Msg::PhoneLoginEnded, Fi) => ("Kirjautuminen ei onnistunut", "Kirjautuminen päättyi ilman käyttäjää (vanhentui, hylättiin, vanha sovellus tai tuntematon numero). Aloita uusi."),
             (Msg::LogoutIncomplete, En) => ("Could not log out everywhere", "You are logged out in this browser, but your other sessions could not be ended right now. Please try again in a moment."),
             (Msg::LogoutIncomplete, Nb) => ("Kunne ikke logge ut overalt", "Du er logget ut i denne nettleseren, men de andre øktene dine kunne ikke avsluttes akkurat nå. Prøv igjen om litt."),
             (Msg::LogoutIncomplete, Da) => ("Kunne ikke logge ud overalt", "Du er logget ud i denne browser, men dine andre sessioner kunne ikke afsluttes lige nu. Prøv igen om lidt."),

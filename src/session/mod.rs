@@ -1,6 +1,7 @@
 //! Sessions: signed cookies (the session, the login transaction), consent revocations that
 //! end sessions, and the exchanges of double-submitted callbacks.
 
+pub mod ciba_handle;
 pub mod cookie;
 pub mod exchanges;
 pub mod revocation;

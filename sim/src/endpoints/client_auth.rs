@@ -79,6 +79,17 @@ fn is_basic(header: &str) -> bool {
         .is_some_and(|s| s.eq_ignore_ascii_case("basic "))
 }
 
+/// A form-encoded POST from an authenticated client (token and CIBA endpoints): the client and
+/// the form, or the error response to send.
+pub fn authenticated_form<'s>(sim: &'s Sim, req: &Request) -> Result<(&'s Client, Params), Response> {
+    if !req.is_form() {
+        return Err(super::token::invalid_request("The request body must be application/x-www-form-urlencoded"));
+    }
+    let form = req.form_params();
+    let client = authenticate(sim, req, &form)?;
+    Ok((client, form))
+}
+
 /// Authenticates the client of a token request, or returns the 401 to send.
 pub fn authenticate<'s>(
     sim: &'s Sim,

@@ -25,7 +25,11 @@ pub fn reset(sim: &Sim, _req: &Request) -> Response {
         settings.fault = None;
         keys.rotated = None;
     });
-    sim.store().consents.clear();
+    {
+        let mut store = sim.store();
+        store.consents.clear();
+        store.ciba.clear();
+    }
     sim.stats.reset();
     Response::json(200, &sim.stats.to_json())
 }

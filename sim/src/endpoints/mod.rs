@@ -2,6 +2,7 @@
 //! Paths mirror Vipps' exactly.
 
 pub mod authorize;
+pub mod ciba;
 pub mod client_auth;
 pub mod consent;
 pub mod control;
@@ -37,6 +38,10 @@ pub fn handle(sim: &Sim, req: &Request) -> Response {
         CANCEL_PATH => (Some(Endpoint::Cancel), &["POST"], authorize::cancel),
         TOKEN_PATH => (Some(Endpoint::Token), &["POST"], token::token),
         USERINFO_PATH => (Some(Endpoint::Userinfo), &["GET"], userinfo::userinfo),
+        ciba::BACKCHANNEL_PATH => (Some(Endpoint::Backchannel), &["POST"], ciba::backchannel),
+        ciba::USER_EXISTS_PATH => (Some(Endpoint::UserExists), &["POST"], ciba::user_exists),
+        "/_sim/ciba" => (None, &["GET"], ciba::pending_page),
+        "/_sim/ciba/approve" => (None, &["POST"], ciba::approve),
         "/_sim/stats" => (None, &["GET"], control::stats),
         "/_sim/reset" => (None, &["POST"], control::reset),
         "/_sim/config" => (None, &["GET", "POST"], control::config),

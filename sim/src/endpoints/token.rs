@@ -18,7 +18,7 @@ pub const INVALID_GRANT: &str = "The provided authorization grant (e.g., authori
 credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the \
 authorization request, or was issued to another client";
 
-fn error(status: u16, code: &str, description: &str) -> Response {
+pub(super) fn error(status: u16, code: &str, description: &str) -> Response {
     Response::json(
         status,
         &json!({ "error": code, "error_description": description }),
@@ -27,7 +27,7 @@ fn error(status: u16, code: &str, description: &str) -> Response {
     .with_header("Pragma", "no-cache")
 }
 
-fn invalid_request(description: &str) -> Response {
+pub(super) fn invalid_request(description: &str) -> Response {
     error(400, "invalid_request", description)
 }
 
@@ -37,12 +37,7 @@ fn invalid_grant(hint: &str) -> Response {
 
 /// `POST .../oauth2/token`
 pub fn token(sim: &Sim, req: &Request) -> Response {
-    if !req.is_form() {
-        return invalid_request("The request body must be application/x-www-form-urlencoded");
-    }
-    let form = req.form_params();
-
-    let client = match client_auth::authenticate(sim, req, &form) {
+    let (client, form) = match client_auth::authenticated_form(sim, req) {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -53,6 +48,7 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
             "redirect_uri",
             "code_verifier",
             "client_id",
+            "auth_req_id",
         ])
         .first()
     {
@@ -63,6 +59,7 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
     match form.get_nonempty("grant_type") {
         None => return invalid_request("The request is missing the 'grant_type' parameter"),
         Some("authorization_code") => {}
+        Some(super::ciba::GRANT_TYPE) => return super::ciba::token_grant(sim, client, &form),
         Some(_) => {
             return error(
                 400,
@@ -154,6 +151,17 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
         now,
         ttl: settings.id_token_ttl,
     };
+    respond_with_tokens(sim, &settings, &input, &grant.scopes)
+}
+
+/// Signs the ID token for `input` (as the mode says) and answers with the token response. The
+/// access token in `input` must already be on record. Shared by the code and CIBA grants.
+pub(super) fn respond_with_tokens(
+    sim: &Sim,
+    settings: &crate::config::Settings,
+    input: &IdTokenInput<'_>,
+    scopes: &[String],
+) -> Response {
     let mode = settings.mode;
     // The rotation modes sign with a new key; `signing-key-rotation-just-before-signing` makes
     // (and publishes) it here, at the first signature.
@@ -165,18 +173,18 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
         None => None,
     };
     let key = rotated.as_deref().unwrap_or(&sim.key);
-    let mut unsigned = id_token::standard(&input, key.kid());
-    id_token::apply_mode(mode, &mut unsigned, &input);
+    let mut unsigned = id_token::standard(input, key.kid());
+    id_token::apply_mode(mode, &mut unsigned, input);
     let id_token = match unsigned.sign(key) {
         Ok(t) => t,
         Err(e) => return server_error(&e),
     };
 
     let mut body = json!({
-        "access_token": access_token,
+        "access_token": input.access_token,
         "id_token": id_token,
         "expires_in": settings.access_token_ttl,
-        "scope": grant.scopes.join(" "),
+        "scope": scopes.join(" "),
         "token_type": "bearer",
     });
     match mode {
