@@ -780,10 +780,10 @@ fn idle_sessions_end_and_active_ones_slide_until_the_absolute_lifetime() {
 
 #[test]
 fn a_session_of_another_deployment_is_not_valid_here() {
-    // Same SESSION_SECRET, another client id or redirect URI: the cookie does not verify.
+    // Same SESSION_SECRET, another Vipps client: the cookie does not verify.
     let p = FakePlatform::default();
     let ours = crate::config::tests::parse(&[]).unwrap();
-    for other in [("VIPPS_CLIENT_ID", "client-2"), ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback2")] {
+    for other in [("VIPPS_CLIENT_ID", "client-2"), ("VIPPS_CLIENT_ID", "client-1-staging")] {
         let theirs = crate::config::tests::parse(&[other]).unwrap();
         let info = serde_json::Map::new();
         let (set_cookie, _) = crate::session::Session::from_userinfo(&theirs, SUB, "sid-1".into(), &info, p.now()).to_set_cookie(&theirs);

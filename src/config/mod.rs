@@ -78,7 +78,9 @@ impl Config {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
         let mut r = Reader::new(get);
         let vipps = vipps::parse(&mut r);
-        let deployment = vipps.as_ref().map(|v| format!("{}\0{}", v.client_id, v.redirect_uri.as_str())).unwrap_or_default();
+        // Cookies are bound to the Vipps client: a session of another client's deployment never
+        // verifies here, even with the same SESSION_SECRET.
+        let deployment = vipps.as_ref().map(|v| v.client_id.clone()).unwrap_or_default();
         let callback_host = vipps.as_ref().and_then(|v| v.redirect_uri.url().host_str().map(str::to_string));
         let mut session = session::parse(&mut r, &deployment, callback_host.as_deref());
         let gate = gate::parse(&mut r);

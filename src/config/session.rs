@@ -21,10 +21,10 @@ impl fmt::Debug for Keys {
     }
 }
 
-/// HMAC as a KDF with a fixed label per purpose, bound to the deployment (its client id and
-/// redirect URI): a session cookie never verifies as a transaction cookie, a cookie of one
-/// deployment never verifies on another even with a shared secret, and the raw secret is
-/// never used directly.
+/// HMAC as a KDF with a fixed label per purpose, bound to the deployment's Vipps client id: a
+/// session cookie never verifies as a transaction cookie, a cookie of a deployment with another
+/// client never verifies here even with a shared secret, and the raw secret is never used
+/// directly.
 pub(crate) fn derive_key(secret: &str, purpose: &str, deployment: &str) -> [u8; 32] {
     crate::util::hmac_sha256(secret.as_bytes(), &[b"vipps-edge-login/v2/", purpose.as_bytes(), b"\0", deployment.as_bytes()])
 }
@@ -84,7 +84,7 @@ pub fn typical_cookie_size(claims: &[String]) -> usize {
     json * 4 / 3 + 160
 }
 
-/// `deployment` names this deployment (client id and redirect URI): keys are bound to it;
+/// `deployment` names this deployment (its client id): keys are bound to it;
 /// `callback_host` is the redirect URI's host, which a shared cookie domain must contain.
 pub fn parse(r: &mut Reader, deployment: &str, callback_host: Option<&str>) -> Option<SessionConfig> {
     let keys = match r.required("SESSION_SECRET") {
