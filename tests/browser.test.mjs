@@ -6,6 +6,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import http from "node:http";
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
@@ -67,9 +68,15 @@ function writeTestConfig() {
   return file;
 }
 
+// A front end on a second origin (same site: 127.0.0.1, another port) that uses the Worker as
+// its login backend; its port is known before the Worker starts, for CORS_ORIGINS.
+let frontPort;
+
 async function startWorker(port, simBase) {
   const redirect = `http://127.0.0.1:${port}/auth/callback`;
+  frontPort ??= await freePort();
   const vars = {
+    CORS_ORIGINS: `http://127.0.0.1:${frontPort}`,
     VIPPS_DISCOVERY_URL: `${simBase}/access-management-1.0/access/.well-known/openid-configuration`,
     VIPPS_CLIENT_ID: "browser-client",
     VIPPS_CLIENT_SECRET: "browser-secret",
@@ -234,5 +241,76 @@ test("a Norwegian browser on a phone sees Norwegian pages, and the retry keeps t
     await context.close();
   } finally {
     await browser.close();
+  }
+});
+
+
+// A Jamstack front end on another origin: a static page whose script reads the session from
+// the Worker with fetch and credentials, a login link whose return_to is the front end's own
+// URL, and a logout by fetch.
+function startFrontEnd(port, worker) {
+  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Front end</title>
+<p id="status" data-state="loading">Loading</p>
+<a id="login" href="${worker}/auth/login?return_to=${encodeURIComponent(`http://127.0.0.1:${port}/`)}">Log in</a>
+<button id="logout" type="button">Log out</button>
+<script>
+const W = ${JSON.stringify(worker)};
+async function check() {
+  const s = document.getElementById("status");
+  try {
+    const r = await fetch(W + "/auth/session", { credentials: "include", headers: { accept: "application/json" } });
+    if (r.ok) { const u = await r.json(); s.dataset.state = "logged-in"; s.dataset.sub = u.sub; s.textContent = "Hello " + u.name; }
+    else { s.dataset.state = "logged-out"; s.textContent = "Not logged in (" + r.status + ")"; }
+  } catch (e) { s.dataset.state = "error"; s.textContent = String(e); }
+}
+document.getElementById("logout").onclick = async () => {
+  const r = await fetch(W + "/auth/logout", { method: "POST", credentials: "include", headers: { accept: "application/json" } });
+  document.getElementById("status").dataset.logout = String(r.status);
+  await check();
+};
+check();
+</script>`;
+  return new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      res.end(html);
+    });
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+test("a front end on another origin reads the session with credentials, logs in and out", async () => {
+  const { simBase, base } = await servers();
+  const front = `http://127.0.0.1:${frontPort}`;
+  const server = await startFrontEnd(frontPort, base);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${front}/`);
+    await page.waitForSelector('#status[data-state="logged-out"]');
+    assert.match(await page.textContent("#status"), /Not logged in \(401\)/);
+    await page.screenshot({ path: path.join(out, "fe-1-logged-out.png") });
+
+    await page.click("#login");
+    await page.waitForURL((u) => u.toString().startsWith(simBase));
+    const sub = await page.getAttribute("button.confirm", "data-user");
+    await page.click("button.confirm");
+    // Back on the front end's own URL (an absolute return_to on a CORS_ORIGINS origin).
+    await page.waitForURL(`${front}/`);
+    await page.waitForSelector('#status[data-state="logged-in"]');
+    assert.equal(await page.getAttribute("#status", "data-sub"), sub);
+    assert.match(await page.textContent("#status"), /^Hello \S/);
+    await page.screenshot({ path: path.join(out, "fe-2-logged-in.png") });
+
+    await page.click("#logout");
+    await page.waitForSelector('#status[data-logout="200"][data-state="logged-out"]');
+    await page.screenshot({ path: path.join(out, "fe-3-logged-out-again.png") });
+
+    // The logout really ended the session: the browser holds no session cookie for the Worker.
+    const cookies = await page.context().cookies(base);
+    assert.equal(cookies.find((c) => c.name === "__Host-vipps-session"), undefined);
+  } finally {
+    await browser.close();
+    server.close();
   }
 });
