@@ -186,7 +186,8 @@ fn refusals_send_nothing_to_vipps() {
 /// A handle signed with the key the Worker derives from SESSION_SECRET for handles.
 fn forge_handle(_w: &Worker, payload: Value) -> String {
     use vipps_edge_login::session::cookie;
-    let deployment = format!("{CLIENT_ID}\0{}", _w.url("/auth/callback"));
+    // Keys are derived per deployment: its Vipps client id.
+    let deployment = CLIENT_ID;
     let key = vipps_edge_login::util::hmac_sha256(
         b"e2e-session-secret-0123456789abcdef",
         &[b"vipps-edge-login/v2/", b"ciba-handle", b"\0", deployment.as_bytes()],
