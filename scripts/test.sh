@@ -45,7 +45,7 @@ test -s "$out/shim.js" && ls "$out"/*index_bg.wasm >/dev/null
 echo "bundled: $(du -sh "$out" | cut -f1) in $out"
 
 step "end-to-end: wasm Worker in workerd against the simulator"
-cargo test --test e2e -- --test-threads=2
+cargo test --test e2e -- --test-threads=1
 cargo test --test pages -- --test-threads=2
 cargo test --test ciba -- --test-threads=2
 
