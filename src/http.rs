@@ -53,6 +53,16 @@ impl IncomingRequest {
     }
 }
 
+/// A `Vary` value that also names `field`: unchanged when it already does (in any case) or is
+/// `*`, `field` alone when there was none.
+pub fn merge_vary(existing: Option<&str>, field: &str) -> String {
+    match existing.map(str::trim).filter(|v| !v.is_empty()) {
+        None => field.to_string(),
+        Some(v) if v.split(',').any(|f| f.trim() == "*" || f.trim().eq_ignore_ascii_case(field)) => v.to_string(),
+        Some(v) => format!("{v}, {field}"),
+    }
+}
+
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -128,11 +138,7 @@ impl Reply {
     /// Adds `field` to the one `Vary` header (merged, never a second header, never twice).
     pub fn add_vary(&mut self, field: &str) {
         match self.headers.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("vary")) {
-            Some((_, v)) if v.split(',').any(|f| f.trim().eq_ignore_ascii_case(field)) => {}
-            Some((_, v)) => {
-                v.push_str(", ");
-                v.push_str(field);
-            }
+            Some((_, v)) => *v = merge_vary(Some(v), field),
             None => self.headers.push(("vary".into(), field.into())),
         }
     }

@@ -95,12 +95,7 @@ pub fn personal_cache_headers(cache_control: Option<&str>, vary: Option<&str>) -
         })
         .collect();
     let cache_control = if kept.is_empty() { "private, no-cache".to_string() } else { format!("private, {}", kept.join(", ")) };
-    let vary = match vary.map(str::trim).filter(|v| !v.is_empty()) {
-        None => "Cookie".to_string(),
-        Some(v) if v.split(',').any(|f| matches!(f.trim().to_ascii_lowercase().as_str(), "cookie" | "*")) => v.to_string(),
-        Some(v) => format!("{v}, Cookie"),
-    };
-    (cache_control, vary)
+    (cache_control, crate::http::merge_vary(vary, "Cookie"))
 }
 
 /// The backend URL for a forward: `base` (an origin URL, or the request's own URL for
