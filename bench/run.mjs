@@ -623,7 +623,7 @@ export default {
       fs.writeFileSync(path.join(src.dir, 'bench-harness.mjs'), harness)
       servers[k] = await startDirect(`isolate-${k}`, { ...src, main: 'bench-harness.mjs', toml: { ...src.toml, vars: {}, kv: [] } }, port, null, { probe: '/?n=0' })
     }
-    const N = 20000
+    const N = Number(env.BENCH_ISOLATE_N || 20000)
     const run = async (k, n) => {
       const w = servers[k]
       const c0 = w.cpu()
@@ -634,7 +634,7 @@ export default {
       return cpu
     }
     for (const k of targets) await run(k, 2000) // warm-up (V8 tiers up)
-    for (let rep = 0; rep < 7; rep++) {
+    for (let rep = 0; rep < Number(env.BENCH_ISOLATE_REPS || 7); rep++) {
       for (const k of rotate(targets, rep)) {
         const base = median([await run(k, 0), await run(k, 0), await run(k, 0)])
         R.isolate[k].push((((await run(k, N)) - base) / N) * 1e9)
@@ -667,7 +667,7 @@ async function hotRuns(R, field, W, keys, cookies, reps, seconds, sim) {
 
 async function main() {
   const t00 = performance.now()
-  for (const f of ['build/index_bg.wasm', 'build/worker/shim.mjs', 'bench/noop/build/index_bg.wasm', 'target/release/vipps-sim', 'bench/hono/node_modules/@hono/oidc-auth/package.json']) {
+  for (const f of env.BENCH_ONLY === 'wasmcore' ? [] : ['build/index_bg.wasm', 'build/worker/shim.mjs', 'bench/noop/build/index_bg.wasm', 'target/release/vipps-sim', 'bench/hono/node_modules/@hono/oidc-auth/package.json']) {
     if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run scripts/bench.sh (make bench)`)
   }
   log(`work dir ${TMP}`)
@@ -681,6 +681,24 @@ async function main() {
     const R = {}
     await wasmCore(R, readToml(path.join(ROOT, 'wrangler.toml')).compatibilityDate)
     console.log(JSON.stringify(R.wasmCore, null, 1))
+    return
+  }
+  if (env.BENCH_ONLY === 'isolate') { // the in-isolate hot path alone (tuning aid): BENCH_ISOLATE_REPS, BENCH_ISOLATE_N
+    const R = {}
+    const cfg = { a: snapshotWorkerConfig(), b: path.join(ROOT, 'bench/noop/wrangler.toml'), c: path.join(ROOT, 'bench/hono/wrangler.toml') }
+    const bundle = {}
+    for (const k of KEYS) { const b = dryRunBundle(k, cfg[k]); bundle[k] = { dir: b.dir, main: b.main, toml: readToml(cfg[k]) } }
+    const port = { a: await freePort(), c: await freePort() }
+    const sim = await startSim([`http://127.0.0.1:${port.a}/auth/callback`, `http://127.0.0.1:${port.c}/callback`])
+    const cookies = { b: '' }
+    for (const k of ['a', 'c']) {
+      const d = await startDirect(k, bundle[k], port[k], sim)
+      cookies[k] = (await login(k, d, sim)).cookie
+      await stopGroup(d.child)
+    }
+    await isolateHot(R, bundle, KEYS, cookies, sim)
+    console.log(JSON.stringify(R.isolate))
+    await stopGroup(sim.child)
     return
   }
   const M = machine()

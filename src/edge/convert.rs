@@ -6,26 +6,31 @@ use crate::http::{IncomingRequest, Reply};
 use crate::policy::forward::{self, Forward};
 use crate::router::Spec;
 use futures_util::StreamExt;
-use worker::{Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response, ResponseBuilder};
+use wasm_bindgen::JsCast;
+use worker::{web_sys, Env, Headers, Request, ResponseBuilder};
 
 /// Name of the static assets binding.
 pub const ASSETS_BINDING: &str = "ASSETS";
 
-/// The request as the core sees it: exactly the headers the route's spec names (few trips
-/// across the wasm boundary on the hot path), and the body when the spec reads one, capped.
-pub async fn incoming(req: &mut Request, spec: &Spec) -> worker::Result<IncomingRequest> {
-    let h = req.headers();
-    let mut headers = Vec::with_capacity(spec.headers.len());
-    for &name in spec.headers {
-        if let Some(v) = h.get(name)? {
-            headers.push((name.to_string(), v));
-        }
-    }
-    let mut inc = IncomingRequest { method: req.method().to_string(), url: req.url()?, headers, body: None };
+/// The request as the core sees it: exactly the headers the route's spec names, read in one
+/// trip across the wasm boundary, and the body when the spec reads one, capped. Also returns
+/// the names of all the request's headers (for a forward's edits).
+pub async fn incoming(
+    req: &web_sys::Request,
+    spec: &Spec,
+    method: String,
+    url: url::Url,
+) -> worker::Result<(IncomingRequest, Vec<String>)> {
+    let read = super::js::headers(&req.headers(), spec.headers, true);
+    // The core has always seen the method as `worker::Method` spells it (upper case; a method
+    // it does not know reads as GET); kept. A forward sends the client's own method.
+    let method = worker::Method::from(method).to_string();
+    let mut inc = IncomingRequest { method, url, headers: read.values, body: None };
     if let (Some(cap), "POST") = (spec.body_cap, inc.method.as_str()) {
-        inc.body = Some(read_body(req, cap).await?);
+        let mut r = Request::from(Clone::clone(req)); // the same JS object (not `Request.clone()`)
+        inc.body = Some(read_body(&mut r, cap).await?);
     }
-    Ok(inc)
+    Ok((inc, read.names))
 }
 
 /// Reads a request body for the core, at most `cap + 1` bytes: the core sees that it was too
@@ -55,59 +60,66 @@ pub async fn read_capped(mut stream: worker::ByteStream, cap: usize) -> worker::
     Ok(body)
 }
 
-pub fn response(reply: Reply) -> worker::Result<Response> {
+pub fn response(reply: Reply) -> worker::Result<web_sys::Response> {
     let headers = Headers::new();
     for (k, v) in &reply.headers {
         headers.append(k, v)?;
     }
-    Ok(ResponseBuilder::new().with_status(reply.status).with_headers(headers).fixed(reply.body.into_bytes()))
+    Ok(ResponseBuilder::new().with_status(reply.status).with_headers(headers).fixed(reply.body.into_bytes()).into())
 }
 
 /// Sends a gated request on to the backend, as planned: exactly the canonical path the gate
 /// decided on, the client's headers without reserved names or the Worker's cookies, the
-/// identity header, method and body unchanged. The same for every backend.
-pub async fn forward(env: &Env, config: &Config, req: Request, plan: &Forward) -> worker::Result<Response> {
-    let incoming = req.url()?;
+/// identity headers, method and body unchanged. The same for every backend. The runtime copies
+/// the client's headers; only the names (read with the request) and the edits cross the wasm
+/// boundary.
+pub async fn forward(
+    env: &Env,
+    config: &Config,
+    req: &web_sys::Request,
+    inc: &IncomingRequest,
+    names: &[String],
+    plan: &Forward,
+) -> Result<web_sys::Response, String> {
     let url = match &config.backend {
-        Backend::Proxy(base) => forward::target_url(base, true, &plan.path, incoming.query()),
-        Backend::Assets | Backend::Origin => forward::target_url(&incoming, false, &plan.path, incoming.query()),
+        Backend::Proxy(base) => forward::target_url(base, true, &plan.path, inc.url.query()),
+        Backend::Assets | Backend::Origin => forward::target_url(&inc.url, false, &plan.path, inc.url.query()),
     };
-    let headers = Headers::new();
-    for (k, v) in forward::request_headers(req.headers().entries(), &plan.identity) {
-        headers.append(&k, &v)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(req.method()).with_headers(headers).with_redirect(RequestRedirect::Manual);
-    if let Some(body) = req.inner().body() {
-        init.with_body(Some(body.into()));
-    }
-    let out = Request::new_with_init(url.as_str(), &init)?;
-    match &config.backend {
-        Backend::Assets => env.assets(ASSETS_BINDING)?.fetch_request(out).await,
-        Backend::Origin | Backend::Proxy(_) => Fetch::Request(out).send().await,
+    // The spec of every forwarding route reads `Cookie`; read it here should one not.
+    let cookie = match inc.headers.iter().any(|(k, _)| k == "cookie") {
+        true => inc.header("cookie").map(str::to_string),
+        false if names.iter().any(|n| n == "cookie") => super::js::headers(&req.headers(), &["cookie"], false).values.pop().map(|(_, v)| v),
+        false => None,
+    };
+    let edits = forward::header_edits(names.iter().map(String::as_str), cookie.as_deref(), &plan.identity);
+    let binding = match &config.backend {
+        Backend::Assets => Some(ASSETS_BINDING),
+        Backend::Origin | Backend::Proxy(_) => None,
+    };
+    super::js::forward(env.as_ref(), binding, req, url.as_str(), &edits).await.map_err(|e| js_error(&e))
+}
+
+fn js_error(e: &wasm_bindgen::JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => e.as_string().unwrap_or_else(|| "the backend did not answer".into()),
     }
 }
 
 /// Applies the forward plan to the backend's answer: a personal answer (the request carried a
 /// session, or gets a session cookie) is marked private with `Vary: Cookie` so no shared cache
 /// serves it to someone else. Backend headers may be immutable, so the response is rebuilt
-/// around a copy of them.
-pub fn finish_forward(resp: Response, plan: &Forward) -> worker::Result<Response> {
+/// around a copy of them (inside the runtime).
+pub fn finish_forward(resp: web_sys::Response, plan: &Forward) -> worker::Result<web_sys::Response> {
     if !plan.is_personal() {
         return Ok(resp);
     }
-    let headers = Headers::new();
-    for (k, v) in resp.headers().entries() {
-        headers.append(&k, &v)?;
-    }
-    let (cache_control, vary) =
-        forward::personal_cache_headers(headers.get("cache-control")?.as_deref(), headers.get("vary")?.as_deref());
-    headers.set("cache-control", &cache_control)?;
-    headers.set("vary", &vary)?;
-    for c in &plan.set_cookies {
-        headers.append("set-cookie", c)?;
-    }
-    Ok(resp.with_headers(headers))
+    let read = super::js::headers(&resp.headers(), &["cache-control", "vary"], false);
+    let (cache_control, vary) = forward::personal_cache_headers(
+        read.values.iter().find(|(k, _)| k == "cache-control").map(|(_, v)| v.as_str()),
+        read.values.iter().find(|(k, _)| k == "vary").map(|(_, v)| v.as_str()),
+    );
+    super::js::personal(&resp, &cache_control, &vary, &plan.set_cookies).map_err(|e| worker::Error::RustError(js_error(&e)))
 }
 
 /// A file of the static assets through the `ASSETS` binding (an operator's page template):

@@ -3,6 +3,7 @@
 //! ([`convert`]), and hands each request to the isolate's [`App`].
 
 pub mod convert;
+mod js;
 pub mod platform;
 
 use crate::app::App;
@@ -12,7 +13,7 @@ use crate::respond;
 use platform::EdgePlatform;
 use std::cell::RefCell;
 use std::rc::Rc;
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, web_sys, Context, Env};
 
 pub use convert::ASSETS_BINDING;
 pub use platform::{KV_BINDING, MAX_BODY};
@@ -44,31 +45,34 @@ fn app(env: &Env) -> Rc<App> {
 
 /// The edge's own errors (an unreadable request, a backend that did not answer), through the
 /// one error mapping.
-fn edge_error(platform: &EdgePlatform<'_>, code: Code, detail: String) -> worker::Result<Response> {
+fn edge_error(platform: &EdgePlatform<'_>, code: Code, detail: String) -> worker::Result<web_sys::Response> {
     convert::response(respond::error(platform, &Error::new(code, detail), false, None))
 }
 
+/// The hot path crosses the JS/wasm boundary a fixed few times (see [`js`]): the request line,
+/// the headers its route's spec names, and on a forward the request itself, passed on with its
+/// headers edited inside the runtime.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
     let app = app(&env);
     let platform = EdgePlatform { env: &env };
-    let mut req = req;
-    let path = match req.url() {
-        Ok(u) => u.path().to_string(),
+    let (method, url) = js::head(&req);
+    let url = match url::Url::parse(&url) {
+        Ok(u) => u,
         Err(e) => return edge_error(&platform, Code::RequestInvalid, e.to_string()),
     };
-    let decision = app.decide(&path);
+    let decision = app.decide(url.path());
     let spec = decision.as_ref().map(|d| d.spec()).unwrap_or(crate::router::Route::NotFound.spec());
-    let inc = match convert::incoming(&mut req, spec).await {
+    let (inc, names) = match convert::incoming(&req, spec, method, url).await {
         Ok(i) => i,
         Err(e) => return edge_error(&platform, Code::RequestInvalid, e.to_string()),
     };
     match app.handle_decided(&platform, &inc, decision).await {
         Outcome::Reply(r) => convert::response(r),
         Outcome::Forward(plan) => match app.config() {
-            Some(config) => match convert::forward(&env, config, req, &plan).await {
+            Some(config) => match convert::forward(&env, config, &req, &inc, &names, &plan).await {
                 Ok(r) => convert::finish_forward(r, &plan),
-                Err(e) => edge_error(&platform, Code::BackendUnavailable, e.to_string()),
+                Err(e) => edge_error(&platform, Code::BackendUnavailable, e),
             },
             None => edge_error(&platform, Code::ConfigInvalid, "forward without a configuration".into()),
         },

@@ -80,6 +80,36 @@ pub fn request_headers(incoming: impl IntoIterator<Item = (String, String)>, ide
     out
 }
 
+/// [`request_headers`] as edits to the client's headers, for an edge that copies the request's
+/// headers inside the runtime instead of across the wasm boundary: it reads only the header
+/// *names* and the `Cookie` value, deletes `delete`, then appends `append`. The result is the
+/// same set of headers as [`request_headers`] gives (a test holds them equal).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeaderEdits {
+    pub delete: Vec<String>,
+    pub append: Vec<(String, String)>,
+}
+
+pub fn header_edits<'a>(names: impl IntoIterator<Item = &'a str>, cookie: Option<&str>, identity: &[(String, String)]) -> HeaderEdits {
+    let mut edits = HeaderEdits::default();
+    for name in names {
+        if is_reserved_header(name) && !edits.delete.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+            edits.delete.push(name.to_string());
+        }
+    }
+    if let Some(c) = cookie {
+        match strip_own_cookies(c) {
+            Some(kept) if kept == c => {}
+            kept => {
+                edits.delete.push("cookie".to_string());
+                edits.append.extend(kept.map(|k| ("cookie".to_string(), k)));
+            }
+        }
+    }
+    edits.append.extend(identity.iter().cloned());
+    edits
+}
+
 /// `Cache-Control` and `Vary` for a personal answer: `private` whatever the backend said
 /// (`public`, `s-maxage` and `proxy-revalidate` dropped, `no-store` and the rest kept;
 /// `private, no-cache` when the backend said nothing, since a `Last-Modified` alone makes a
@@ -147,6 +177,49 @@ mod tests {
         );
         let only_ours = vec![("cookie".to_string(), "__Host-vipps-session=abc".to_string())];
         assert!(request_headers(only_ours, &[]).is_empty());
+    }
+
+    /// Applies edits as the edge does (a Headers copy: delete by name, then append).
+    fn apply(incoming: &[(String, String)], e: &HeaderEdits) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> =
+            incoming.iter().filter(|(k, _)| !e.delete.iter().any(|d| d.eq_ignore_ascii_case(k))).cloned().collect();
+        out.extend(e.append.iter().cloned());
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn header_edits_give_what_request_headers_gives() {
+        let identity = [(USER_HEADER.to_string(), "real-sub".to_string()), ("vipps-login-email".to_string(), "a@b.no".to_string())];
+        let cookies = [
+            None,
+            Some("theme=dark; __Host-vipps-session=abc; __Host-vipps-login=def; lang=nb"),
+            Some("__Host-vipps-session=abc"),
+            Some("theme=dark; lang=nb"),
+            Some("theme=dark;lang=nb"),
+            Some(""),
+            Some(";;"),
+        ];
+        for cookie in cookies {
+            for ids in [&identity[..0], &identity[..]] {
+                let mut incoming = vec![
+                    ("vipps_login_sub".to_string(), "attacker".to_string()),
+                    ("vipps-login-sub".to_string(), "attacker, other".to_string()),
+                    ("accept".to_string(), "text/html".to_string()),
+                    ("vipps-loginx".to_string(), "kept".to_string()),
+                ];
+                if let Some(c) = cookie {
+                    incoming.push(("cookie".to_string(), c.to_string()));
+                }
+                let mut want = request_headers(incoming.clone(), ids);
+                want.sort();
+                let names: Vec<&str> = incoming.iter().map(|(k, _)| k.as_str()).collect();
+                let got = apply(&incoming, &header_edits(names, cookie, ids));
+                assert_eq!(got, want, "{cookie:?} {}", ids.len());
+            }
+        }
+        let plain = header_edits(["accept", "cookie"], Some("theme=dark"), &[]);
+        assert_eq!(plain, HeaderEdits::default(), "nothing to change: no edits");
     }
 
     #[test]

@@ -1,0 +1,124 @@
+//! The hot path's few trips across the JS/wasm boundary, each one call that moves one string:
+//! the request line, the headers a route's spec names (with the names of all headers, for the
+//! forward), the forward itself (the runtime copies the client's headers; only the edits the
+//! core decided cross), and the personal answer's headers. Calling `web_sys` getters one value
+//! at a time costs a crossing and a string copy each; this costs one per step.
+//!
+//! Encoding: fields are separated by `\n`, which a URL, a method, a header name or a header
+//! value cannot contain (the Fetch standard forbids CR and LF in values); a header value read
+//! is `+value`, or `-` when the header is absent.
+
+use wasm_bindgen::prelude::*;
+use worker::web_sys;
+
+#[wasm_bindgen(inline_js = r#"
+export function edge_head(req) {
+  return req.method + '\n' + req.url
+}
+export function edge_headers(headers, wanted, names) {
+  let out = ''
+  if (names) {
+    for (const k of headers.keys()) out += k + ','
+  }
+  out += '\n'
+  if (wanted) {
+    for (const n of wanted.split(',')) {
+      const v = headers.get(n)
+      out += (v === null ? '-' : '+' + v) + '\n'
+    }
+  }
+  return out
+}
+export function edge_forward(env, binding, req, url, del, append) {
+  const h = new Headers(req.headers)
+  if (del) for (const n of del.split(',')) h.delete(n)
+  if (append) {
+    const a = append.split('\n')
+    for (let i = 0; i + 1 < a.length; i += 2) h.append(a[i], a[i + 1])
+  }
+  const out = new Request(url, { method: req.method, headers: h, body: req.body, redirect: 'manual' })
+  return binding ? env[binding].fetch(out) : fetch(out)
+}
+export function edge_personal(resp, cacheControl, vary, cookies) {
+  const r = new Response(resp.body, resp)
+  r.headers.set('cache-control', cacheControl)
+  r.headers.set('vary', vary)
+  if (cookies) for (const c of cookies.split('\n')) r.headers.append('set-cookie', c)
+  return r
+}
+"#)]
+extern "C" {
+    /// `METHOD\nURL`
+    fn edge_head(req: &web_sys::Request) -> String;
+    /// `name,name,...,\n` (when `names`), then `+value\n` or `-\n` per name in `wanted`
+    /// (comma-separated).
+    fn edge_headers(headers: &web_sys::Headers, wanted: &str, names: bool) -> String;
+    #[wasm_bindgen(catch)]
+    fn edge_forward(
+        env: &JsValue,
+        binding: Option<&str>,
+        req: &web_sys::Request,
+        url: &str,
+        del: &str,
+        append: &str,
+    ) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn edge_personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cookies: &str) -> Result<web_sys::Response, JsValue>;
+}
+
+/// The request's method and URL (as received).
+pub fn head(req: &web_sys::Request) -> (String, String) {
+    let s = edge_head(req);
+    match s.split_once('\n') {
+        Some((m, u)) => (m.to_string(), u.to_string()),
+        None => (s, String::new()),
+    }
+}
+
+/// Values of the headers named in `wanted` (lower case), in that order, with the names of all
+/// the headers when `names`.
+pub struct ReadHeaders {
+    pub names: Vec<String>,
+    pub values: Vec<(String, String)>,
+}
+
+pub fn headers(headers: &web_sys::Headers, wanted: &[&str], names: bool) -> ReadHeaders {
+    let s = edge_headers(headers, &wanted.join(","), names);
+    let mut lines = s.split('\n');
+    let names = lines.next().unwrap_or("").split(',').filter(|n| !n.is_empty()).map(str::to_string).collect();
+    let mut values = Vec::with_capacity(wanted.len());
+    for (&name, line) in wanted.iter().zip(lines) {
+        if let Some(v) = line.strip_prefix('+') {
+            values.push((name.to_string(), v.to_string()));
+        }
+    }
+    ReadHeaders { names, values }
+}
+
+/// Sends `req` on to `url` with its headers edited: to the binding `binding` of `env`, or
+/// with the global `fetch` when `None`. Method and body as the client sent them; redirects
+/// are returned, not followed.
+pub async fn forward(
+    env: &JsValue,
+    binding: Option<&str>,
+    req: &web_sys::Request,
+    url: &str,
+    edits: &crate::policy::forward::HeaderEdits,
+) -> Result<web_sys::Response, JsValue> {
+    let del = edits.delete.join(",");
+    let mut append = String::new();
+    for (k, v) in &edits.append {
+        append.push_str(k);
+        append.push('\n');
+        append.push_str(v);
+        append.push('\n');
+    }
+    let promise = edge_forward(env, binding, req, url, &del, &append)?;
+    worker::wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
+}
+
+/// The backend's answer with `Cache-Control`, `Vary` set and `Set-Cookie`s appended (headers
+/// of a fetched response are immutable: the runtime copies them into a new one).
+pub fn personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cookies: &[String]) -> Result<web_sys::Response, JsValue> {
+    edge_personal(resp, cache_control, vary, &cookies.join("\n"))
+}
