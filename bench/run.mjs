@@ -365,6 +365,14 @@ async function login(key, w, sim) {
   return { cookie: `${name}=${jar.c.get(name)}`, total: t3 - t0, start: t1 - t0, callback: t3 - t2 }
 }
 
+/** A new session cookie for (a); retried, since a kept-alive connection the server closed after
+ *  a load run fails the first request on it. */
+async function freshLogin(w, sim) {
+  for (let i = 0; ; i++) {
+    try { return (await login('a', w, sim)).cookie } catch (e) { if (i >= 3) throw e; await sleep(200) }
+  }
+}
+
 async function loginRun(key, w, sim, seconds, concurrency) {
   const lat = [], cbs = []
   let errors = 0, firstError = null
@@ -683,7 +691,7 @@ async function hotRuns(R, field, W, keys, cookies, reps, seconds, sim) {
       // A fresh session for (a) each time: wrk ignores Set-Cookie, and a session cookie older
       // than SESSION_RECHECK (240 s) would make every request of the run look in KV for
       // revocations, which a browser (taking the re-issued cookie) does once per 240 s.
-      if (k === 'a') cookies.a = (await login('a', W.a, sim)).cookie
+      if (k === 'a') cookies.a = await freshLogin(W.a, sim)
       const before = await sim.stats()
       const r = wrk(W[k], cookies[k], seconds)
       r.sim = diffStats(await sim.stats(), before, r.requests)
@@ -832,7 +840,7 @@ async function main() {
     }
   }
   R.simTotals = await sim.stats()
-  cookies.a = (await login('a', D.a, sim)).cookie // fresh (SESSION_RECHECK): the isolate runs come next
+  cookies.a = await freshLogin(D.a, sim) // fresh (SESSION_RECHECK): the isolate runs come next
   for (const k of KEYS) await stopGroup(D[k].child)
 
   // 1b. The hot path inside the isolate: each Worker's own CPU per protected request.

@@ -57,6 +57,15 @@ pub trait Platform {
         let _ = path;
         Err("no static assets on this platform".into())
     }
+    /// Checks an RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) of `data` with
+    /// the RSA public key `(n, e)` (big-endian, base64url as in a JWK) using the runtime's own
+    /// crypto: `Some(valid)`, or `None` when the runtime has none or cannot decide, and the core
+    /// then checks in Rust (the same answer, more CPU: in wasm the Rust check is most of a
+    /// login's CPU).
+    async fn verify_rs256(&self, n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        let _ = (n_b64, e_b64, data, signature);
+        None
+    }
     /// One structured log line. `detail` must never hold secrets, tokens or personal data.
     fn log(&self, level: Level, code: &str, detail: &str);
 }

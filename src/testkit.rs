@@ -315,6 +315,9 @@ pub struct FakePlatform {
     pub assets: RefCell<HashMap<String, Vec<u8>>>,
     pub asset_reads: Cell<usize>,
     pub assets_broken: Cell<bool>,
+    /// Answers [`Platform::verify_rs256`] (with the `rsa` crate, standing in for the runtime's
+    /// crypto) instead of leaving the check to the core's Rust path.
+    pub runtime_rs256: Cell<bool>,
 }
 
 impl Default for FakePlatform {
@@ -344,6 +347,7 @@ impl FakePlatform {
             assets: RefCell::new(HashMap::new()),
             asset_reads: Cell::new(0),
             assets_broken: Cell::new(false),
+            runtime_rs256: Cell::new(false),
         }
     }
     pub fn count(&self, url: &str) -> usize {
@@ -428,6 +432,17 @@ impl Platform for FakePlatform {
         }
         Ok(self.assets.borrow().get(path).cloned())
     }
+    async fn verify_rs256(&self, n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        if !self.runtime_rs256.get() {
+            return None;
+        }
+        let n = rsa::BigUint::from_bytes_be(&crate::util::b64url_decode(n_b64)?);
+        let e = rsa::BigUint::from_bytes_be(&crate::util::b64url_decode(e_b64)?);
+        let key = rsa::RsaPublicKey::new(n, e).ok()?;
+        let digest = crate::util::sha256(data);
+        Some(key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, signature).is_ok())
+    }
+
     fn log(&self, level: Level, code: &str, detail: &str) {
         if self.record.get() {
             self.logs.borrow_mut().push((level, code.to_string(), detail.to_string()));

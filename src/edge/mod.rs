@@ -3,7 +3,7 @@
 //! ([`convert`]), and hands each request to the isolate's [`App`].
 
 pub mod convert;
-mod js;
+pub(crate) mod js;
 pub mod platform;
 
 use crate::app::App;

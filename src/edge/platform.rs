@@ -111,6 +111,10 @@ impl Platform for EdgePlatform<'_> {
         super::convert::asset(self.env, path).await
     }
 
+    async fn verify_rs256(&self, n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        super::js::rs256(n_b64, e_b64, data, signature).await
+    }
+
     fn log(&self, level: Level, code: &str, detail: &str) {
         log_line(level, code, detail);
     }

@@ -5,7 +5,8 @@
 //! `PS256`...) before touching a key. Claims are typed: a claim of the wrong JSON type is a
 //! malformed token, not a coercion.
 
-use super::jwks::Jwks;
+use super::jwks::{Jwks, VerifyingKey};
+use crate::platform::Platform;
 use crate::error::{Code, Error};
 use crate::util::{b64url, ct_eq, sha256};
 use jwt_compact::alg::Rsa;
@@ -89,19 +90,10 @@ fn err(code: Code, detail: &str) -> Error {
     Error::new(code, detail)
 }
 
-/// Validates `token` against `jwks` and `expected`.
+/// Validates `token` against `jwks` and `expected`, the signature in Rust.
 pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(err(Code::IdTokenMalformed, "token too long"));
-    }
-    let untrusted = UntrustedToken::new(token).map_err(|_| err(Code::IdTokenMalformed, "not a JWS compact token"))?;
-
-    // 7. alg must be the one we expect (RS256), compared exactly: no `none`, `NONE`, `HS256`.
-    if untrusted.algorithm() != "RS256" {
-        return Err(Error::new(Code::IdTokenAlgorithm, format!("alg {:?} is not RS256", crate::oidc::safe_code(untrusted.algorithm()))));
-    }
+    let (untrusted, key) = untrusted_with_key(token, jwks)?;
     // 6. Validate the signature with the key the JWKS names by kid.
-    let key = jwks.select(untrusted.header().key_id.as_deref())?;
     let token = Rsa::rs256()
         .validator::<IdTokenClaims>(key.key.as_ref())
         .validate(&untrusted)
@@ -111,6 +103,45 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Verif
             _ => err(Code::IdTokenSignature, "signature does not verify"),
         })?;
     let (_, claims) = token.into_parts();
+    check_claims(claims, expected)
+}
+
+/// As [`verify`], with the signature checked by the runtime's own crypto when it has it
+/// ([`Platform::verify_rs256`]; in wasm the Rust check is most of a login's CPU), else in Rust.
+/// Same checks, same order, same errors.
+pub async fn verify_on<P: Platform>(p: &P, token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
+    let (untrusted, key) = untrusted_with_key(token, jwks)?;
+    let data = token.rsplit_once('.').map(|(d, _)| d).unwrap_or_default();
+    match p.verify_rs256(&key.n_b64, &key.e_b64, data.as_bytes(), untrusted.signature_bytes()).await {
+        None => verify(token, jwks, expected),
+        Some(false) => Err(err(Code::IdTokenSignature, "signature does not verify")),
+        // 6. The signature verified; the claims are read only now.
+        Some(true) => {
+            let claims = untrusted
+                .deserialize_claims_unchecked::<IdTokenClaims>()
+                .map_err(|_| err(Code::IdTokenMalformed, "claims are not the expected JSON types"))?;
+            check_claims(claims, expected)
+        }
+    }
+}
+
+/// The checks before the signature: size, JWS form, the pinned algorithm, the key by `kid`.
+fn untrusted_with_key<'t, 'j>(token: &'t str, jwks: &'j Jwks) -> Result<(UntrustedToken<'t>, &'j VerifyingKey), Error> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(err(Code::IdTokenMalformed, "token too long"));
+    }
+    let untrusted = UntrustedToken::new(token).map_err(|_| err(Code::IdTokenMalformed, "not a JWS compact token"))?;
+
+    // 7. alg must be the one we expect (RS256), compared exactly: no `none`, `NONE`, `HS256`.
+    if untrusted.algorithm() != "RS256" {
+        return Err(Error::new(Code::IdTokenAlgorithm, format!("alg {:?} is not RS256", crate::oidc::safe_code(untrusted.algorithm()))));
+    }
+    let key = jwks.select(untrusted.header().key_id.as_deref())?;
+    Ok((untrusted, key))
+}
+
+/// The claims of a token whose signature verified, OIDC Core §3.1.3.7.
+fn check_claims(claims: jwt_compact::Claims<IdTokenClaims>, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
     let std = (claims.expiration, claims.not_before, claims.issued_at);
     let c = claims.custom;
     let now = expected.now as i64;
@@ -192,7 +223,16 @@ mod tests {
         Expected { issuer: ISSUER, client_id: "client-1", nonce: "n-123456789", access_token: Some("at"), now: NOW }
     }
     fn check(c: Value) -> Result<VerifiedIdToken, Error> {
-        verify(&sign(&keys()[0], Some("public:k0"), &c), &one_key(), &expected())
+        both(&sign(&keys()[0], Some("public:k0"), &c), &one_key())
+    }
+    /// Verifies in Rust and with the runtime's crypto (the fake's stand-in): the same answer.
+    fn both(token: &str, jwks: &Jwks) -> Result<VerifiedIdToken, Error> {
+        let rust = verify(token, jwks, &expected());
+        let p = crate::testkit::FakePlatform::default();
+        p.runtime_rs256.set(true);
+        let runtime = crate::testkit::block_on(verify_on(&p, token, jwks, &expected()));
+        assert_eq!(rust.as_ref().map(|v| v.sub().to_string()).map_err(|e| e.code), runtime.as_ref().map(|v| v.sub().to_string()).map_err(|e| e.code));
+        rust
     }
     fn code_of(c: Value) -> Code {
         check(c).unwrap_err().code
@@ -210,7 +250,7 @@ mod tests {
         // aud as a plain string and as a one-element array both pass.
         assert!(check(with(|c| c["aud"] = json!("client-1"))).is_ok());
         // Without a kid, a single key is used.
-        assert!(verify(&sign(&keys()[0], None, &claims()), &one_key(), &expected()).is_ok());
+        assert!(both(&sign(&keys()[0], None, &claims()), &one_key()).is_ok());
     }
 
     #[test]
@@ -262,28 +302,28 @@ mod tests {
     fn signature_and_key_selection() {
         // Signed by a key the JWKS does not hold, under a known kid: bad signature.
         let forged = sign(&keys()[1], Some("public:k0"), &claims());
-        assert_eq!(verify(&forged, &one_key(), &expected()).unwrap_err().code, Code::IdTokenSignature);
+        assert_eq!(both(&forged, &one_key()).unwrap_err().code, Code::IdTokenSignature);
         // Unknown kid: the caller may refetch the JWKS once.
         let rotated = sign(&keys()[1], Some("public:k1"), &claims());
-        assert_eq!(verify(&rotated, &one_key(), &expected()).unwrap_err().code, Code::IdTokenUnknownKey);
-        let both = jwks_of(vec![jwk(&keys()[0], "public:k0"), jwk(&keys()[1], "public:k1")]);
-        assert!(verify(&rotated, &both, &expected()).is_ok());
+        assert_eq!(both(&rotated, &one_key()).unwrap_err().code, Code::IdTokenUnknownKey);
+        let two = jwks_of(vec![jwk(&keys()[0], "public:k0"), jwk(&keys()[1], "public:k1")]);
+        assert!(both(&rotated, &two).is_ok());
         // No kid with several keys: refused (OIDC Core §10.1).
         let no_kid = sign(&keys()[0], None, &claims());
-        assert_eq!(verify(&no_kid, &both, &expected()).unwrap_err().code, Code::IdTokenUnknownKey);
+        assert_eq!(both(&no_kid, &two).unwrap_err().code, Code::IdTokenUnknownKey);
         // A token cut and re-glued with other claims fails.
         let good = sign(&keys()[0], Some("public:k0"), &claims());
         let parts: Vec<&str> = good.split('.').collect();
         let other = crate::util::b64url(with(|c| c["sub"] = json!("attacker")).to_string().as_bytes());
         let spliced = format!("{}.{}.{}", parts[0], other, parts[2]);
-        assert_eq!(verify(&spliced, &one_key(), &expected()).unwrap_err().code, Code::IdTokenSignature);
+        assert_eq!(both(&spliced, &one_key()).unwrap_err().code, Code::IdTokenSignature);
     }
 
     #[test]
     fn algorithm_confusion_is_refused() {
         for alg in ["none", "None", "NONE", "nOnE", "HS256", "HS384", "HS512", "RS384", "PS256", "ES256", "rs256"] {
             let t = raw_token(&json!({"alg": alg, "kid": "public:k0", "typ": "JWT"}), &claims(), if alg.eq_ignore_ascii_case("none") { b"" } else { b"sig" });
-            assert_eq!(verify(&t, &one_key(), &expected()).unwrap_err().code, Code::IdTokenAlgorithm, "{alg}");
+            assert_eq!(both(&t, &one_key()).unwrap_err().code, Code::IdTokenAlgorithm, "{alg}");
         }
         // HS256 "signed" with the RSA public key bytes as the HMAC secret.
         let n = jwk(&keys()[0], "k")["n"].as_str().unwrap().to_string();
@@ -291,9 +331,9 @@ mod tests {
         let signing_input = format!("{}.{}", crate::util::b64url(header.to_string().as_bytes()), crate::util::b64url(claims().to_string().as_bytes()));
         let mac = crate::util::hmac_sha256(n.as_bytes(), &[signing_input.as_bytes()]);
         let t = format!("{signing_input}.{}", crate::util::b64url(&mac));
-        assert_eq!(verify(&t, &one_key(), &expected()).unwrap_err().code, Code::IdTokenAlgorithm);
+        assert_eq!(both(&t, &one_key()).unwrap_err().code, Code::IdTokenAlgorithm);
         assert_eq!(verify("a.b", &one_key(), &expected()).unwrap_err().code, Code::IdTokenMalformed);
-        assert_eq!(verify(&"a".repeat(MAX_TOKEN_LEN + 1), &one_key(), &expected()).unwrap_err().code, Code::IdTokenMalformed);
+        assert_eq!(both(&"a".repeat(MAX_TOKEN_LEN + 1), &one_key()).unwrap_err().code, Code::IdTokenMalformed);
     }
 
     #[test]
@@ -314,7 +354,7 @@ mod tests {
         assert_eq!(set.keys[0].kid.as_deref(), Some("public:k0"));
         // The oct key sharing the kid must not be chosen; the RSA one verifies.
         assert!(check(claims()).is_ok());
-        assert!(verify(&sign(&keys()[0], Some("public:k0"), &claims()), &set, &expected()).is_ok());
+        assert!(both(&sign(&keys()[0], Some("public:k0"), &claims()), &set).is_ok());
         // Thousands of junk keys before the real one: skipped cheaply, the real key is found.
         let mut many: Vec<Value> = (0..5000).map(|i| json!({"kty": "oct", "k": "c2VjcmV0", "kid": format!("k{i}")})).collect();
         assert!(super::super::jwks::parse(&json!({"keys": many.clone()}).to_string()).is_err());
@@ -326,6 +366,6 @@ mod tests {
         assert_eq!(super::super::jwks::parse(&json!({"keys": rsa}).to_string()).unwrap().keys.len(), super::super::jwks::MAX_KEYS);
         // Duplicate kids: ambiguous, refused.
         let dup = jwks_of(vec![jwk(&keys()[0], "public:k0"), jwk(&keys()[1], "public:k0")]);
-        assert_eq!(verify(&sign(&keys()[0], Some("public:k0"), &claims()), &dup, &expected()).unwrap_err().code, Code::IdTokenUnknownKey);
+        assert_eq!(both(&sign(&keys()[0], Some("public:k0"), &claims()), &dup).unwrap_err().code, Code::IdTokenUnknownKey);
     }
 }

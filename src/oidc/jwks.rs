@@ -17,6 +17,10 @@ pub const MAX_KEYS: usize = 32;
 pub struct VerifyingKey {
     pub kid: Option<String>,
     pub key: StrongKey<RsaPublicKey>,
+    /// The JWK's `n` and `e` as received (base64url), for the runtime's own crypto
+    /// ([`crate::platform::Platform::verify_rs256`]).
+    pub n_b64: String,
+    pub e_b64: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,8 +62,9 @@ fn usable(raw: RawKey) -> Option<VerifyingKey> {
     {
         return None;
     }
-    let n = crate::util::b64url_decode(raw.n.as_deref()?)?;
-    let e = crate::util::b64url_decode(raw.e.as_deref()?)?;
+    let (n_b64, e_b64) = (raw.n?, raw.e?);
+    let n = crate::util::b64url_decode(&n_b64)?;
+    let e = crate::util::b64url_decode(&e_b64)?;
     if n.len() > 1024 || e.len() > 8 {
         return None;
     }
@@ -67,7 +72,7 @@ fn usable(raw: RawKey) -> Option<VerifyingKey> {
     let key = RsaPublicKey::try_from(&jwk).ok()?;
     // RFC 7518 §3.3: RS256 keys are at least 2048 bits.
     let key = StrongKey::try_from(key).ok()?;
-    Some(VerifyingKey { kid: raw.kid, key })
+    Some(VerifyingKey { kid: raw.kid, key, n_b64, e_b64 })
 }
 
 /// Parses a JWKS body. A set with no usable key is an error: nothing could ever verify.
