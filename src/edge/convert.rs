@@ -14,14 +14,9 @@ pub const ASSETS_BINDING: &str = "ASSETS";
 
 /// The request as the core sees it: exactly the headers the route's spec names, read in one
 /// trip across the wasm boundary, and the body when the spec reads one, capped. Also returns
-/// the names of all the request's headers (for a forward's edits).
-pub async fn incoming(
-    req: &web_sys::Request,
-    spec: &Spec,
-    method: String,
-    url: url::Url,
-) -> worker::Result<(IncomingRequest, Vec<String>)> {
-    let read = super::js::headers(&req.headers(), spec.headers, true);
+/// a forward to an origin reads the names of the others itself.
+pub async fn incoming(req: &web_sys::Request, spec: &Spec, method: String, url: url::Url) -> worker::Result<IncomingRequest> {
+    let read = super::js::headers(req, spec.headers, false);
     // The core has always seen the method as `worker::Method` spells it (upper case; a method
     // it does not know reads as GET); kept. A forward sends the client's own method.
     let method = worker::Method::from(method).to_string();
@@ -30,7 +25,7 @@ pub async fn incoming(
         let mut r = Request::from(Clone::clone(req)); // the same JS object (not `Request.clone()`)
         inc.body = Some(read_body(&mut r, cap).await?);
     }
-    Ok((inc, read.names))
+    Ok(inc)
 }
 
 /// Reads a request body for the core, at most `cap + 1` bytes: the core sees that it was too
@@ -70,33 +65,32 @@ pub fn response(reply: Reply) -> worker::Result<web_sys::Response> {
 
 /// Sends a gated request on to the backend, as planned: exactly the canonical path the gate
 /// decided on, the client's headers without reserved names or the Worker's cookies, the
-/// identity headers, method and body unchanged. The same for every backend. The runtime copies
-/// the client's headers; only the names (read with the request) and the edits cross the wasm
-/// boundary.
+/// identity headers, method and body unchanged. The runtime copies the client's headers; only
+/// their names and the edits cross the wasm boundary.
+///
+/// The static assets get the request as the client sent it, at the canonical path: the assets
+/// server reads no cookie or identity header (only what selects and validates a file:
+/// conditionals, ranges, encodings), so editing them would be work for nothing on the hot path.
 pub async fn forward(
     env: &Env,
     config: &Config,
     req: &web_sys::Request,
     inc: &IncomingRequest,
-    names: &[String],
     plan: &Forward,
 ) -> Result<web_sys::Response, String> {
+    if matches!(config.backend, Backend::Assets) {
+        let url = (plan.path.as_str() != inc.url.path()).then(|| forward::target_url(&inc.url, false, &plan.path, inc.url.query()));
+        return super::js::assets(env.as_ref(), ASSETS_BINDING, req, url.as_ref().map(url::Url::as_str)).await.map_err(|e| js_error(&e));
+    }
     let url = match &config.backend {
         Backend::Proxy(base) => forward::target_url(base, true, &plan.path, inc.url.query()),
         Backend::Assets | Backend::Origin => forward::target_url(&inc.url, false, &plan.path, inc.url.query()),
     };
-    // The spec of every forwarding route reads `Cookie`; read it here should one not.
-    let cookie = match inc.headers.iter().any(|(k, _)| k == "cookie") {
-        true => inc.header("cookie").map(str::to_string),
-        false if names.iter().any(|n| n == "cookie") => super::js::headers(&req.headers(), &["cookie"], false).values.pop().map(|(_, v)| v),
-        false => None,
-    };
+    let read = super::js::headers(req, &["cookie"], true);
+    let names = read.names;
+    let cookie = read.values.into_iter().next().map(|(_, v)| v);
     let edits = forward::header_edits(names.iter().map(String::as_str), cookie.as_deref(), &plan.identity);
-    let binding = match &config.backend {
-        Backend::Assets => Some(ASSETS_BINDING),
-        Backend::Origin | Backend::Proxy(_) => None,
-    };
-    super::js::forward(env.as_ref(), binding, req, url.as_str(), &edits).await.map_err(|e| js_error(&e))
+    super::js::forward(env.as_ref(), None, req, url.as_str(), &edits).await.map_err(|e| js_error(&e))
 }
 
 fn js_error(e: &wasm_bindgen::JsValue) -> String {
@@ -114,7 +108,7 @@ pub fn finish_forward(resp: web_sys::Response, plan: &Forward) -> worker::Result
     if !plan.is_personal() {
         return Ok(resp);
     }
-    let read = super::js::headers(&resp.headers(), &["cache-control", "vary"], false);
+    let read = super::js::headers(&resp, &["cache-control", "vary"], false);
     let (cache_control, vary) = forward::personal_cache_headers(
         read.values.iter().find(|(k, _)| k == "cache-control").map(|(_, v)| v.as_str()),
         read.values.iter().find(|(k, _)| k == "vary").map(|(_, v)| v.as_str()),

@@ -15,7 +15,8 @@ use worker::web_sys;
 export function edge_head(req) {
   return req.method + '\n' + req.url
 }
-export function edge_headers(headers, wanted, names) {
+export function edge_headers(from, wanted, names) {
+  const headers = from.headers
   let out = ''
   if (names) {
     for (const k of headers.keys()) out += k + ','
@@ -28,6 +29,9 @@ export function edge_headers(headers, wanted, names) {
     }
   }
   return out
+}
+export function edge_assets(env, binding, req, url) {
+  return env[binding].fetch(url ? new Request(url, req) : req)
 }
 export function edge_forward(env, binding, req, url, del, append) {
   const h = new Headers(req.headers)
@@ -70,7 +74,9 @@ extern "C" {
     fn edge_head(req: &web_sys::Request) -> String;
     /// `name,name,...,\n` (when `names`), then `+value\n` or `-\n` per name in `wanted`
     /// (comma-separated).
-    fn edge_headers(headers: &web_sys::Headers, wanted: &str, names: bool) -> String;
+    fn edge_headers(from: &JsValue, wanted: &str, names: bool) -> String;
+    #[wasm_bindgen(catch)]
+    fn edge_assets(env: &JsValue, binding: &str, req: &web_sys::Request, url: Option<&str>) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn edge_forward(
         env: &JsValue,
@@ -101,8 +107,9 @@ pub struct ReadHeaders {
     pub values: Vec<(String, String)>,
 }
 
-pub fn headers(headers: &web_sys::Headers, wanted: &[&str], names: bool) -> ReadHeaders {
-    let s = edge_headers(headers, &wanted.join(","), names);
+/// `from` is a Request or a Response.
+pub fn headers(from: &JsValue, wanted: &[&str], names: bool) -> ReadHeaders {
+    let s = edge_headers(from, &wanted.join(","), names);
     let mut lines = s.split('\n');
     let names = lines.next().unwrap_or("").split(',').filter(|n| !n.is_empty()).map(str::to_string).collect();
     let mut values = Vec::with_capacity(wanted.len());
@@ -112,6 +119,13 @@ pub fn headers(headers: &web_sys::Headers, wanted: &[&str], names: bool) -> Read
         }
     }
     ReadHeaders { names, values }
+}
+
+/// Sends `req` to the static assets binding `binding` as the client sent it, at `url` when the
+/// path differs.
+pub async fn assets(env: &JsValue, binding: &str, req: &web_sys::Request, url: Option<&str>) -> Result<web_sys::Response, JsValue> {
+    let promise = edge_assets(env, binding, req, url)?;
+    worker::wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
 }
 
 /// Sends `req` on to `url` with its headers edited: to the binding `binding` of `env`, or

@@ -63,14 +63,14 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     };
     let decision = app.decide(url.path());
     let spec = decision.as_ref().map(|d| d.spec()).unwrap_or(crate::router::Route::NotFound.spec());
-    let (inc, names) = match convert::incoming(&req, spec, method, url).await {
+    let inc = match convert::incoming(&req, spec, method, url).await {
         Ok(i) => i,
         Err(e) => return edge_error(&platform, Code::RequestInvalid, e.to_string()),
     };
     match app.handle_decided(&platform, &inc, decision).await {
         Outcome::Reply(r) => convert::response(r),
         Outcome::Forward(plan) => match app.config() {
-            Some(config) => match convert::forward(&env, config, &req, &inc, &names, &plan).await {
+            Some(config) => match convert::forward(&env, config, &req, &inc, &plan).await {
                 Ok(r) => convert::finish_forward(r, &plan),
                 Err(e) => edge_error(&platform, Code::BackendUnavailable, e),
             },
