@@ -23,7 +23,8 @@
 // BENCH_SKIP_CARGO=1 (reuse the criterion/costs results), BENCH_OUT (file), BENCH_KEEP_TMP=1 (keep
 // the work directory with logs and bundles), BENCH_PIN=0 (no taskset; by default the serving
 // workerd runs on the last CPU, BENCH_SERVER_CPU, and wrk, the simulator and this process on CPU 0,
-// BENCH_LOAD_CPU), BENCH_ISOLATE_REPS (7) and BENCH_ISOLATE_N (20000) for the in-isolate loop,
+// BENCH_LOAD_CPU), BENCH_ISOLATE_REPS (7), BENCH_ISOLATE_N (20000) and BENCH_ISOLATE_TARGETS (a,b,c; with
+// BENCH_ONLY=isolate) for the in-isolate loop,
 // BENCH_ONLY=isolate|wasmcore|report (one part alone, for tuning).
 
 import { spawn, spawnSync, execFileSync } from 'node:child_process'
@@ -735,7 +736,7 @@ async function main() {
       cookies[k] = (await login(k, d, sim)).cookie
       await stopGroup(d.child)
     }
-    await isolateHot(R, bundle, KEYS, cookies, sim)
+    await isolateHot(R, bundle, (env.BENCH_ISOLATE_TARGETS || KEYS.join(',')).split(','), cookies, sim)
     console.log(JSON.stringify(R.isolate))
     await stopGroup(sim.child)
     return
