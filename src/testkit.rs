@@ -318,6 +318,9 @@ pub struct FakePlatform {
     /// Answers [`Platform::verify_rs256`] (with the `rsa` crate, standing in for the runtime's
     /// crypto) instead of leaving the check to the core's Rust path.
     pub runtime_rs256: Cell<bool>,
+    /// When set, [`Platform::verify_rs256`] answers this without checking (benches: the
+    /// runtime's crypto is measured apart, in workerd).
+    pub runtime_rs256_verdict: Cell<Option<bool>>,
 }
 
 impl Default for FakePlatform {
@@ -348,6 +351,7 @@ impl FakePlatform {
             asset_reads: Cell::new(0),
             assets_broken: Cell::new(false),
             runtime_rs256: Cell::new(false),
+            runtime_rs256_verdict: Cell::new(None),
         }
     }
     pub fn count(&self, url: &str) -> usize {
@@ -433,6 +437,9 @@ impl Platform for FakePlatform {
         Ok(self.assets.borrow().get(path).cloned())
     }
     async fn verify_rs256(&self, n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        if let Some(v) = self.runtime_rs256_verdict.get() {
+            return Some(v);
+        }
         if !self.runtime_rs256.get() {
             return None;
         }

@@ -5,18 +5,37 @@ import { initSync, setup, set_token, run } from './pkg/bench_wasm_core.js'
 
 initSync({ module: wasmModule })
 
+// The RS256 check as the Worker makes it on the callback (src/edge/js.rs): WebCrypto, the key
+// imported once.
+let rsa = null
+async function webcryptoRs256(n) {
+  const { jwk, token } = rsa
+  const key = await crypto.subtle.importKey('jwk', { kty: 'RSA', n: jwk.n, e: jwk.e, alg: 'RS256', ext: true },
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify'])
+  const i = token.lastIndexOf('.')
+  const data = new TextEncoder().encode(token.slice(0, i))
+  const sig = Uint8Array.from(atob(token.slice(i + 1).replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+  let ok = 0
+  for (let k = 0; k < n; k++) ok += (await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, sig.slice(), data.slice())) ? 1 : 0
+  return ok
+}
+
 export default {
   async fetch(request) {
     const url = new URL(request.url)
     if (url.pathname === '/setup') {
       const { jwks, now } = await request.json()
+      rsa = { jwk: jwks.keys[0], token: null }
       return new Response(setup(JSON.stringify(jwks), now), { headers: { 'content-type': 'application/json' } })
     }
     if (url.pathname === '/token') {
-      return Response.json({ status: set_token(await request.text()) })
+      const body = await request.text()
+      rsa.token = JSON.parse(body).id_token
+      return Response.json({ status: set_token(body) })
     }
     if (url.pathname === '/run') {
       const n = Number(url.searchParams.get('n') || 1)
+      if (url.searchParams.get('op') === 'webcrypto_rs256') return Response.json({ ok: await webcryptoRs256(n), n })
       return Response.json({ ok: run(url.searchParams.get('op') || 'noop', n), n })
     }
     return new Response('not found', { status: 404 })

@@ -99,6 +99,17 @@ pub fn run(op: String, n: u32) -> u32 {
                         Outcome::Reply(r) if r.status == 303) as u32;
                 }
             }
+            "callback_runtime_crypto" => {
+                // The callback as the Worker runs it: the RS256 check by the runtime's WebCrypto,
+                // measured apart (worker.js, op webcrypto_rs256); here only the wasm's own work.
+                st.p.runtime_rs256_verdict.set(Some(true));
+                for _ in 0..n {
+                    st.app.forget_exchanges();
+                    ok += matches!(block_on(st.app.handle(&st.p, &st.callback)),
+                        Outcome::Reply(r) if r.status == 303) as u32;
+                }
+                st.p.runtime_rs256_verdict.set(None);
+            }
             "login_start" => {
                 let req = bench::get(ACCEPT, "/auth/login?return_to=%2Fprivate%2F", "");
                 for _ in 0..n {
