@@ -246,12 +246,12 @@ impl Msg {
             CallbackDuplicateParam | CallbackMissingCode | CallbackIssMismatch | ProviderError | IdTokenMalformed
             | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature | IdTokenIssuer | IdTokenAudience | IdTokenAzp
             | IdTokenExpired | IdTokenIssuedAt | IdTokenNotYetValid | IdTokenNonce | IdTokenSubject | IdTokenAtHash
-            | UserinfoSubMismatch => Msg::NotVerified,
+            | UserinfoSubMismatch | IdTokenAcrMissing | IdTokenAcrMismatch | IdTokenAuthTooOld => Msg::NotVerified,
             ConfigInvalid => Msg::NotConfigured,
             WebhookMalformed | WebhookAlgorithm | WebhookSignature | WebhookExpired | WebhookNotYetValid
             | WebhookTooLarge | WebhookMediaType => Msg::WebhookRefused,
             WebhookStoreFailed | WebhookForwardFailed => Msg::WebhookRetry,
-            SessionRequired => Msg::LoginRequired,
+            SessionRequired | StepUpRequired => Msg::LoginRequired,
             Forbidden => Msg::Forbidden,
             LogoutBadOrigin => Msg::LogoutRefused,
             LogoutStoreFailed => Msg::LogoutIncomplete,
