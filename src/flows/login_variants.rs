@@ -58,7 +58,7 @@ impl SilentOutcome {
     }
 }
 
-fn query<'a, P: Platform>(ctx: &'a Ctx<'_, P>, name: &str) -> Option<String> {
+fn query<P: Platform>(ctx: &Ctx<'_, P>, name: &str) -> Option<String> {
     ctx.req.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
