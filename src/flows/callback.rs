@@ -163,5 +163,9 @@ async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &Che
         p.log(Level::Warn, "session.claims_dropped", &format!("{dropped} claims dropped to keep the cookie under 4 KB"));
     }
     p.log(Level::Info, "login.ok", "");
-    Ok(Reply::redirect(303, checked.transaction().return_to().as_str()).with_cookie(set_cookie))
+    let reply = Reply::redirect(303, checked.transaction().return_to().as_str()).with_cookie(set_cookie);
+    Ok(match super::login_variants::forget_silent_outcome(ctx) {
+        Some(clear) => reply.with_cookie(clear),
+        None => reply,
+    })
 }

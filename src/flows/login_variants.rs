@@ -125,6 +125,12 @@ pub fn remembered_silent_outcome(cookie_header: &str) -> Option<&'static str> {
     cookie::values(cookie_header, SILENT_COOKIE).into_iter().find_map(SilentOutcome::parse).map(SilentOutcome::as_str)
 }
 
+/// A `Set-Cookie` that forgets a failed silent attempt, when the request carries one (a login
+/// succeeded).
+pub fn forget_silent_outcome<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
+    remembered_silent_outcome(&ctx.req.cookie_header()).map(|_| cookie::clear_cookie(SILENT_COOKIE))
+}
+
 /// `401 session.required`, with `"silent_login": <outcome>` while a failed silent attempt is
 /// remembered.
 pub fn session_required<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {

@@ -79,6 +79,11 @@ fn a_failed_silent_attempt_returns_without_a_page_or_a_session() {
         assert_eq!(s.status, 401);
         let v: serde_json::Value = serde_json::from_str(&s.body).unwrap();
         assert_eq!((v["error"].as_str(), v["silent_login"].as_str()), (Some("session.required"), Some(marker)));
+        // Forgotten after a successful login.
+        let q = login_with(&app, &p, &mut jar, "return_to=%2Fshop");
+        let ok = finish(&app, &p, &mut jar, &format!("code=z&state={}", q["state"]));
+        assert!(ok.set_cookies().any(|c| c.starts_with("__Host-vipps-silent=;") && c.contains("Max-Age=0")));
+        jar.0.retain(|k, _| k != "__Host-vipps-session");
         // The same error on an ordinary login is the error page.
         let q = login_with(&app, &p, &mut jar, "return_to=%2Fshop");
         let r = finish(&app, &p, &mut jar, &format!("error={error}&state={}", q["state"]));
