@@ -28,7 +28,7 @@ pub fn error_json_in(code: Code, look: Look) -> Reply {
 fn level(code: Code) -> Level {
     if code.is_broken() {
         Level::Error
-    } else if matches!(code, Code::SessionRequired | Code::NotFound | Code::AccessDenied | Code::Forbidden) {
+    } else if matches!(code, Code::SessionRequired | Code::StepUpRequired | Code::NotFound | Code::AccessDenied | Code::Forbidden) {
         Level::Info
     } else {
         Level::Warn

@@ -347,6 +347,7 @@ pub(crate) mod tests {
         };
         assert!(clash("https://shop.example/", &[]));
         assert!(clash("https://shop.example/auth/login", &[]));
+        assert!(clash("https://shop.example/auth/register", &[]));
         assert!(clash("https://shop.example/auth/session", &[]));
         assert!(clash("https://shop.example/auth/logout", &[]));
         assert!(clash("https://shop.example/auth/logged-out", &[]));
