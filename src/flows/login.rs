@@ -23,23 +23,19 @@ pub async fn run_register<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
 }
 
 async fn start<P: Platform>(ctx: &Ctx<'_, P>, register: bool) -> Answer {
-    match begin(ctx, register).await {
-        Ok(Ok(reply)) => Answer::reply(Ok(reply)),
-        Ok(Err(answer)) => answer,
-        Err(e) => Answer::reply(Err(e)),
-    }
+    begin(ctx, register).await.unwrap_or_else(|e| Answer::reply(Err(e)))
 }
 
 /// The redirect to Vipps; or another answer instead of a login (see
 /// [`super::login_variants::requested`]).
-async fn begin<P: Platform>(ctx: &Ctx<'_, P>, register: bool) -> Result<Result<Reply, Answer>, Error> {
+async fn begin<P: Platform>(ctx: &Ctx<'_, P>, register: bool) -> Result<Answer, Error> {
     let (p, config, req) = (ctx.p, ctx.config, ctx.req);
     // The transaction cookie must be set on the origin the callback will arrive at;
     // start the login there (localhost vs 127.0.0.1, www vs apex).
     let callback_origin = config.vipps.redirect_uri.url().origin().ascii_serialization();
     if req.origin() != callback_origin {
         let loc = format!("{callback_origin}{}", crate::util::path_and_query(&req.url));
-        return Ok(Ok(Reply::redirect(302, &loc)));
+        return Ok(Answer::reply(Ok(Reply::redirect(302, &loc))));
     }
     let raw_return = req.url.query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned());
     let return_to = match raw_return.as_deref() {
@@ -51,7 +47,7 @@ async fn begin<P: Platform>(ctx: &Ctx<'_, P>, register: bool) -> Result<Result<R
     };
     let options = match super::login_variants::requested(ctx, &return_to, register) {
         Ok(o) => o,
-        Err(answer) => return Ok(Err(answer)),
+        Err(answer) => return Ok(answer),
     };
     let disc = ctx.state.docs.discovery(p, config, &ctx.budget()).await?;
     let mut state_bytes = [0u8; 16];
@@ -60,5 +56,5 @@ async fn begin<P: Platform>(ctx: &Ctx<'_, P>, register: bool) -> Result<Result<R
     let mut tx = TransactionCookie::from_cookie_header(config, &req.cookie_header()).unwrap_or_default();
     let (nonce, verifier) = tx.begin_with(config, state.clone(), &return_to, options.clone(), p.now());
     let location = authorize::build_url_with(config, &disc, &state, &nonce, &verifier, &options)?;
-    Ok(Ok(Reply::redirect(302, &location).with_cookie(tx.to_set_cookie(config))))
+    Ok(Answer::reply(Ok(Reply::redirect(302, &location).with_cookie(tx.to_set_cookie(config)))))
 }
