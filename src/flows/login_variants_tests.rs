@@ -202,7 +202,7 @@ fn temporarily_unavailable_is_retried_once() {
     // The second time the user sees the page (in the login's brand), and nothing loops.
     let r = finish(&app, &p, &mut jar, &format!("error=temporarily_unavailable&state={}", again["state"]));
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("callback.provider_error") && r.body.contains("MobilePay"), "{}", r.body);
+    assert!(r.body.contains("callback.provider_error") && r.body.contains("#5A78FF"), "{}", r.body);
     assert_eq!(p.count(TOKEN_URL), 0);
     // Off: the page at once.
     let app = app_with(&[]);
@@ -226,7 +226,16 @@ fn markets_from_the_allowed_list_only() {
     assert!(r.body.contains("MobilePay") && r.body.contains("#5A78FF"), "{}", r.body);
     let q = login_with(&app, &p, &mut jar, "");
     let r = finish(&app, &p, &mut jar, &format!("error=access_denied&state={}", q["state"]));
-    assert!(!r.body.contains("MobilePay"));
+    assert!(!r.body.contains("#5A78FF"));
+    // The login route's own errors wear the market asked for too (a fresh isolate, Vipps down).
+    let app = app_with(&[("VIPPS_MARKETS", "DK,NO"), ("VIPPS_MARKET", "NO")]);
+    let p = FakePlatform::default();
+    p.idp.down.set(true);
+    let r = get_reply(&app, &p, &mut Jar::default(), "https://shop.example/auth/login?market=DK");
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("#5A78FF"), "{}", r.body);
+    let r = get_reply(&app, &p, &mut Jar::default(), "https://shop.example/auth/login?market=FI");
+    assert!(r.body.contains("#FF5B24") && !r.body.contains("#5A78FF"), "FI is not allowed here");
 }
 
 #[test]
