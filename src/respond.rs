@@ -60,6 +60,8 @@ fn retry_for(code: Code, login: impl FnOnce() -> String, wanted: Option<&SafeRet
         | Msg::Unreachable
         | Msg::BadAnswer
         | Msg::NotVerified
+        | Msg::NeedsAppConfirmation
+        | Msg::NeedsRecentLogin
         | Msg::LoginRequired
         | Msg::Internal => Some(Retry::Login(login())),
     }

@@ -152,6 +152,7 @@ fn a_wrong_or_missing_acr_is_refused() {
         let r = finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"]));
         assert_eq!(r.status, 401, "{code}");
         assert!(r.body.contains(code), "{}", r.body);
+        assert!(r.body.contains("Confirmation in the app needed") && r.body.contains("/auth/login?return_to=%2Fbank%2F"), "{}", r.body);
         assert!(!has_session_cookie(&r));
     }
 }
@@ -168,7 +169,7 @@ fn max_age_and_step_up_paths() {
     *p.idp.id_token_claims.borrow_mut() = Box::new(move |c| c["auth_time"] = json!(now - 1000));
     let r = finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"]));
     assert_eq!(r.status, 401);
-    assert!(r.body.contains("id_token.auth_time_too_old"));
+    assert!(r.body.contains("id_token.auth_time_too_old") && r.body.contains("Recent login needed"));
     assert!(!has_session_cookie(&r));
     // A fresh one passes, and the session ages out of the path after max_age.
     *p.idp.id_token_claims.borrow_mut() = Box::new(|_| {});
