@@ -137,7 +137,8 @@ impl LoginOptions {
             // 13. max_age: auth_time must be present and recent enough.
             let now = now as i64;
             match claims.auth_time {
-                Some(t) if t <= now + LEEWAY_SECS as i64 && now - t <= max_age as i64 + LEEWAY_SECS as i64 => {}
+                // Saturating: a hostile auth_time (i64::MIN) must not wrap into "recent".
+                Some(t) if t <= now.saturating_add(LEEWAY_SECS as i64) && now.saturating_sub(t) <= (max_age as i64).saturating_add(LEEWAY_SECS as i64) => {}
                 Some(_) => return Err(Error::new(Code::IdTokenAuthTooOld, format!("auth_time is more than {max_age} s ago (or in the future)"))),
                 None => return Err(Error::new(Code::IdTokenAuthTooOld, "auth_time missing and a maximum age applies")),
             }
@@ -201,6 +202,9 @@ mod tests {
         assert!(fresh.check_id_token(&claims(json!({"auth_time": now - 300})), now).is_ok());
         assert_eq!(fresh.check_id_token(&claims(json!({"auth_time": now - 300 - LEEWAY_SECS - 1})), now).unwrap_err().code, Code::IdTokenAuthTooOld);
         assert_eq!(fresh.check_id_token(&claims(json!({})), now).unwrap_err().code, Code::IdTokenAuthTooOld);
+        for hostile in [i64::MIN, i64::MIN + 1, 0, -1, i64::MAX] {
+            assert_eq!(fresh.check_id_token(&claims(json!({"auth_time": hostile})), now).unwrap_err().code, Code::IdTokenAuthTooOld, "{hostile}");
+        }
         assert_eq!(fresh.check_id_token(&claims(json!({"auth_time": now + 3600})), now).unwrap_err().code, Code::IdTokenAuthTooOld);
     }
 }
