@@ -31,8 +31,12 @@ pub fn parse(r: &mut Reader, gate: &GateConfig) -> LoginOptionsConfig {
         None | Some("off") => None,
         Some("no_dialog") => Some(SilentRequest::NoDialog),
         Some("prompt_none") => Some(SilentRequest::PromptNone),
+        Some("login_hint") => Some(SilentRequest::LoginHint),
         Some(_) => {
-            r.problem("SILENT_LOGIN", "must be 'off', 'no_dialog' (requested_flow=no_dialog) or 'prompt_none' (prompt=none)");
+            r.problem(
+                "SILENT_LOGIN",
+                "must be 'off', 'no_dialog' (requested_flow=no_dialog), 'prompt_none' (prompt=none) or 'login_hint' (login_hint=unsolicited:nodialog)",
+            );
             None
         }
     };
@@ -142,6 +146,7 @@ mod tests {
         assert_eq!(o.step_up.requirement(&p("/PROFILE")), Requirement { step_up: true, ..Default::default() });
         assert!(o.retry_unavailable);
         assert_eq!(parse(&[("SILENT_LOGIN", "no_dialog")]).unwrap().login_options.silent, Some(SilentRequest::NoDialog));
+        assert_eq!(parse(&[("SILENT_LOGIN", "login_hint")]).unwrap().login_options.silent, Some(SilentRequest::LoginHint));
     }
 
     #[test]

@@ -50,13 +50,15 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// How a silent attempt is asked for (`SILENT_LOGIN`): Vipps' documentation of a no-dialog login
-/// was withdrawn in 2023, and its two historical spellings differ.
+/// was withdrawn in 2023, and its historical spellings differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SilentRequest {
     /// `requested_flow=no_dialog`.
     NoDialog,
     /// `prompt=none` (OpenID Connect Core §3.1.2.1; never documented by Vipps).
     PromptNone,
+    /// `login_hint=unsolicited:nodialog` (the earliest spelling).
+    LoginHint,
 }
 
 /// One login's options. Built by the login route from the request and the configuration only.
@@ -101,6 +103,7 @@ impl LoginOptions {
         match (self.silent, silent) {
             (true, Some(SilentRequest::NoDialog)) => out.push(("requested_flow", "no_dialog")),
             (true, Some(SilentRequest::PromptNone)) => out.push(("prompt", "none")),
+            (true, Some(SilentRequest::LoginHint)) => out.push(("login_hint", "unsolicited:nodialog")),
             _ => {}
         }
         if self.app_auth {
@@ -185,6 +188,7 @@ mod tests {
             [("requested_flow", "no_dialog"), ("acr_values", APP_AUTH), ("step_up", "true")]
         );
         assert_eq!(o.authorize_params(Some(SilentRequest::PromptNone))[0], ("prompt", "none"));
+        assert_eq!(o.authorize_params(Some(SilentRequest::LoginHint))[0], ("login_hint", "unsolicited:nodialog"));
         assert_eq!(o.authorize_params(None).len(), 2, "silent is never sent unless configured");
     }
 
