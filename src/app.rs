@@ -13,7 +13,7 @@ use crate::platform::{Level, Platform};
 use crate::policy::cors;
 use crate::respond;
 use crate::return_to::SafeReturnPath;
-use crate::router::{self, Decision, Route};
+use crate::router::{self, Decision, Route, Spec};
 use std::cell::Cell;
 
 pub struct App {
@@ -105,6 +105,7 @@ impl App {
             Decision::Routed { .. } if !spec.allows(&req.method) => flows::Answer::reply(Err(Error::from(Code::MethodNotAllowed))),
             Decision::Routed { path, route } => match route {
                 Route::Login => flows::login::run(&ctx).await,
+                Route::Register => flows::login::run_register(&ctx).await,
                 Route::Callback => flows::callback::run(&ctx).await,
                 Route::Session => flows::session::run(&ctx).await,
                 Route::Logout => flows::logout::run(&ctx).await,
@@ -123,7 +124,7 @@ impl App {
                 return Outcome::Forward(f);
             }
             Ok(Action::Reply(r)) => r,
-            Err(e) => respond::error_for(p, &e, html, &ctx.pages(), wanted_page(route, req).as_ref()).await,
+            Err(e) => respond::error_for(p, &e, html, &ctx.pages_in(e.brand), wanted_page(route, req).as_ref()).await,
         };
         for c in answer.cookies {
             reply = reply.with_cookie(c);
@@ -132,6 +133,19 @@ impl App {
             cors::allow(&config.front_end.origins, req, &mut reply);
         }
         Outcome::Reply(reply)
+    }
+
+    /// The backend did not answer a forwarded request: the same mapping as a flow's error (a
+    /// page in the user's language with a reload of the page for navigations, JSON with the
+    /// code for API clients), from the headers the route's spec read.
+    pub async fn forward_failed<P: Platform>(&self, p: &P, req: &IncomingRequest, spec: &Spec, detail: String) -> Reply {
+        let e = Error::new(Code::BackendUnavailable, detail);
+        let Some(config) = self.config() else {
+            return respond::error(p, &e, false, None);
+        };
+        let ctx = Ctx { p, config, state: &self.state, req };
+        let wanted = SafeReturnPath::parse(crate::util::path_and_query(&req.url));
+        respond::error_for(p, &e, spec.html_errors(req), &ctx.pages(), wanted.as_ref()).await
     }
 
     /// While the configuration is broken every request gets the configuration page (the
@@ -158,7 +172,7 @@ impl App {
 /// itself on the gate. An error page's retry leads back there.
 fn wanted_page(route: Option<Route>, req: &IncomingRequest) -> Option<SafeReturnPath> {
     match route? {
-        Route::Login => req.url.query_pairs().find(|(k, _)| k == "return_to").and_then(|(_, v)| SafeReturnPath::parse(&v)),
+        Route::Login | Route::Register => req.url.query_pairs().find(|(k, _)| k == "return_to").and_then(|(_, v)| SafeReturnPath::parse(&v)),
         Route::Public | Route::Protected => SafeReturnPath::parse(crate::util::path_and_query(&req.url)),
         _ => None,
     }

@@ -72,7 +72,7 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
         Outcome::Forward(plan) => match app.config() {
             Some(config) => match convert::forward(&env, config, &req, &inc, &plan).await {
                 Ok(r) => convert::finish_forward(r, &plan),
-                Err(e) => edge_error(&platform, Code::BackendUnavailable, e),
+                Err(e) => convert::response(app.forward_failed(&platform, &inc, spec, e).await),
             },
             None => edge_error(&platform, Code::ConfigInvalid, "forward without a configuration".into()),
         },
