@@ -7,7 +7,7 @@ use crate::policy::forward::{self, Forward};
 use crate::router::Spec;
 use futures_util::StreamExt;
 use wasm_bindgen::JsCast;
-use worker::{web_sys, Env, Headers, Request, ResponseBuilder};
+use worker::{web_sys, Env, Request};
 
 /// Name of the static assets binding.
 pub const ASSETS_BINDING: &str = "ASSETS";
@@ -56,11 +56,11 @@ pub async fn read_capped(mut stream: worker::ByteStream, cap: usize) -> worker::
 }
 
 pub fn response(reply: Reply) -> worker::Result<web_sys::Response> {
-    let headers = Headers::new();
-    for (k, v) in &reply.headers {
-        headers.append(k, v)?;
+    match super::js::reply(reply.status, &reply.headers, &reply.body) {
+        Some(Ok(r)) => Ok(r),
+        Some(Err(e)) => Err(worker::Error::RustError(js_error(&e))),
+        None => Err(worker::Error::RustError("a header value with a line break".into())),
     }
-    Ok(ResponseBuilder::new().with_status(reply.status).with_headers(headers).fixed(reply.body.into_bytes()).into())
 }
 
 /// Sends a gated request on to the backend, as planned: exactly the canonical path the gate
@@ -93,7 +93,7 @@ pub async fn forward(
     super::js::forward(env.as_ref(), None, req, url.as_str(), &edits).await.map_err(|e| js_error(&e))
 }
 
-fn js_error(e: &wasm_bindgen::JsValue) -> String {
+pub(super) fn js_error(e: &wasm_bindgen::JsValue) -> String {
     match e.dyn_ref::<js_sys::Error>() {
         Some(err) => String::from(err.message()),
         None => e.as_string().unwrap_or_else(|| "the backend did not answer".into()),
@@ -121,10 +121,9 @@ pub fn finish_forward(resp: web_sys::Response, plan: &Forward) -> worker::Result
 /// redirects followed within the assets (their `html_handling` may redirect `/x.html` to `/x`).
 pub async fn asset(env: &Env, path: &str) -> Result<Option<Vec<u8>>, String> {
     use crate::pages::template::MAX_TEMPLATE;
-    let assets = env.assets(ASSETS_BINDING).map_err(|_| format!("no {ASSETS_BINDING} binding"))?;
     let mut url = format!("https://assets.invalid{path}");
     for _ in 0..3 {
-        let mut resp = assets.fetch(url.as_str(), None).await.map_err(|e| e.to_string())?;
+        let mut resp = worker::Response::from(super::js::binding_get(env.as_ref(), ASSETS_BINDING, &url).await.map_err(|e| js_error(&e))?);
         match resp.status_code() {
             200 => {
                 let body = match resp.body() {

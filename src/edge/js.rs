@@ -33,6 +33,18 @@ export function edge_headers(from, wanted, names) {
 export function edge_assets(env, binding, req, url) {
   return env[binding].fetch(url ? new Request(url, req) : req)
 }
+export function edge_reply(status, headers, body) {
+  const h = new Headers()
+  const a = headers.split('\n')
+  for (let i = 0; i + 1 < a.length; i += 2) h.append(a[i], a[i + 1])
+  const empty = body === '' && (status === 101 || status === 204 || status === 205 || status === 304)
+  return new Response(empty ? null : body, { status, headers: h })
+}
+export function edge_binding_get(env, binding, url) {
+  const b = env[binding]
+  if (!b) throw new Error('no ' + binding + ' binding')
+  return b.fetch(url)
+}
 export function edge_forward(env, binding, req, url, del, append) {
   const h = new Headers(req.headers)
   if (del) for (const n of del.split(',')) h.delete(n)
@@ -42,6 +54,14 @@ export function edge_forward(env, binding, req, url, del, append) {
   }
   const out = new Request(url, { method: req.method, headers: h, body: req.body, redirect: 'manual' })
   return binding ? env[binding].fetch(out) : fetch(out)
+}
+export function edge_subrequest(method, url, headers, body, signal) {
+  const h = new Headers()
+  if (headers) {
+    const a = headers.split('\n')
+    for (let i = 0; i + 1 < a.length; i += 2) h.append(a[i], a[i + 1])
+  }
+  return fetch(url, { method, headers: h, body, redirect: 'manual', signal })
 }
 // RS256 with WebCrypto; imported keys kept per isolate (a JWKS holds a handful).
 const rsaKeys = new Map()
@@ -78,6 +98,10 @@ extern "C" {
     #[wasm_bindgen(catch)]
     fn edge_assets(env: &JsValue, binding: &str, req: &web_sys::Request, url: Option<&str>) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
+    fn edge_reply(status: u16, headers: &str, body: &str) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn edge_binding_get(env: &JsValue, binding: &str, url: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
     fn edge_forward(
         env: &JsValue,
         binding: Option<&str>,
@@ -85,6 +109,14 @@ extern "C" {
         url: &str,
         del: &str,
         append: &str,
+    ) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn edge_subrequest(
+        method: &str,
+        url: &str,
+        headers: &str,
+        body: Option<String>,
+        signal: &web_sys::AbortSignal,
     ) -> Result<js_sys::Promise, JsValue>;
     fn edge_rs256(n: &str, e: &str, data: &[u8], sig: &[u8]) -> js_sys::Promise;
     #[wasm_bindgen(catch)]
@@ -161,4 +193,51 @@ pub fn personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cooki
 pub async fn rs256(n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
     let v = worker::wasm_bindgen_futures::JsFuture::from(edge_rs256(n_b64, e_b64, data, signature)).await.ok()?;
     v.as_bool()
+}
+
+/// A subrequest (the identity provider's endpoints): redirects are returned, not followed.
+/// `None` for a header that cannot be sent (a name or value with CR or LF).
+pub async fn subrequest(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<String>,
+    signal: &web_sys::AbortSignal,
+) -> Option<Result<web_sys::Response, JsValue>> {
+    let mut joined = String::new();
+    for (k, v) in headers {
+        if [k, v].iter().any(|s| s.contains(['\n', '\r'])) {
+            return None;
+        }
+        joined.push_str(k);
+        joined.push('\n');
+        joined.push_str(v);
+        joined.push('\n');
+    }
+    let run = async {
+        let promise = edge_subrequest(method, url, &joined, body, signal)?;
+        worker::wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
+    };
+    Some(run.await)
+}
+
+/// `GET url` from the binding `binding` of `env` (the static assets).
+pub async fn binding_get(env: &JsValue, binding: &str, url: &str) -> Result<web_sys::Response, JsValue> {
+    let promise = edge_binding_get(env, binding, url)?;
+    worker::wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
+}
+
+/// A response the core made in full. `None` for a header that cannot be sent (CR or LF).
+pub fn reply(status: u16, headers: &[(String, String)], body: &str) -> Option<Result<web_sys::Response, JsValue>> {
+    let mut joined = String::new();
+    for (k, v) in headers {
+        if [k, v].iter().any(|s| s.contains(['\n', '\r'])) {
+            return None;
+        }
+        joined.push_str(k);
+        joined.push('\n');
+        joined.push_str(v);
+        joined.push('\n');
+    }
+    Some(edge_reply(status, &joined, body))
 }

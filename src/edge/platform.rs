@@ -6,7 +6,7 @@ use crate::http::{InboundResponse, OutboundRequest};
 use crate::platform::{FetchError, Level, Platform, StoreError};
 use futures_util::future::{select, Either};
 use std::time::Duration;
-use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{AbortController, Delay, Env};
 
 /// Name of the KV binding that caches discovery and JWKS and records revocations.
 pub const KV_BINDING: &str = "VIPPS_CACHE";
@@ -28,22 +28,12 @@ pub fn log_line(level: Level, code: &str, detail: &str) {
 
 impl EdgePlatform<'_> {
     async fn fetch_inner(&self, req: OutboundRequest, signal: &worker::AbortSignal) -> Result<InboundResponse, FetchError> {
-        let headers = Headers::new();
-        for (k, v) in &req.headers {
-            headers.append(k, v).map_err(|_| FetchError::Network("bad header".into()))?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(Method::from(req.method.to_string()))
-            .with_headers(headers)
-            .with_redirect(RequestRedirect::Manual);
-        if let Some(body) = req.body {
-            init.with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
-        }
-        let request = Request::new_with_init(&req.url, &init).map_err(|e| FetchError::Network(e.to_string()))?;
-        let mut resp = Fetch::Request(request)
-            .send_with_signal(signal)
-            .await
-            .map_err(|e| FetchError::Network(e.to_string()))?;
+        let sent = super::js::subrequest(req.method, &req.url, &req.headers, req.body, signal).await;
+        let mut resp = match sent {
+            None => return Err(FetchError::Network("bad header".into())),
+            Some(Err(e)) => return Err(FetchError::Network(super::convert::js_error(&e))),
+            Some(Ok(r)) => worker::Response::from(r),
+        };
         let declared = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > MAX_BODY) {
             return Err(FetchError::TooLarge);
