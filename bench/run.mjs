@@ -50,7 +50,7 @@ const OPT = {
   skipCargo: env.BENCH_SKIP_CARGO === '1',
   // Pinning: the serving workerd on one core, the load (wrk, Node's login client, the simulator)
   // on the other, so they do not take turns on one core. BENCH_PIN=0 turns it off.
-  pin: env.BENCH_PIN !== '0' && os.cpus().length >= 2,
+  pin: env.BENCH_PIN !== '0' && os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0,
   serverCpu: env.BENCH_SERVER_CPU || String(os.cpus().length - 1),
   loadCpu: env.BENCH_LOAD_CPU || '0',
   out: env.BENCH_OUT || path.join(ROOT, 'BENCHMARKS.md'),

@@ -5,9 +5,8 @@ use crate::config::{Backend, Config};
 use crate::http::{IncomingRequest, Reply};
 use crate::policy::forward::{self, Forward};
 use crate::router::Spec;
-use futures_util::StreamExt;
 use wasm_bindgen::JsCast;
-use worker::{web_sys, Env, Request};
+use worker::{web_sys, Env};
 
 /// Name of the static assets binding.
 pub const ASSETS_BINDING: &str = "ASSETS";
@@ -22,37 +21,19 @@ pub async fn incoming(req: &web_sys::Request, spec: &Spec, method: String, url: 
     let method = worker::Method::from(method).to_string();
     let mut inc = IncomingRequest { method, url, headers: read.values, body: None };
     if let (Some(cap), "POST") = (spec.body_cap, inc.method.as_str()) {
-        let mut r = Request::from(Clone::clone(req)); // the same JS object (not `Request.clone()`)
-        inc.body = Some(read_body(&mut r, cap).await?);
+        inc.body = Some(read_body(req, cap).await?);
     }
     Ok(inc)
 }
 
 /// Reads a request body for the core, at most `cap + 1` bytes: the core sees that it was too
 /// large without the edge buffering a hostile multi-megabyte upload.
-async fn read_body(req: &mut Request, cap: usize) -> worker::Result<Vec<u8>> {
-    let declared = req.headers().get("content-length")?.and_then(|v| v.parse::<usize>().ok());
+async fn read_body(req: &web_sys::Request, cap: usize) -> worker::Result<Vec<u8>> {
+    let declared = super::js::headers(req, &["content-length"], false).values.pop().and_then(|(_, v)| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > cap) {
         return Ok(vec![0; cap + 1]);
     }
-    if req.inner().body().is_none() {
-        return Ok(Vec::new());
-    }
-    read_capped(req.stream()?, cap).await
-}
-
-/// Reads a body stream as it arrives, stopping after `cap + 1` bytes: a longer result means
-/// "too large", and a multi-megabyte body is never buffered whole.
-pub async fn read_capped(mut stream: worker::ByteStream, cap: usize) -> worker::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk?);
-        if body.len() > cap {
-            body.truncate(cap + 1);
-            break;
-        }
-    }
-    Ok(body)
+    super::js::body(req, cap).await.map_err(worker::Error::RustError)
 }
 
 pub fn response(reply: Reply) -> worker::Result<web_sys::Response> {
@@ -123,18 +104,12 @@ pub async fn asset(env: &Env, path: &str) -> Result<Option<Vec<u8>>, String> {
     use crate::pages::template::MAX_TEMPLATE;
     let mut url = format!("https://assets.invalid{path}");
     for _ in 0..3 {
-        let mut resp = worker::Response::from(super::js::binding_get(env.as_ref(), ASSETS_BINDING, &url).await.map_err(|e| js_error(&e))?);
-        match resp.status_code() {
-            200 => {
-                let body = match resp.body() {
-                    worker::ResponseBody::Stream(_) => read_capped(resp.stream().map_err(|e| e.to_string())?, MAX_TEMPLATE).await,
-                    _ => resp.bytes().await,
-                };
-                return body.map(Some).map_err(|e| e.to_string());
-            }
+        let resp = super::js::binding_get(env.as_ref(), ASSETS_BINDING, &url).await.map_err(|e| js_error(&e))?;
+        match resp.status() {
+            200 => return super::js::body(&resp, MAX_TEMPLATE).await.map(Some),
             404 => return Ok(None),
             301 | 302 | 303 | 307 | 308 => {
-                let to = resp.headers().get("location").ok().flatten().unwrap_or_default();
+                let to = super::js::headers(&resp, &["location"], false).values.pop().map(|(_, v)| v).unwrap_or_default();
                 let next = url::Url::parse(&url).and_then(|base| base.join(&to)).map_err(|_| "a bad redirect".to_string())?;
                 if next.host_str() != Some("assets.invalid") {
                     return Err("a redirect out of the assets".into());

@@ -40,6 +40,49 @@ export function edge_reply(status, headers, body) {
   const empty = body === '' && (status === 101 || status === 204 || status === 205 || status === 304)
   return new Response(empty ? null : body, { status, headers: h })
 }
+export function edge_kv_get(env, binding, key) {
+  const kv = env[binding]
+  if (!kv) throw new Error('no ' + binding + ' binding')
+  return kv.get(key)
+}
+export function edge_kv_put(env, binding, key, value, ttl) {
+  const kv = env[binding]
+  if (!kv) throw new Error('no ' + binding + ' binding')
+  return kv.put(key, value, { expirationTtl: ttl })
+}
+// A Request's or Response's body, read as it arrives and cut after cap + 1 bytes: a longer
+// result means "too large", and a multi-megabyte body is never buffered whole.
+export async function edge_body(from, cap) {
+  if (!from.body) return new Uint8Array(0)
+  const reader = from.body.getReader()
+  const chunks = []
+  let n = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    n += value.byteLength
+    if (n > cap) {
+      reader.cancel().catch(() => {})
+      break
+    }
+  }
+  const out = new Uint8Array(Math.min(n, cap + 1))
+  let o = 0
+  for (const c of chunks) {
+    const take = Math.min(c.byteLength, out.length - o)
+    out.set(c.subarray(0, take), o)
+    o += take
+    if (o >= out.length) break
+  }
+  return out
+}
+// `status\n` then `name\nvalue\n` per header (names lower case).
+export function edge_response_head(resp) {
+  let out = resp.status + '\n'
+  for (const [k, v] of resp.headers) out += k + '\n' + v + '\n'
+  return out
+}
 export function edge_binding_get(env, binding, url) {
   const b = env[binding]
   if (!b) throw new Error('no ' + binding + ' binding')
@@ -99,6 +142,12 @@ extern "C" {
     fn edge_assets(env: &JsValue, binding: &str, req: &web_sys::Request, url: Option<&str>) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn edge_reply(status: u16, headers: &str, body: &str) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn edge_kv_get(env: &JsValue, binding: &str, key: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn edge_kv_put(env: &JsValue, binding: &str, key: &str, value: &str, ttl: f64) -> Result<js_sys::Promise, JsValue>;
+    fn edge_body(from: &JsValue, cap: f64) -> js_sys::Promise;
+    fn edge_response_head(resp: &web_sys::Response) -> String;
     #[wasm_bindgen(catch)]
     fn edge_binding_get(env: &JsValue, binding: &str, url: &str) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
@@ -240,4 +289,45 @@ pub fn reply(status: u16, headers: &[(String, String)], body: &str) -> Option<Re
         joined.push('\n');
     }
     Some(edge_reply(status, &joined, body))
+}
+
+/// A Workers KV value as text, `None` when absent.
+pub async fn kv_get(env: &JsValue, binding: &str, key: &str) -> Result<Option<String>, String> {
+    let run = async {
+        let promise = edge_kv_get(env, binding, key)?;
+        worker::wasm_bindgen_futures::JsFuture::from(promise).await
+    };
+    let v = run.await.map_err(|e| super::convert::js_error(&e))?;
+    match v.as_string() {
+        Some(s) => Ok(Some(s)),
+        None if v.is_null() || v.is_undefined() => Ok(None),
+        None => Err("a KV value that is not text".into()),
+    }
+}
+
+/// Stores a Workers KV value that expires after `ttl_secs`.
+pub async fn kv_put(env: &JsValue, binding: &str, key: &str, value: &str, ttl_secs: u64) -> Result<(), String> {
+    let run = async {
+        let promise = edge_kv_put(env, binding, key, value, ttl_secs as f64)?;
+        worker::wasm_bindgen_futures::JsFuture::from(promise).await
+    };
+    run.await.map(|_| ()).map_err(|e| super::convert::js_error(&e))
+}
+
+/// A body (of a Request or a Response), at most `cap + 1` bytes: a longer one is cut there.
+pub async fn body(from: &JsValue, cap: usize) -> Result<Vec<u8>, String> {
+    let v = worker::wasm_bindgen_futures::JsFuture::from(edge_body(from, cap as f64)).await.map_err(|e| super::convert::js_error(&e))?;
+    Ok(js_sys::Uint8Array::new(&v).to_vec())
+}
+
+/// A response's status and headers (names lower case, as the runtime gives them).
+pub fn response_head(resp: &web_sys::Response) -> (u16, Vec<(String, String)>) {
+    let s = edge_response_head(resp);
+    let mut lines = s.split('\n');
+    let status = lines.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    let mut headers = Vec::new();
+    while let (Some(k), Some(v)) = (lines.next(), lines.next()) {
+        headers.push((k.to_string(), v.to_string()));
+    }
+    (status, headers)
 }

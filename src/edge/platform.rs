@@ -1,7 +1,6 @@
 //! The runtime as the core's [`Platform`]: clock, randomness, subrequests with a timeout and a
 //! capped body, Workers KV, and JSON log lines.
 
-use super::convert::read_capped;
 use crate::http::{InboundResponse, OutboundRequest};
 use crate::platform::{FetchError, Level, Platform, StoreError};
 use futures_util::future::{select, Either};
@@ -29,28 +28,22 @@ pub fn log_line(level: Level, code: &str, detail: &str) {
 impl EdgePlatform<'_> {
     async fn fetch_inner(&self, req: OutboundRequest, signal: &worker::AbortSignal) -> Result<InboundResponse, FetchError> {
         let sent = super::js::subrequest(req.method, &req.url, &req.headers, req.body, signal).await;
-        let mut resp = match sent {
+        let resp = match sent {
             None => return Err(FetchError::Network("bad header".into())),
             Some(Err(e)) => return Err(FetchError::Network(super::convert::js_error(&e))),
-            Some(Ok(r)) => worker::Response::from(r),
+            Some(Ok(r)) => r,
         };
-        let declared = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+        let (status, headers) = super::js::response_head(&resp);
+        let declared = crate::http::header(&headers, "content-length").and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > MAX_BODY) {
             return Err(FetchError::TooLarge);
         }
-        let headers: Vec<(String, String)> = resp.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        let status = resp.status_code();
         // Read with a cap as the bytes arrive: a chunked multi-megabyte body is cut off at
         // MAX_BODY instead of being buffered whole.
-        if !matches!(resp.body(), worker::ResponseBody::Stream(_)) {
-            let body = resp.bytes().await.map_err(|e| FetchError::Network(e.to_string()))?;
-            return if body.len() > MAX_BODY { Err(FetchError::TooLarge) } else { Ok(InboundResponse { status, headers, body }) };
-        }
-        let stream = resp.stream().map_err(|e| FetchError::Network(e.to_string()))?;
-        match read_capped(stream, MAX_BODY).await {
+        match super::js::body(&resp, MAX_BODY).await {
             Ok(body) if body.len() > MAX_BODY => Err(FetchError::TooLarge),
             Ok(body) => Ok(InboundResponse { status, headers, body }),
-            Err(e) => Err(FetchError::Network(e.to_string())),
+            Err(e) => Err(FetchError::Network(e)),
         }
     }
 }
@@ -83,18 +76,11 @@ impl Platform for EdgePlatform<'_> {
     }
 
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let kv = self.env.kv(KV_BINDING).map_err(|e| StoreError(e.to_string()))?;
-        kv.get(key).text().await.map_err(|e| StoreError(e.to_string()))
+        super::js::kv_get(self.env.as_ref(), KV_BINDING, key).await.map_err(StoreError)
     }
 
     async fn kv_put(&self, key: &str, value: String, ttl_secs: u64) -> Result<(), StoreError> {
-        let kv = self.env.kv(KV_BINDING).map_err(|e| StoreError(e.to_string()))?;
-        kv.put(key, value)
-            .map_err(|e| StoreError(e.to_string()))?
-            .expiration_ttl(ttl_secs)
-            .execute()
-            .await
-            .map_err(|e| StoreError(e.to_string()))
+        super::js::kv_put(self.env.as_ref(), KV_BINDING, key, &value, ttl_secs).await.map_err(StoreError)
     }
 
     async fn asset(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
