@@ -108,12 +108,20 @@ pub enum Code {
     CibaUnsupported,
     /// Vipps refused the start or the poll for a reason the merchant cannot fix.
     CibaRejected,
+    // The login hook (the merchant's backend)
+    /// The backend answered `{"allow": false}`: no session.
+    HookDenied,
+    /// The backend did not answer in time or could not be reached (and `LOGIN_HOOK_ON_ERROR`
+    /// is `deny`).
+    HookUnavailable,
+    /// The backend's answer was not `{"allow": bool, "claims"?: {...}}` within the limits.
+    HookBadResponse,
     Internal,
 }
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 68] = {
+    pub const ALL: [Code; 71] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -129,6 +137,7 @@ impl Code {
             BackendUnavailable, LogoutStoreFailed, Internal, CibaUnauthorized, CibaBadRequest, CibaBadPhone,
             CibaBadBindingMessage, CibaBadExpiry, CibaBadScope, CibaBadHandle, CibaForeignHandle, CibaTooEarly,
             CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
+            HookDenied, HookUnavailable, HookBadResponse,
         ]
     };
 
@@ -202,6 +211,9 @@ impl Code {
             CibaInvalidUser => "ciba.invalid_user",
             CibaUnsupported => "ciba.unsupported",
             CibaRejected => "ciba.rejected",
+            HookDenied => "hook.denied",
+            HookUnavailable => "hook.unavailable",
+            HookBadResponse => "hook.bad_response",
             Internal => "internal",
         }
     }
@@ -235,6 +247,9 @@ impl Code {
             CibaOldApp => 422,
             CibaTooEarly | CibaRateLimited => 429,
             CibaUnsupported | CibaRejected => 502,
+            HookDenied => 403,
+            HookUnavailable => 503,
+            HookBadResponse => 502,
             TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => {
                 502
             }

@@ -143,7 +143,10 @@ async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &Che
     // A fresh session for every login (no fixation), with an id that logout can end for good.
     let mut sid = [0u8; 12];
     p.fill_random(&mut sid).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
-    let session = Session::from_userinfo(config, verified.sub(), crate::util::b64url(&sid), &info, p.now());
+    // The merchant's backend may deny the login or add claims (the login hook, when configured).
+    let login = crate::hook::Login { flow: crate::hook::Flow::Browser, sub: verified.sub(), userinfo: &info, api_key: None };
+    let app = crate::hook::run(ctx, budget, &login).await?;
+    let session = Session::from_userinfo(config, verified.sub(), crate::util::b64url(&sid), &info, p.now()).with_app_claims(app);
     let (set_cookie, dropped) = session.to_set_cookie(config);
     if dropped > 0 {
         p.log(Level::Warn, "session.claims_dropped", &format!("{dropped} claims dropped to keep the cookie under 4 KB"));

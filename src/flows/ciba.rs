@@ -222,8 +222,14 @@ async fn poll<P: Platform>(ctx: &Ctx<'_, P>, ciba: &CibaConfig, key_name: &str) 
         }
     };
     let (verified, info) = super::callback::verified_user(ctx, &disc, &tokens, &handle.nonce, &budget).await?;
+    let hooked = crate::hook::Login { flow: crate::hook::Flow::Ciba, sub: verified.sub(), userinfo: &info, api_key: Some(key_name) };
+    let app = crate::hook::run(ctx, &budget, &hooked).await?;
     p.log(Level::Info, "ciba.ok", &format!("key={key_name} login={login}"));
-    Ok(Reply::json(200, &json!({"status": "ok", "sub": verified.sub(), "user": info})))
+    let mut out = json!({"status": "ok", "sub": verified.sub(), "user": info});
+    if !app.is_empty() {
+        out["app"] = Value::Object(app.into_map());
+    }
+    Ok(Reply::json(200, &out))
 }
 
 #[derive(Deserialize)]

@@ -200,6 +200,8 @@ pub enum Msg {
     ApiWait,
     /// A login from phone number ended without a user.
     PhoneLoginEnded,
+    /// The site's own backend (the login hook) refused this user.
+    LoginRefused,
     NotFound,
     MethodNotAllowed,
     BadAddress,
@@ -208,7 +210,7 @@ pub enum Msg {
 }
 
 impl Msg {
-    pub const ALL: [Msg; 22] = [
+    pub const ALL: [Msg; 23] = [
         Msg::Cancelled,
         Msg::Expired,
         Msg::NotStarted,
@@ -226,6 +228,7 @@ impl Msg {
         Msg::ApiRefused,
         Msg::ApiWait,
         Msg::PhoneLoginEnded,
+        Msg::LoginRefused,
         Msg::NotFound,
         Msg::MethodNotAllowed,
         Msg::BadAddress,
@@ -260,6 +263,8 @@ impl Msg {
             CibaTooEarly | CibaRateLimited => Msg::ApiWait,
             CibaExpired | CibaDenied | CibaOldApp | CibaInvalidUser => Msg::PhoneLoginEnded,
             CibaUnsupported | CibaRejected => Msg::BadAnswer,
+            HookDenied => Msg::LoginRefused,
+            HookUnavailable | HookBadResponse => Msg::SiteDown,
             NotFound => Msg::NotFound,
             MethodNotAllowed => Msg::MethodNotAllowed,
             PathRefused | RequestInvalid => Msg::BadAddress,
@@ -365,6 +370,22 @@ impl Msg {
             (Msg::PhoneLoginEnded, Nb) => ("Innloggingen ble ikke fullført", "Innloggingen endte uten en bruker (utløpt, avslått, en gammel app eller et ukjent nummer). Start en ny."),
             (Msg::PhoneLoginEnded, Da) => ("Login blev ikke gennemført", "Login sluttede uden en bruger (udløbet, afvist, en gammel app eller et ukendt nummer). Start et nyt."),
             (Msg::PhoneLoginEnded, Fi) => ("Kirjautuminen ei onnistunut", "Kirjautuminen päättyi ilman käyttäjää (vanhentui, hylättiin, vanha sovellus tai tuntematon numero). Aloita uusi."),
+            (Msg::LoginRefused, En) => (
+                "You cannot log in here",
+                "You confirmed in {app}, but this site does not let this account log in. Contact the site owner if you think this is wrong.",
+            ),
+            (Msg::LoginRefused, Nb) => (
+                "Du kan ikke logge inn her",
+                "Du bekreftet i {app}, men dette nettstedet lar ikke denne kontoen logge inn. Kontakt eieren av nettstedet hvis du mener dette er feil.",
+            ),
+            (Msg::LoginRefused, Da) => (
+                "Du kan ikke logge ind her",
+                "Du bekræftede i {app}, men dette websted lader ikke denne konto logge ind. Kontakt webstedets ejer, hvis du mener, det er en fejl.",
+            ),
+            (Msg::LoginRefused, Fi) => (
+                "Et voi kirjautua tänne",
+                "Vahvistit {app}-sovelluksessa, mutta tämä sivusto ei salli tämän tilin kirjautua. Ota yhteyttä sivuston ylläpitäjään, jos tämä on mielestäsi virhe.",
+            ),
             (Msg::LogoutIncomplete, En) => ("Could not log out everywhere", "You are logged out in this browser, but your other sessions could not be ended right now. Please try again in a moment."),
             (Msg::LogoutIncomplete, Nb) => ("Kunne ikke logge ut overalt", "Du er logget ut i denne nettleseren, men de andre øktene dine kunne ikke avsluttes akkurat nå. Prøv igjen om litt."),
             (Msg::LogoutIncomplete, Da) => ("Kunne ikke logge ud overalt", "Du er logget ud i denne browser, men dine andre sessioner kunne ikke afsluttes lige nu. Prøv igen om lidt."),

@@ -5,7 +5,8 @@
 //!
 //! Assertion claims: `iss` (the Worker's public origin), `aud` (the origin, or
 //! `IDENTITY_ASSERTION_AUDIENCE`), `sub`, `iat`, `nbf`, `exp` (`IDENTITY_ASSERTION_TTL`
-//! later), `auth_time` (the login), and the session's claims. Signing costs an RSA operation,
+//! later), `auth_time` (the login), the session's claims, and `app` (the login hook's claims,
+//! which also go out as `Vipps-Login-App-<Name>` headers). Signing costs an RSA operation,
 //! so an isolate reuses an assertion for the same session and audience while at least half of
 //! its lifetime is left.
 
@@ -63,6 +64,10 @@ impl Assertions {
                 out.push((claim_header_name(claim), header_value(v)));
             }
         }
+        // Claims of the login hook, all of them (few and bounded): `Vipps-Login-App-<Name>`.
+        for (name, v) in session.app_claims() {
+            out.push((claim_header_name(&format!("app_{name}")), header_value(v)));
+        }
         if let (Some(a), Some(aud)) = (&config.identity.assertion, a_audience(config).or(audience)) {
             let key_material = format!("{}\0{}\0{}", session.sub(), session.iat(), aud);
             let key = crate::util::sha256(key_material.as_bytes());
@@ -104,6 +109,9 @@ fn sign(config: &Config, session: &Session, audience: &str, now: u64) -> Option<
     claims.insert("nbf".into(), Value::from(now.saturating_sub(5)));
     claims.insert("exp".into(), Value::from(now.saturating_add(a.ttl)));
     claims.insert("auth_time".into(), Value::from(session.iat()));
+    if !session.app_claims().is_empty() {
+        claims.insert("app".into(), Value::Object(session.app_claims().clone()));
+    }
     let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("JWT");
     Rsa::rs256().token(&header, &Claims::new(claims), &key.private).ok()
 }

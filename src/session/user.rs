@@ -51,6 +51,11 @@ struct Payload {
     /// Claims copied from userinfo (`SESSION_CLAIMS`).
     #[serde(default)]
     claims: Map<String, Value>,
+    /// Claims the merchant's backend added at login (the login hook), validated and
+    /// size-bounded there ([`crate::hook::AppClaims`]); apart from Vipps' claims so that
+    /// neither can pose as the other.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    app: Map<String, Value>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -67,7 +72,18 @@ impl Session {
             .iter()
             .filter_map(|name| userinfo.get(name).map(|v| (name.clone(), v.clone())))
             .collect();
-        Session(Payload { sub: sub.to_string(), iat: now, exp: now.saturating_add(config.session.ttl), chk: 0, sid, seen: 0, claims })
+        Session(Payload { sub: sub.to_string(), iat: now, exp: now.saturating_add(config.session.ttl), chk: 0, sid, seen: 0, claims, app: Map::new() })
+    }
+
+    /// The same session with the claims the login hook added.
+    pub fn with_app_claims(mut self, app: crate::hook::AppClaims) -> Session {
+        self.0.app = app.into_map();
+        self
+    }
+
+    /// The claims the login hook added (empty without a hook).
+    pub fn app_claims(&self) -> &Map<String, Value> {
+        &self.0.app
     }
 
     /// The `Set-Cookie` value. Claims are dropped, last configured first, until the cookie fits
@@ -167,6 +183,9 @@ impl Session {
         m.insert("sub".into(), Value::String(self.0.sub.clone()));
         m.insert("iat".into(), Value::from(self.0.iat));
         m.insert("exp".into(), Value::from(self.0.exp));
+        if !self.0.app.is_empty() {
+            m.insert("app".into(), Value::Object(self.0.app.clone()));
+        }
         Value::Object(m)
     }
 }
