@@ -10,7 +10,8 @@
 #   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk),
 #      the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
 #      assets binding, a naive origin and nginx), and the rules (tests/rules.rs: access rules, API
-#      paths, forged identity headers); writes CONFORMANCE.md
+#      paths, forged identity headers), and the login hook (tests/hook.rs: a real backend on a
+#      loopback port allowing, denying, failing; the README's Node verifier); writes CONFORMANCE.md
 #   5. a real browser (headless chromium) logging in through the demo site, and a Norwegian
 #      browser seeing Norwegian pages
 set -euo pipefail
@@ -56,6 +57,7 @@ cargo test --test conformance -- --test-threads=2 || status=$?
 cargo test --test gate -- --test-threads=2 || status=$?
 cargo test --test identity || status=$?
 cargo test --test rules -- --test-threads=2 || status=$?
+cargo test --test hook -- --test-threads=2 || status=$?
 bash scripts/conformance-table.sh
 [ "$status" = 0 ] || exit "$status"
 
