@@ -49,6 +49,27 @@ pub fn sign(key: &RsaPrivateKey, kid: Option<&str>, claims: &Value) -> String {
     Rsa::rs256().token(&header, &claims, key).unwrap()
 }
 
+/// A fixed P-256 key (`i` picks one of a few) for ES256 tokens.
+pub fn ec_key(i: u8) -> crate::oidc::es256::SigningKey {
+    crate::oidc::es256::SigningKey::from_slice(&[i.saturating_add(1); 32]).expect("a valid P-256 scalar")
+}
+
+/// The public JWK of an [`ec_key`].
+pub fn ec_jwk(key: &crate::oidc::es256::SigningKey, kid: &str) -> Value {
+    let point = key.verifying_key().to_encoded_point(false);
+    json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+           "x": b64url(point.x().expect("x")), "y": b64url(point.y().expect("y"))})
+}
+
+/// Signs `claims` as ES256 with `key`, header `kid`.
+pub fn sign_es256(key: &crate::oidc::es256::SigningKey, kid: Option<&str>, claims: &Value) -> String {
+    let mut header = Header::empty().with_token_type("JWT");
+    if let Some(k) = kid {
+        header = header.with_key_id(k);
+    }
+    crate::oidc::es256::Es256.token(&header, &Claims::new(claims.clone()), key).unwrap()
+}
+
 /// Builds an unsigned-looking token with an arbitrary header (for algorithm attacks).
 pub fn raw_token(header: &Value, claims: &Value, sig: &[u8]) -> String {
     format!(
