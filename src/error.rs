@@ -108,6 +108,11 @@ pub enum Code {
     CibaUnsupported,
     /// Vipps refused the start or the poll for a reason the merchant cannot fix.
     CibaRejected,
+    /// `login_to_webpage`: the phone's browser brought a code whose ID token names no login
+    /// this Worker started (or one already finished).
+    CibaUnknownLogin,
+    /// A started login could not be recorded (KV): it could not be finished.
+    CibaStoreFailed,
     // The login hook (the merchant's backend)
     /// The backend answered `{"allow": false}`: no session.
     HookDenied,
@@ -121,7 +126,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 71] = {
+    pub const ALL: [Code; 73] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -137,7 +142,7 @@ impl Code {
             BackendUnavailable, LogoutStoreFailed, Internal, CibaUnauthorized, CibaBadRequest, CibaBadPhone,
             CibaBadBindingMessage, CibaBadExpiry, CibaBadScope, CibaBadHandle, CibaForeignHandle, CibaTooEarly,
             CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
-            HookDenied, HookUnavailable, HookBadResponse,
+            HookDenied, HookUnavailable, HookBadResponse, CibaUnknownLogin, CibaStoreFailed,
         ]
     };
 
@@ -211,6 +216,8 @@ impl Code {
             CibaInvalidUser => "ciba.invalid_user",
             CibaUnsupported => "ciba.unsupported",
             CibaRejected => "ciba.rejected",
+            CibaUnknownLogin => "ciba.unknown_login",
+            CibaStoreFailed => "ciba.store_failed",
             HookDenied => "hook.denied",
             HookUnavailable => "hook.unavailable",
             HookBadResponse => "hook.bad_response",
@@ -247,6 +254,8 @@ impl Code {
             CibaOldApp => 422,
             CibaTooEarly | CibaRateLimited => 429,
             CibaUnsupported | CibaRejected => 502,
+            CibaUnknownLogin => 400,
+            CibaStoreFailed => 503,
             HookDenied => 403,
             HookUnavailable => 503,
             HookBadResponse => 502,

@@ -47,6 +47,7 @@ fn retry_for(code: Code, login: impl FnOnce() -> String, wanted: Option<&SafeRet
         | Msg::BadAddress
         | Msg::Forbidden
         | Msg::LoginRefused
+        | Msg::PhoneLoginUnknown
         | Msg::WebhookRefused
         | Msg::WebhookRetry => None,
         Msg::SiteDown => wanted.map(|w| Retry::Reload(w.as_str().to_string())),

@@ -26,6 +26,10 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
         Ok(params) => params,
         Err(e) => return Answer::reply(Err(e)),
     };
+    // Login from phone number finished in the phone's browser: a code and no state.
+    if params.state.is_none() && config.ciba.as_ref().is_some_and(|c| c.login_to_webpage) {
+        return super::ciba_redirect::run(ctx, params).await;
+    }
     let Some(mut tx) = TransactionCookie::from_cookie_header(config, &req.cookie_header()) else {
         let e = match &params.error {
             Some(e) => Error::new(callback::error_code(e), "error callback without a login transaction"),

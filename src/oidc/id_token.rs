@@ -121,10 +121,21 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Verif
 }
 
 /// The ID token of a login from phone number finished in a browser (`login_to_webpage`):
-/// ES256 (or RS256), every other check as [`verify`], except that `nonce` is checked only when
-/// the token carries one (the login is bound by its `auth_req_id`, which the caller checks).
+/// ES256 (or RS256), every other check as [`verify`], except `nonce`: the login, and so the
+/// nonce sent with it, is known only from the verified token's `auth_req_id`; the caller then
+/// checks both ([`check_nonce_if_present`]).
 pub fn verify_redirect(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
     verify_with(token, jwks, expected, Algs::Rs256OrEs256, false)
+}
+
+/// `login_to_webpage`, OIDC Core §3.1.3.7 step 11 once the login is known: the token's `nonce`,
+/// when it has one, must be the one sent with the start.
+pub fn check_nonce_if_present(token: &VerifiedIdToken, sent: &str) -> Result<(), Error> {
+    match token.claims.nonce.as_deref() {
+        None | Some("") => Ok(()),
+        Some(n) if ct_eq(n.as_bytes(), sent.as_bytes()) => Ok(()),
+        Some(_) => Err(err(Code::IdTokenNonce, "nonce differs from the one sent with the start")),
+    }
 }
 
 fn signature_error(e: ValidationError) -> Error {
@@ -201,7 +212,7 @@ fn verify_with(token: &str, jwks: &Jwks, expected: &Expected<'_>, algs: Algs, no
     // when the token has one).
     match c.nonce.as_deref() {
         Some(n) if ct_eq(n.as_bytes(), expected.nonce.as_bytes()) => {}
-        None | Some("") if !nonce_required => {}
+        _ if !nonce_required => {}
         _ => return Err(err(Code::IdTokenNonce, "nonce missing or different")),
     }
     // Core §2: sub is required, a non-empty string of at most 255 ASCII characters.
@@ -406,9 +417,12 @@ mod tests {
             assert_eq!(verify_redirect(&es(&camel), &set(), &expected()).unwrap().auth_req_id(), Some("req-2"));
             let both = with(|c| { c["authReqId"] = json!("req-2"); c["auth_req_id"] = json!("req-3"); });
             assert_eq!(verify_redirect(&es(&both), &set(), &expected()).unwrap().auth_req_id(), None);
-            // nonce: checked when present, not required.
-            assert!(verify_redirect(&es(&with(|c| { c.as_object_mut().unwrap().remove("nonce"); })), &set(), &expected()).is_ok());
-            assert_eq!(code(&es(&with(|c| c["nonce"] = json!("other")))), Code::IdTokenNonce);
+            // nonce: checked by the caller once the login is known, when present.
+            let none = verify_redirect(&es(&with(|c| { c.as_object_mut().unwrap().remove("nonce"); })), &set(), &expected()).unwrap();
+            assert!(check_nonce_if_present(&none, "n-123456789").is_ok());
+            let other = verify_redirect(&es(&with(|c| c["nonce"] = json!("other"))), &set(), &expected()).unwrap();
+            assert_eq!(check_nonce_if_present(&other, "n-123456789").unwrap_err().code, Code::IdTokenNonce);
+            assert!(check_nonce_if_present(&t, "n-123456789").is_ok());
             // The other checks still apply.
             assert_eq!(code(&es(&with(|c| c["iss"] = json!("https://evil.example/")))), Code::IdTokenIssuer);
             assert_eq!(code(&es(&with(|c| c["exp"] = json!(NOW - 3600)))), Code::IdTokenExpired);

@@ -202,6 +202,8 @@ pub enum Msg {
     PhoneLoginEnded,
     /// The site's own backend (the login hook) refused this user.
     LoginRefused,
+    /// A login from phone number finished in the phone's browser that this site did not start.
+    PhoneLoginUnknown,
     NotFound,
     MethodNotAllowed,
     BadAddress,
@@ -210,7 +212,7 @@ pub enum Msg {
 }
 
 impl Msg {
-    pub const ALL: [Msg; 23] = [
+    pub const ALL: [Msg; 24] = [
         Msg::Cancelled,
         Msg::Expired,
         Msg::NotStarted,
@@ -229,6 +231,7 @@ impl Msg {
         Msg::ApiWait,
         Msg::PhoneLoginEnded,
         Msg::LoginRefused,
+        Msg::PhoneLoginUnknown,
         Msg::NotFound,
         Msg::MethodNotAllowed,
         Msg::BadAddress,
@@ -264,6 +267,8 @@ impl Msg {
             CibaExpired | CibaDenied | CibaOldApp | CibaInvalidUser => Msg::PhoneLoginEnded,
             CibaUnsupported | CibaRejected => Msg::BadAnswer,
             HookDenied => Msg::LoginRefused,
+            CibaUnknownLogin => Msg::PhoneLoginUnknown,
+            CibaStoreFailed => Msg::Internal,
             HookUnavailable | HookBadResponse => Msg::SiteDown,
             NotFound => Msg::NotFound,
             MethodNotAllowed => Msg::MethodNotAllowed,
@@ -370,6 +375,22 @@ impl Msg {
             (Msg::PhoneLoginEnded, Nb) => ("Innloggingen ble ikke fullført", "Innloggingen endte uten en bruker (utløpt, avslått, en gammel app eller et ukjent nummer). Start en ny."),
             (Msg::PhoneLoginEnded, Da) => ("Login blev ikke gennemført", "Login sluttede uden en bruger (udløbet, afvist, en gammel app eller et ukendt nummer). Start et nyt."),
             (Msg::PhoneLoginEnded, Fi) => ("Kirjautuminen ei onnistunut", "Kirjautuminen päättyi ilman käyttäjää (vanhentui, hylättiin, vanha sovellus tai tuntematon numero). Aloita uusi."),
+            (Msg::PhoneLoginUnknown, En) => (
+                "Login could not be completed",
+                "This login from your phone number is unknown here, has expired or was already used. Ask for a new login to be started.",
+            ),
+            (Msg::PhoneLoginUnknown, Nb) => (
+                "Innloggingen kunne ikke fullføres",
+                "Denne innloggingen med telefonnummeret ditt er ukjent her, har utløpt eller er allerede brukt. Be om at en ny innlogging startes.",
+            ),
+            (Msg::PhoneLoginUnknown, Da) => (
+                "Login kunne ikke gennemføres",
+                "Dette login med dit telefonnummer er ukendt her, er udløbet eller er allerede brugt. Bed om, at et nyt login startes.",
+            ),
+            (Msg::PhoneLoginUnknown, Fi) => (
+                "Kirjautumista ei voitu viedä loppuun",
+                "Tämä puhelinnumerolla aloitettu kirjautuminen on täällä tuntematon, vanhentunut tai jo käytetty. Pyydä aloittamaan uusi kirjautuminen.",
+            ),
             (Msg::LoginRefused, En) => (
                 "You cannot log in here",
                 "You confirmed in {app}, but this site does not let this account log in. Contact the site owner if you think this is wrong.",
