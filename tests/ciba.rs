@@ -268,3 +268,101 @@ fn off_unless_configured() {
     assert_eq!((r.status, r.code()), (404, "route.not_found"));
     assert_eq!(w.sim.count("backchannel"), 0);
 }
+
+/// `login_to_webpage`: the till starts, the user approves in the app and finishes in the
+/// phone's browser, which brings `code` (no state) to the callback. Rows go to CONFORMANCE.md
+/// (suite "12-ciba-webpage").
+#[test]
+fn login_to_webpage_finishes_in_the_phones_browser() {
+    use common::table::Table;
+    let w = Worker::start(
+        "ciba-webpage",
+        &[
+            ("CIBA_API_KEYS", &format!("till-a:{KEY_A},till-b:{KEY_B}")),
+            ("CIBA_LOGIN_TO_WEBPAGE", "true"),
+            ("CIBA_LANDING_PAGE", "/private/"),
+        ],
+        &[],
+    );
+    let mut rows = Table::new("12-ciba-webpage");
+    // Start, approve; the URL the phone's browser is sent to.
+    let started = |phone: &str| -> String {
+        let s = start(&w, KEY_A, json!({"phone": phone, "flow": "login_to_webpage", "generate_binding_message": true}));
+        assert_eq!(s.status, 200, "{}", s.body);
+        assert!(s.body.get("handle").is_none() && s.body["flow"] == "login_to_webpage", "{}", s.body);
+        let r = Browser::new().post_json(&format!("{}/_sim/ciba/approve", w.sim.base), &json!({"phone": phone, "decision": "approve"}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        v["redirect"].as_str().expect("a redirect for the browser").to_string()
+    };
+    let outcome = |r: &Resp| {
+        let code = regex_lite::Regex::new(r"(ciba|id_token|token|state)\.[a-z_]+").unwrap();
+        format!("{} {} session={}", r.status, code.find(&r.body).map(|m| m.as_str()).unwrap_or("-"), r.sets_session())
+    };
+
+    let url = started(ALICE_PHONE);
+    let has_state = url.contains("state=");
+    rows.row("the phone's browser is sent to the redirect URI", "code, no state", &format!("code {} state {has_state}", url.contains("?code=")), url.starts_with(&w.url("/auth/callback?code=")) && !has_state);
+    let (t0, u0) = (w.sim.count("token"), w.sim.count("userinfo"));
+    let mut phone = Browser::new();
+    let r = phone.get(&url);
+    rows.row("ES256 ID token with the started auth_req_id", "303 to CIBA_LANDING_PAGE, session", &format!("{} -> {:?}", outcome(&r), r.location),
+        r.status == 303 && r.location.as_deref() == Some("/private/") && r.sets_session());
+    let session: Value = serde_json::from_str(&phone.get_json(&w.url("/auth/session")).body).unwrap_or_default();
+    rows.row("the session is the phone number's user", "sub of +4791234567", &session["sub"].to_string(), session["sub"] == ALICE_SUB);
+    let calls = (w.sim.count("token") - t0, w.sim.count("userinfo") - u0);
+    rows.row("calls to Vipps for the callback", "1 token (never polled), 1 userinfo", &format!("{calls:?}"), calls == (1, 1));
+    // The same URL again: Vipps refuses the used code; no session.
+    let r = Browser::new().get(&url);
+    rows.row("the same code again", "400 token.invalid_grant, no session", &outcome(&r), r.status == 400 && r.body.contains("token.invalid_grant") && !r.sets_session());
+
+    for (fault, status, code, scenario) in [
+        ("camel_auth_req_id", 303, "", "auth_req_id spelled authReqId"),
+        ("rs256", 303, "", "RS256 ID token (by the JWKS key)"),
+        ("wrong_auth_req_id", 400, "ciba.unknown_login", "auth_req_id of another login"),
+        ("missing_auth_req_id", 400, "ciba.unknown_login", "no auth_req_id"),
+        ("bad_signature", 401, "id_token.signature", "ES256 with a bad signature"),
+        ("alg_none", 401, "id_token.algorithm", "alg none"),
+        ("alg_hs256", 401, "id_token.algorithm", "alg HS256 keyed with the P-256 key's x"),
+        ("alg_es384", 401, "id_token.algorithm", "an ES256 signature labelled ES384"),
+        ("es256_rsa_kid", 401, "id_token.unknown_key", "ES256 naming the RSA key's kid"),
+    ] {
+        w.sim.set(json!({"ciba_redirect_fault": fault}));
+        let url = started(ALICE_PHONE);
+        let u0 = w.sim.count("userinfo");
+        let r = Browser::new().get(&url);
+        let userinfo_calls = w.sim.count("userinfo") - u0;
+        let ok = if status == 303 {
+            r.status == 303 && r.sets_session() && userinfo_calls == 1
+        } else {
+            r.status == status && r.body.contains(code) && !r.sets_session() && userinfo_calls == 0
+        };
+        let expected = if status == 303 { "303, session".to_string() } else { format!("{status} {code}, no session, no userinfo") };
+        rows.row(scenario, &expected, &format!("{} userinfo={userinfo_calls}", outcome(&r)), ok);
+    }
+    w.sim.set(json!({"ciba_redirect_fault": null}));
+
+    // A code Vipps never made: refused at the token endpoint, no session.
+    let forged = Browser::new().get(&w.url("/auth/callback?code=made-up-code"));
+    rows.row("a made-up code", "400 token.invalid_grant, no session", &outcome(&forged), forged.status == 400 && forged.body.contains("token.invalid_grant") && !forged.sets_session());
+
+    // Refusals at the start.
+    let r = start(&w, KEY_A, json!({"phone": ALICE_PHONE, "flow": "push"}));
+    rows.row("start with an unknown flow", "400 ciba.bad_request", &format!("{} {}", r.status, r.code()), (r.status, r.code()) == (400, "ciba.bad_request"));
+    let log = w.log();
+    let clean = !log.contains("4791234567") && !log.contains(KEY_A);
+    rows.row("the log holds no phone number or key", "none", if clean { "none" } else { "found" }, clean);
+}
+
+#[test]
+fn login_to_webpage_is_refused_unless_configured() {
+    let w = worker("ciba-webpage-off");
+    let r = start(&w, KEY_A, json!({"phone": ALICE_PHONE, "flow": "login_to_webpage"}));
+    assert_eq!((r.status, r.code()), (400, "ciba.bad_request"));
+    assert_eq!(w.sim.count("backchannel"), 0);
+    // A callback without state stays the browser flow's: refused before any call to Vipps.
+    let r = Browser::new().get(&w.url("/auth/callback?code=abc"));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("state.no_transaction"), "{}", r.body);
+    assert_eq!(w.sim.count("token"), 0);
+}
