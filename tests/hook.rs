@@ -1,11 +1,11 @@
 //! The login hook in workerd: a real merchant backend on a loopback port (tests/common/hook.rs)
 //! gets each login signed, and its answer decides. Allow with claims (in `/auth/session`, in
 //! the headers the origin receives, in a CIBA poll's answer), deny, garbage, too slow, down
-//! under both policies; the README's Node verifier accepts the Worker's real requests and
-//! refuses forged ones. Rows go to CONFORMANCE.md (suite "11-hook").
+//! under both policies; the README's Node and Python verifiers accept the Worker's real
+//! requests and refuse forged ones. Rows go to CONFORMANCE.md (suite "11-hook").
 
 mod common;
-use common::hook::{readme_verify, HookServer, Mode};
+use common::hook::{readme_verify, readme_verify_python, HookServer, Mode};
 use common::origin::NaiveOrigin;
 use common::table::Table;
 use common::*;
@@ -139,6 +139,13 @@ fn the_backend_allows_with_claims_denies_or_fails() {
     }
     let v = readme_verify(&by_k1, &req.body, &keys(), t);
     rows.row("README verifier, the old key k1 during a rotation", "accepted", &format!("{:?}", v.as_ref().err()), v.is_ok());
+    // The README's Python verifier, the same way.
+    let v = readme_verify_python(&sig, &req.body, &keys(), t + 10);
+    rows.row("README Python verifier, the Worker's request", "accepted", &format!("{:?}", v.as_ref().err()), v.is_ok_and(|b| b == body));
+    for (scenario, header, now) in [("forged signature", flipped.as_str(), t), ("unknown kid", &sig.replace("kid=k2", "kid=k9"), t), ("replayed 301 s later", sig.as_str(), t + 301)] {
+        let v = readme_verify_python(header, &req.body, &keys(), now);
+        rows.row(&format!("README Python verifier, {scenario}"), "refused", &format!("{:?}", v.as_ref().err()), v.is_err());
+    }
 
     // Deny: a friendly 403 page, no session.
     hook.set(Mode::Deny);

@@ -272,6 +272,42 @@ mod tests {
         }
     }
 
+    /// Through [`run`] on the fake platform (which answers the hook URL `404`): the call's
+    /// timeout is `LOGIN_HOOK_TIMEOUT_MS` within the budget, and the policy decides a failure.
+    #[test]
+    fn the_call_is_timed_within_the_budget_and_the_policy_decides_failures() {
+        use crate::flows::{Ctx, IsolateState};
+        use crate::testkit::{block_on, FakePlatform};
+        let info = json!({"sub": "u1"});
+        let login = Login { flow: Flow::Browser, sub: "u1", userinfo: info.as_object().unwrap(), api_key: None };
+        let req = crate::http::IncomingRequest::get("https://shop.example/auth/callback").unwrap();
+        let hook = ("LOGIN_HOOK_URL", "https://crm.example/vipps/login");
+        let keys = format!("k2:{SECRET}");
+        for (policy, want) in [("deny", Err(Code::HookBadResponse)), ("allow", Ok(AppClaims::none()))] {
+            let config = parse(&[hook, ("LOGIN_HOOK_KEYS", &keys), ("LOGIN_HOOK_TIMEOUT_MS", "500"), ("LOGIN_HOOK_ON_ERROR", policy)]).unwrap();
+            let (p, state) = (FakePlatform::default(), IsolateState::default());
+            let ctx = Ctx { p: &p, config: &config, state: &state, req: &req };
+            let budget = Budget::new(p.now_millis(), &config.upstream);
+            let got = block_on(run(&ctx, &budget, &login)).map_err(|e| e.code);
+            assert_eq!(got, want, "{policy}");
+            assert_eq!(*p.timeouts.borrow(), vec![500], "the hook's own timeout");
+            assert_eq!(p.logged("hook.failed_open"), policy == "allow");
+            // With 120 ms left of the request's deadline, the call gets those.
+            let (p, state) = (FakePlatform::default(), IsolateState::default());
+            let ctx = Ctx { p: &p, config: &config, state: &state, req: &req };
+            let late = Budget::new(p.now_millis().saturating_sub(config.upstream.deadline_ms - 120), &config.upstream);
+            let _ = block_on(run(&ctx, &late, &login));
+            assert_eq!(*p.timeouts.borrow(), vec![120]);
+        }
+        // No hook configured: nothing is called.
+        let config = parse(&[]).unwrap();
+        let (p, state) = (FakePlatform::default(), IsolateState::default());
+        let ctx = Ctx { p: &p, config: &config, state: &state, req: &req };
+        let budget = Budget::new(p.now_millis(), &config.upstream);
+        assert_eq!(block_on(run(&ctx, &budget, &login)).unwrap(), AppClaims::none());
+        assert!(p.requests.borrow().is_empty());
+    }
+
     #[test]
     fn claims_are_bounded() {
         let ok = |v: Value| AppClaims::parse(&v).is_ok();

@@ -178,3 +178,31 @@ fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// The README's Python verifier (the `python` block after "In Python, the same check"), run
+/// with `python3` on one request: `Ok(body)` or `Err(reason)`.
+pub fn readme_verify_python(signature: &str, body: &[u8], keys: &Value, now: u64) -> Result<Value, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let after = readme.split("In Python, the same check").nth(1).expect("README has the Python verifier");
+    let code = after.split("```python\n").nth(1).and_then(|s| s.split("\n```").next()).expect("a python block");
+    let dir = root.join("target/e2e/hook-verifier");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = format!(
+        "{code}\n\nimport base64, sys\nc = json.load(open(sys.argv[1]))\ntry:\n    b = verify_hook(c['signature'], base64.b64decode(c['body_b64']), c['keys'], c['now'])\n    print('OK ' + json.dumps(b))\nexcept Exception as e:\n    print('REFUSED ' + str(e))\n"
+    );
+    std::fs::write(dir.join("check.py"), script).unwrap();
+    let case = serde_json::json!({"signature": signature, "body_b64": b64(body), "keys": keys, "now": now});
+    let id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let case_file = dir.join(format!("case-py-{id}.json"));
+    std::fs::write(&case_file, case.to_string()).unwrap();
+    let out = std::process::Command::new("python3").arg(dir.join("check.py")).arg(&case_file).output().expect("python3 runs");
+    let _ = std::fs::remove_file(&case_file);
+    assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    match text.split_once(' ') {
+        Some(("OK", body)) => Ok(serde_json::from_str(body).unwrap()),
+        Some(("REFUSED", why)) => Err(why.to_string()),
+        _ => panic!("unexpected verifier output: {text}"),
+    }
+}
