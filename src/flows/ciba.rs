@@ -7,7 +7,12 @@
 //! reaches Vipps before the key is checked, the input validated and the handle verified; a poll
 //! before the handle's next-poll time is answered here, not at Vipps. One poll request makes at
 //! most one token call (plus JWKS and userinfo on success): the till waits `interval` between
-//! polls, which keeps every request far below the Workers subrequest limit.
+//! polls, which keeps every request far below the Workers subrequest limit. A successful poll
+//! asks the login hook ([`crate::hook`]) before it answers.
+//!
+//! A start with `"flow": "login_to_webpage"` (when `CIBA_LOGIN_TO_WEBPAGE` is on) is never
+//! polled: it is recorded for the callback, where the phone's browser finishes it
+//! ([`super::ciba_redirect`]).
 
 use super::{Answer, Ctx};
 use crate::config::CibaConfig;
