@@ -28,7 +28,7 @@ pub fn error_json_in(code: Code, look: Look) -> Reply {
 fn level(code: Code) -> Level {
     if code.is_broken() {
         Level::Error
-    } else if matches!(code, Code::SessionRequired | Code::NotFound | Code::AccessDenied | Code::Forbidden | Code::HookDenied) {
+    } else if matches!(code, Code::SessionRequired | Code::StepUpRequired | Code::NotFound | Code::AccessDenied | Code::Forbidden | Code::HookDenied) {
         Level::Info
     } else {
         Level::Warn
@@ -62,6 +62,8 @@ fn retry_for(code: Code, login: impl FnOnce() -> String, wanted: Option<&SafeRet
         | Msg::Unreachable
         | Msg::BadAnswer
         | Msg::NotVerified
+        | Msg::NeedsAppConfirmation
+        | Msg::NeedsRecentLogin
         | Msg::LoginRequired
         | Msg::Internal => Some(Retry::Login(login())),
     }

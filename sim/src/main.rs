@@ -28,6 +28,8 @@ mod tests_ciba;
 #[cfg(test)]
 mod tests_consent;
 #[cfg(test)]
+mod tests_flows;
+#[cfg(test)]
 mod tests_hostile;
 
 use std::io::Write;

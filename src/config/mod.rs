@@ -12,6 +12,7 @@ pub mod front_end;
 pub mod gate;
 pub mod hook;
 pub mod identity;
+pub mod login_options;
 pub mod pages;
 pub mod reader;
 pub mod session;
@@ -58,6 +59,9 @@ pub struct Config {
     pub pages: PagesConfig,
     /// Login from phone number for merchant systems, when `CIBA_API_KEYS` is set.
     pub ciba: Option<CibaConfig>,
+    /// Silent login, markets, registration, step-up paths, the retry after
+    /// `temporarily_unavailable`: each off unless configured.
+    pub login_options: login_options::LoginOptionsConfig,
     /// The login hook to the merchant's backend, when `LOGIN_HOOK_URL` is set.
     pub hook: Option<HookConfig>,
 }
@@ -100,13 +104,14 @@ impl Config {
         let hook = hook::parse(&mut r);
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         let pages = pages::parse(&mut r);
+        let login_options = login_options::parse(&mut r, &gate);
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
             access::check_scope(&mut r, &access, &v.scope);
         }
         match (vipps, session) {
             (Some(vipps), Some(session)) if r.problems.is_empty() => {
-                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, hook })
+                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, login_options, hook })
             }
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
@@ -149,7 +154,7 @@ impl Config {
 fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
-    let ours = ["/login", "/session", "/logout", "/logged-out", "/health", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
+    let ours = ["/login", "/register", "/session", "/logout", "/logged-out", "/health", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
         || path.starts_with(&format!("{prefix}{CIBA_PATH}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
     let shadows = path == "/" || gate.public_paths.iter().any(|p| p.matches(&canonical));
@@ -347,6 +352,7 @@ pub(crate) mod tests {
         };
         assert!(clash("https://shop.example/", &[]));
         assert!(clash("https://shop.example/auth/login", &[]));
+        assert!(clash("https://shop.example/auth/register", &[]));
         assert!(clash("https://shop.example/auth/session", &[]));
         assert!(clash("https://shop.example/auth/logout", &[]));
         assert!(clash("https://shop.example/auth/logged-out", &[]));

@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod es256;
 pub mod id_token;
 pub mod jwks;
+pub mod options;
 pub mod token;
 pub mod doc_cache;
 pub mod freshness;

@@ -217,6 +217,7 @@ pub fn token_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
                 sid: sid.clone(),
                 scopes: login.scopes.clone(),
                 expires_at: now.saturating_add(settings.access_token_ttl),
+                consents: false,
             },
         );
         (login, sub)
@@ -231,6 +232,7 @@ pub fn token_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
         jti: &jti,
         auth_time: login.answered_at,
         rat: login.created_at,
+        acr: None,
         now,
         ttl: settings.id_token_ttl,
     };
@@ -270,7 +272,13 @@ pub fn redirect_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
         };
         store.access_tokens.insert(
             access_token.clone(),
-            AccessGrant { sub: sub.clone(), sid: sid.clone(), scopes: login.scopes.clone(), expires_at: now.saturating_add(settings.access_token_ttl) },
+            AccessGrant {
+                sub: sub.clone(),
+                sid: sid.clone(),
+                scopes: login.scopes.clone(),
+                expires_at: now.saturating_add(settings.access_token_ttl),
+                consents: false,
+            },
         );
         (id, login, sub)
     };
@@ -284,6 +292,7 @@ pub fn redirect_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
         jti: &jti,
         auth_time: login.answered_at,
         rat: login.created_at,
+        acr: None,
         now,
         ttl: settings.id_token_ttl,
     };
