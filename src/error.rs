@@ -116,12 +116,25 @@ pub enum Code {
     CibaUnsupported,
     /// Vipps refused the start or the poll for a reason the merchant cannot fix.
     CibaRejected,
+    /// `login_to_webpage`: the phone's browser brought a code whose ID token names no login
+    /// this Worker started (or one already finished).
+    CibaUnknownLogin,
+    /// A started login could not be recorded (KV): it could not be finished.
+    CibaStoreFailed,
+    // The login hook (the merchant's backend)
+    /// The backend answered `{"allow": false}`: no session.
+    HookDenied,
+    /// The backend did not answer in time or could not be reached (and `LOGIN_HOOK_ON_ERROR`
+    /// is `deny`).
+    HookUnavailable,
+    /// The backend's answer was not `{"allow": bool, "claims"?: {...}}` within the limits.
+    HookBadResponse,
     Internal,
 }
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 72] = {
+    pub const ALL: [Code; 77] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -138,6 +151,7 @@ impl Code {
             CibaBadBindingMessage, CibaBadExpiry, CibaBadScope, CibaBadHandle, CibaForeignHandle, CibaTooEarly,
             CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
             IdTokenAcrMissing, IdTokenAcrMismatch, IdTokenAuthTooOld, StepUpRequired,
+            HookDenied, HookUnavailable, HookBadResponse, CibaUnknownLogin, CibaStoreFailed,
         ]
     };
 
@@ -215,6 +229,11 @@ impl Code {
             CibaInvalidUser => "ciba.invalid_user",
             CibaUnsupported => "ciba.unsupported",
             CibaRejected => "ciba.rejected",
+            CibaUnknownLogin => "ciba.unknown_login",
+            CibaStoreFailed => "ciba.store_failed",
+            HookDenied => "hook.denied",
+            HookUnavailable => "hook.unavailable",
+            HookBadResponse => "hook.bad_response",
             Internal => "internal",
         }
     }
@@ -249,6 +268,11 @@ impl Code {
             CibaOldApp => 422,
             CibaTooEarly | CibaRateLimited => 429,
             CibaUnsupported | CibaRejected => 502,
+            CibaUnknownLogin => 400,
+            CibaStoreFailed => 503,
+            HookDenied => 403,
+            HookUnavailable => 503,
+            HookBadResponse => 502,
             TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => {
                 502
             }

@@ -5,6 +5,7 @@
 
 pub mod callback;
 pub mod ciba;
+pub mod ciba_redirect;
 #[cfg(test)]
 mod ciba_tests;
 pub mod consent_webhook;
