@@ -76,14 +76,17 @@ const median = (xs) => {
 /** The spread of per-repetition figures (ratios): median, range, the largest deviation from the
  *  median in %, outliers (more than 3 robust standard deviations, 1.4826 x MAD, from the
  *  median; reported, not dropped), and the smallest change between two runs' medians that this
- *  noise lets one see at 95% (1.96 x sqrt 2 x the median's standard error, 1.2533 sigma / sqrt n). */
+ *  noise lets one see at 95% (1.96 x sqrt 2 x the median's standard error, 1.2533 sigma / sqrt n,
+ *  with sigma the larger of the robust and the sample standard deviation: outliers count). */
 function spread(xs) {
   const v = xs.filter((x) => Number.isFinite(x))
   const m = median(v)
   const sigma = 1.4826 * median(v.map((x) => Math.abs(x - m)))
   const dev = Math.max(...v.map((x) => Math.abs(x - m))) / m * 100
   const outliers = v.map((x, i) => [i + 1, x]).filter(([, x]) => sigma > 0 && Math.abs(x - m) > 3 * sigma)
-  const detect = 1.96 * Math.SQRT2 * 1.2533 * sigma / Math.sqrt(v.length) / m * 100
+  const mean = v.reduce((a, x) => a + x, 0) / v.length
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / (v.length - 1)) : NaN
+  const detect = 1.96 * Math.SQRT2 * 1.2533 * Math.max(sigma, sd) / Math.sqrt(v.length) / m * 100
   return { m, min: Math.min(...v), max: Math.max(...v), dev, outliers, detect, n: v.length }
 }
 const spreadText = (sp, d = 3) => `per repetition ${fmt(sp.min, d)}–${fmt(sp.max, d)}, at most ±${fmt(sp.dev, 1)}% from the median${sp.outliers.length ? `, outliers (over 3 robust SD): ${sp.outliers.map(([i, x]) => `rep ${i} ${fmt(x, d)}`).join(', ')}` : ', no outliers'}; detectable change ${fmt(sp.detect, 1)}%`
