@@ -5,6 +5,7 @@
 //! public interface documented in the README.
 
 pub mod access;
+pub mod apps;
 pub mod backend;
 pub mod ciba;
 pub mod consent;
@@ -56,6 +57,8 @@ pub struct Config {
     pub pages: PagesConfig,
     /// Login from phone number for merchant systems, when `CIBA_API_KEYS` is set.
     pub ciba: Option<CibaConfig>,
+    /// Logins from apps and automatic return (`LOGIN_FLOWS`, `APP_URIS`): off when empty.
+    pub apps: apps::AppsConfig,
 }
 
 /// Is this host loopback? Plain http is allowed only there (the simulator, local development).
@@ -95,13 +98,14 @@ impl Config {
         let ciba = ciba::parse(&mut r, &deployment);
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         let pages = pages::parse(&mut r);
+        let apps = apps::parse(&mut r, session.as_ref().map_or(86_400, |s| s.ttl));
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
             access::check_scope(&mut r, &access, &v.scope);
         }
         match (vipps, session) {
             (Some(vipps), Some(session)) if r.problems.is_empty() => {
-                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba })
+                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, apps })
             }
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
