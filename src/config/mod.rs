@@ -148,7 +148,8 @@ impl Config {
 fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
-    let ours = ["/login", "/session", "/logout", "/logged-out", "/health", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
+    let ours = ["/login", "/session", "/logout", "/logged-out", "/health", "/jwks.json", "/login/confirm"].iter().any(|route| path == format!("{prefix}{route}"))
+        || path.starts_with(&format!("{prefix}/app/"))
         || path.starts_with(&format!("{prefix}{CIBA_PATH}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
     let shadows = path == "/" || gate.public_paths.iter().any(|p| p.matches(&canonical));

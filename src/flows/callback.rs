@@ -26,6 +26,10 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
         Ok(params) => params,
         Err(e) => return Answer::reply(Err(e)),
     };
+    // Logins kept server-side (automatic return, native apps): see super::stored_login.
+    if let Some(answer) = super::stored_login::run(ctx, &params).await {
+        return answer;
+    }
     let Some(mut tx) = TransactionCookie::from_cookie_header(config, &req.cookie_header()) else {
         let e = match &params.error {
             Some(e) => Error::new(callback::error_code(e), "error callback without a login transaction"),

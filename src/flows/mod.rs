@@ -3,6 +3,8 @@
 //! whatever the outcome. Errors are returned, never rendered here: [`crate::respond`] does
 //! that, once.
 
+pub mod app;
+pub mod auto_return;
 pub mod callback;
 pub mod ciba;
 #[cfg(test)]
@@ -15,6 +17,7 @@ pub mod logged_out;
 pub mod login;
 pub mod logout;
 pub mod session;
+pub mod stored_login;
 
 use crate::config::Config;
 use crate::error::Error;
@@ -37,6 +40,8 @@ pub struct IsolateState {
     pub assertions: Assertions,
     /// Operators' page templates, read at first use.
     pub templates: Templates,
+    /// When this isolate last checked each bearer session against KV.
+    pub bearers: crate::session::bearer::Bearers,
 }
 
 /// What a flow works with.
