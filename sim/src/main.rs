@@ -28,6 +28,8 @@ mod tests_ciba;
 mod tests_consent;
 #[cfg(test)]
 mod tests_hostile;
+#[cfg(test)]
+mod tests_apps;
 
 use std::io::Write;
 use std::process::ExitCode;
