@@ -5,8 +5,9 @@
 #   1. native unit tests of the protocol core and the simulator
 #   2. the wasm build, and `wrangler deploy --dry-run` bundling it
 #   3. end-to-end tests: the wasm Worker in workerd against the simulator (browser login, and
-#      login from phone number: tests/ciba.rs), and the pages people see (tests/pages.rs:
-#      languages, brands, operator templates, health)
+#      login from phone number: tests/ciba.rs), the pages people see (tests/pages.rs:
+#      languages, brands, operator templates, health), and logins from apps and automatic
+#      return (tests/apps.rs: hand-offs, bearer sessions, the "continue as" confirmation)
 #   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk),
 #      the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
 #      assets binding, a naive origin and nginx), and the rules (tests/rules.rs: access rules, API
@@ -48,6 +49,7 @@ step "end-to-end: wasm Worker in workerd against the simulator"
 cargo test --test e2e -- --test-threads=1
 cargo test --test pages -- --test-threads=2
 cargo test --test ciba -- --test-threads=2
+cargo test --test apps -- --test-threads=2
 
 step "conformance: hostile provider, broken network, Vipps down, load, the gate, the rules"
 rm -rf target/conformance
