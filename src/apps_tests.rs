@@ -375,3 +375,25 @@ fn the_origin_never_sees_our_bearer_token() {
     let theirs = vec![("authorization".to_string(), "Bearer their-own-api-token".to_string())];
     assert_eq!(crate::policy::forward::request_headers(theirs.clone(), &[]), theirs);
 }
+
+#[test]
+fn routes_that_read_a_bearer_name_authorization_and_the_browser_routes_do_not() {
+    use crate::router::Route;
+    for r in [Route::Session, Route::Protected, Route::ProtectedApi, Route::App(crate::flows::app::Op::Logout)] {
+        assert!(r.spec().headers.contains(&"authorization"), "{r:?}");
+    }
+    for r in [Route::Login, Route::Callback, Route::Public, Route::LoginConfirm, Route::Logout] {
+        assert!(!r.spec().headers.contains(&"authorization"), "{r:?}");
+    }
+    let app = Route::App(crate::flows::app::Op::Token).spec();
+    assert!(!app.headers.contains(&"cookie") && app.allows("POST") && !app.allows("GET"));
+    assert!(Route::LoginConfirm.spec().allows("POST") && !Route::LoginConfirm.spec().allows("GET"));
+}
+
+#[test]
+fn a_redirect_uri_on_an_app_route_is_refused() {
+    for uri in ["https://shop.example/auth/app/token", "https://shop.example/auth/login/confirm"] {
+        let e = crate::config::tests::parse(&[("VIPPS_REDIRECT_URI", uri)]).unwrap_err();
+        assert!(e.0.iter().any(|p| p.var == "VIPPS_REDIRECT_URI"), "{uri}");
+    }
+}

@@ -96,10 +96,8 @@ pub fn from_authorize(
                 ));
             }
         }
-        Some("app_to_app_v2") => {
-            if challenge.is_none_or(|c| c.method != Method::S256) {
-                return Err(("invalid_request", "app_to_app_v2 requires PKCE with code_challenge_method=S256".into()));
-            }
+        Some("app_to_app_v2") if challenge.is_none_or(|c| c.method != Method::S256) => {
+            return Err(("invalid_request", "app_to_app_v2 requires PKCE with code_challenge_method=S256".into()));
         }
         _ => {}
     }
