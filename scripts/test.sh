@@ -6,12 +6,12 @@
 #   2. the wasm build, and `wrangler deploy --dry-run` bundling it
 #   3. end-to-end tests: the wasm Worker in workerd against the simulator (browser login, and
 #      login from phone number: tests/ciba.rs), the pages people see (tests/pages.rs:
-#      languages, brands, operator templates, health), and logins from apps and automatic
-#      return (tests/apps.rs: hand-offs, bearer sessions, the "continue as" confirmation)
+#      languages, brands, operator templates, health)
 #   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk),
 #      the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
 #      assets binding, a naive origin and nginx), and the rules (tests/rules.rs: access rules, API
-#      paths, forged identity headers); writes CONFORMANCE.md
+#      paths, forged identity headers), and logins from apps and automatic return (tests/apps.rs:
+#      hand-offs, bearer sessions, the "continue as" confirmation); writes CONFORMANCE.md
 #   5. a real browser (headless chromium) logging in through the demo site, and a Norwegian
 #      browser seeing Norwegian pages
 set -euo pipefail
@@ -49,7 +49,6 @@ step "end-to-end: wasm Worker in workerd against the simulator"
 cargo test --test e2e -- --test-threads=1
 cargo test --test pages -- --test-threads=2
 cargo test --test ciba -- --test-threads=2
-cargo test --test apps -- --test-threads=2
 
 step "conformance: hostile provider, broken network, Vipps down, load, the gate, the rules"
 rm -rf target/conformance
@@ -58,6 +57,7 @@ cargo test --test conformance -- --test-threads=2 || status=$?
 cargo test --test gate -- --test-threads=2 || status=$?
 cargo test --test identity || status=$?
 cargo test --test rules -- --test-threads=2 || status=$?
+cargo test --test apps -- --test-threads=2 || status=$?
 bash scripts/conformance-table.sh
 [ "$status" = 0 ] || exit "$status"
 

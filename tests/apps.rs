@@ -6,6 +6,7 @@
 
 mod common;
 use common::origin::NaiveOrigin;
+use common::table::{worker_code, Table};
 use common::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -47,6 +48,19 @@ fn refuse(b: &mut Browser, w: &Worker, authorize: &str, error: &str) -> String {
     r.location.unwrap()
 }
 
+/// A conformance row for a refusal: the status, the stable code, no session cookie, and no
+/// token request beyond `tokens_before` at the simulator.
+fn refused(t: &mut Table, w: &Worker, scenario: &str, r: &Resp, status: u16, code: &str, tokens_before: u64) {
+    let tokens = w.sim.count("token");
+    let ok = r.status == status && worker_code(&r.body).as_deref() == Some(code) && !r.sets_session() && tokens == tokens_before;
+    t.row(
+        scenario,
+        &format!("{status} {code}, no session cookie, no token request"),
+        &format!("{} {}, session cookie: {}, token requests: +{}", r.status, worker_code(&r.body).unwrap_or_default(), r.sets_session(), tokens - tokens_before),
+        ok,
+    );
+}
+
 fn confirm_action(page: &str) -> String {
     let start = page.find("action=\"").unwrap() + 8;
     let end = page[start..].find('"').unwrap() + start;
@@ -57,6 +71,7 @@ fn confirm_action(page: &str) -> String {
 fn automatic_return_in_workerd() {
     let w = Worker::start("apps-auto-return", &[("LOGIN_FLOWS", "automatic_return"), ("LOGIN_TIMEOUT", "20")], &[]);
     let origin = w.base.clone();
+    let mut t = Table::new("11-apps-automatic-return");
 
     // Started in one browser, back in another one without cookies (iOS: Chrome, then Safari).
     let mut chrome = Browser::new();
@@ -72,6 +87,12 @@ fn automatic_return_in_workerd() {
     let mut safari = Browser::new();
     let page = safari.get(&callback);
     assert_eq!(page.status, 200, "{}", page.body);
+    t.row(
+        "callback in another browser without the login cookie",
+        "200 \"Continue as\" page, one token request, no session cookie",
+        &format!("{}, token requests: +{}, session cookie: {}", page.status, w.sim.count("token") - tokens, page.sets_session()),
+        page.status == 200 && w.sim.count("token") == tokens + 1 && !page.sets_session(),
+    );
     assert!(!page.sets_session(), "a callback without the login cookie never logs in by itself");
     assert!(page.body.contains("Continue as") || page.body.contains("Fortsette som"), "{}", page.body);
     assert_eq!(w.sim.count("token"), tokens + 1);
@@ -80,19 +101,19 @@ fn automatic_return_in_workerd() {
     // The same callback in a third browser: the stored login is used; no second exchange.
     let mut third = Browser::new();
     let again = third.get(&callback);
-    assert_rejected(&w, &again, 400, "state.unknown", tokens + 1);
+    refused(&mut t, &w, "the same callback replayed in a third browser", &again, 400, "state.unknown", tokens + 1);
     // Not confirmed: no session in the second browser.
     assert_eq!(safari.get_json(&w.url("/auth/session")).status, 401);
     // A confirmation posted from another site, or without the confirmation cookie, is refused.
     let evil = safari.post_empty(&action, &[("origin", "https://evil.example")]);
-    assert_eq!(evil.status, 400, "{}", evil.body);
-    assert!(evil.body.contains("login.confirm_invalid") && !evil.sets_session());
+    refused(&mut t, &w, "confirmation posted from another site (with the confirmation cookie)", &evil, 400, "login.confirm_invalid", tokens + 1);
     let page = Browser::new().get(&callback); // (already used)
     assert!(!page.sets_session());
     let mut stranger = Browser::new();
     let r = stranger.post_empty(&action, &[("origin", &origin)]);
-    assert_eq!(r.status, 400);
-    assert!(!r.sets_session());
+    refused(&mut t, &w, "confirmation posted by a browser without the confirmation cookie", &r, 400, "login.confirm_invalid", tokens + 1);
+    let r = safari.post_empty(&action.replacen("k=", "k=x", 1), &[("origin", &origin)]);
+    refused(&mut t, &w, "confirmation with a token that is not this login's", &r, 400, "login.confirm_invalid", tokens + 1);
 
     // Start again: this time the user confirms.
     let r = chrome.get(&w.url("/auth/login?flow=automatic_return&return_to=%2Fprivate%2F"));
@@ -120,7 +141,7 @@ fn automatic_return_in_workerd() {
     // ...and its stored copy is gone: the link is worth nothing in another browser.
     let tokens = w.sim.count("token");
     let r = Browser::new().get(&callback);
-    assert_rejected(&w, &r, 400, "state.unknown", tokens);
+    refused(&mut t, &w, "a callback finished in its own browser, replayed in another", &r, 400, "state.unknown", tokens);
 
     // Expired: the state is refused after LOGIN_TIMEOUT, without a token request.
     let mut slow = Browser::new();
@@ -129,12 +150,12 @@ fn automatic_return_in_workerd() {
     std::thread::sleep(Duration::from_secs(21));
     let tokens = w.sim.count("token");
     let r = Browser::new().get(&callback);
-    assert_rejected(&w, &r, 400, "state.expired", tokens);
+    refused(&mut t, &w, "a callback after LOGIN_TIMEOUT, in another browser", &r, 400, "state.expired", tokens);
 
     // A flow that is not configured is refused.
     let r = Browser::new().get(&w.url("/auth/login?flow=app_to_app"));
-    assert_eq!(r.status, 400);
-    assert!(r.body.contains("login.flow_not_allowed"));
+    let tokens = w.sim.count("token");
+    refused(&mut t, &w, "a login asking for a flow LOGIN_FLOWS does not allow", &r, 400, "login.flow_not_allowed", tokens);
     // The callback URL (code and state) is never logged.
     let log = w.log();
     assert!(!log.contains(&param(&callback, "code")), "a code was logged");
@@ -186,6 +207,7 @@ fn app_logins_in_workerd() {
         &["--redirect-uri", APP_LINK],
     );
     let mut app = Browser::new();
+    let mut t = Table::new("11-apps-native");
 
     // Refused before anything is stored or sent to Vipps.
     let authorizes = w.sim.count("authorize");
@@ -196,8 +218,8 @@ fn app_logins_in_workerd() {
         (json!({"app_uri": APP_URI, "code_challenge": challenge(), "code_challenge_method": "S256", "flow": "login_to_webpage"}), "login.flow_not_allowed"),
     ] {
         let r = start_app(&mut app, &w, body.clone());
-        assert_eq!(r.status, 400, "{body}: {}", r.body);
-        assert!(r.body.contains(code), "{body}: {}", r.body);
+        let scenario = format!("app start with {}", body.to_string().replace(&challenge(), "S256(verifier)"));
+        refused(&mut t, &w, &scenario, &r, 400, code, 0);
     }
 
     // app_to_app_v2: the Worker exchanges, the app redeems with its verifier.
@@ -212,20 +234,18 @@ fn app_logins_in_workerd() {
     let code = handoff(&r);
     let tokens = w.sim.count("token");
     let wrong = redeem(&w, json!({"handoff": code, "code_verifier": "x".repeat(43)}));
-    assert_eq!(wrong.status, 400);
-    assert!(wrong.body.contains("app.verifier_mismatch"));
+    refused(&mut t, &w, "hand-off redeemed with another verifier", &wrong, 400, "app.verifier_mismatch", tokens);
     let ok = redeem(&w, json!({"handoff": code, "code_verifier": VERIFIER}));
     assert_eq!(ok.status, 200, "{}", ok.body);
     let v: Value = serde_json::from_str(&ok.body).unwrap();
     let token = v["access_token"].as_str().unwrap().to_string();
     assert_eq!(v["token_type"], "Bearer");
     let replayed = redeem(&w, json!({"handoff": code, "code_verifier": VERIFIER}));
-    assert_eq!(replayed.status, 400);
-    assert!(replayed.body.contains("app.handoff_unknown"));
+    refused(&mut t, &w, "hand-off redeemed a second time", &replayed, 400, "app.handoff_unknown", tokens);
     assert_eq!(w.sim.count("token"), tokens, "redeeming asks Vipps nothing");
     // The callback replayed: the stored login is used.
     let r = Browser::new().get(&callback);
-    assert_rejected(&w, &r, 400, "state.unknown", tokens);
+    refused(&mut t, &w, "app login's callback replayed", &r, 400, "state.unknown", tokens);
 
     // The bearer session on /auth/session and protected routes; the origin never sees it.
     let s = bearer(&w, "/auth/session", &token);
@@ -242,23 +262,24 @@ fn app_logins_in_workerd() {
     origin.clear();
     let tampered = format!("{}A", &token[..token.len() - 1]);
     let r = bearer(&w, "/api/orders", &tampered);
-    assert_eq!(r.status, 401);
-    assert!(r.body.contains("session.required"));
-    assert_eq!(origin.count(), 0);
+    let tokens = w.sim.count("token");
+    refused(&mut t, &w, "tampered bearer token on an API path", &r, 401, "session.required", tokens);
+    t.row("tampered bearer token on an API path: the origin", "nothing forwarded", &format!("{} requests", origin.count()), origin.count() == 0);
     // A session cookie's value is not a bearer token, nor the other way round.
     let mut web = Browser::new();
     login(&mut web, &w, "/");
     let cookie = web.jar.get("__Host-vipps-session").unwrap().clone();
-    assert_eq!(bearer(&w, "/auth/session", &format!("vel_{cookie}")).status, 401);
+    let tokens = w.sim.count("token");
+    refused(&mut t, &w, "a session cookie's value as a bearer token", &bearer(&w, "/auth/session", &format!("vel_{cookie}")), 401, "session.required", tokens);
     let mut forged = Browser::new();
     forged.jar.insert("__Host-vipps-session".into(), token.trim_start_matches("vel_").to_string());
-    assert_eq!(forged.get_json(&w.url("/auth/session")).status, 401);
+    refused(&mut t, &w, "a bearer token as the session cookie", &forged.get_json(&w.url("/auth/session")), 401, "session.required", tokens);
 
     // Logout ends it.
     let out = Browser::new().post_empty(&w.url("/auth/app/logout"), &[("authorization", &format!("Bearer {token}"))]);
     assert_eq!(out.status, 200, "{}", out.body);
-    assert_eq!(bearer(&w, "/auth/session", &token).status, 401);
-    assert_eq!(bearer(&w, "/api/orders", &token).status, 401);
+    refused(&mut t, &w, "bearer used after the app's logout (session route)", &bearer(&w, "/auth/session", &token), 401, "session.required", tokens);
+    refused(&mut t, &w, "bearer used after the app's logout (API path)", &bearer(&w, "/api/orders", &token), 401, "session.required", tokens);
 
     // Consent revocation ends another one.
     let (_, authorize) = v2(&mut app, &w);
@@ -271,7 +292,8 @@ fn app_logins_in_workerd() {
     w.sim.set(json!({"consent_webhook_url": w.url(&format!("/auth/webhooks/consent-revoked/{HOOK_SECRET}"))}));
     let rv = Browser::new().post_json(&format!("{}/_sim/revoke-consent", w.sim.base), &json!({"sub": v["session"]["sub"]}));
     assert_eq!(rv.status, 200, "{}", rv.body);
-    assert_eq!(bearer(&w, "/auth/session", &token).status, 401);
+    let tokens = w.sim.count("token");
+    refused(&mut t, &w, "bearer used after a consent revocation", &bearer(&w, "/auth/session", &token), 401, "session.required", tokens);
 
     // A universal-link app forwards code and state: its verifier is checked before the code is spent.
     let (q, authorize) = v2(&mut app, &w);
@@ -279,9 +301,7 @@ fn app_logins_in_workerd() {
     let code = param(&callback, "code");
     let tokens = w.sim.count("token");
     let wrong = redeem(&w, json!({"code": code, "state": q["state"], "code_verifier": "y".repeat(43)}));
-    assert_eq!(wrong.status, 400);
-    assert!(wrong.body.contains("app.verifier_mismatch"));
-    assert_eq!(w.sim.count("token"), tokens);
+    refused(&mut t, &w, "universal-link code and state forwarded with another verifier", &wrong, 400, "app.verifier_mismatch", tokens);
     let ok = redeem(&w, json!({"code": code, "state": q["state"], "code_verifier": VERIFIER}));
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(w.sim.count("token"), tokens + 1);
