@@ -13,7 +13,7 @@ use crate::platform::{Level, Platform};
 use crate::policy::cors;
 use crate::respond;
 use crate::return_to::SafeReturnPath;
-use crate::router::{self, Decision, Route};
+use crate::router::{self, Decision, Route, Spec};
 use std::cell::Cell;
 
 pub struct App {
@@ -126,6 +126,19 @@ impl App {
             cors::allow(&config.front_end.origins, req, &mut reply);
         }
         Outcome::Reply(reply)
+    }
+
+    /// The backend did not answer a forwarded request: the same mapping as a flow's error (a
+    /// page in the user's language with a reload of the page for navigations, JSON with the
+    /// code for API clients), from the headers the route's spec read.
+    pub async fn forward_failed<P: Platform>(&self, p: &P, req: &IncomingRequest, spec: &Spec, detail: String) -> Reply {
+        let e = Error::new(Code::BackendUnavailable, detail);
+        let Some(config) = self.config() else {
+            return respond::error(p, &e, false, None);
+        };
+        let ctx = Ctx { p, config, state: &self.state, req };
+        let wanted = SafeReturnPath::parse(crate::util::path_and_query(&req.url));
+        respond::error_for(p, &e, spec.html_errors(req), &ctx.pages(), wanted.as_ref()).await
     }
 
     /// While the configuration is broken every request gets the configuration page (the

@@ -914,3 +914,26 @@ fn logout_ends_the_session_for_good_and_everywhere_ends_them_all() {
     assert!(r.body.contains("logout.store_failed"));
     assert!(r.set_cookies().any(|c| c.contains("Max-Age=0")));
 }
+
+#[test]
+fn a_backend_that_does_not_answer_gets_the_routes_error_in_the_users_language() {
+    let app = app_with(&[("PROTECTED_PATHS", "/private/*"), ("API_PATHS", "/private/api/*")]);
+    let p = FakePlatform::default();
+    let spec = crate::router::Route::Protected.spec();
+    let nav = IncomingRequest::get("https://shop.example/private/a?b=1")
+        .unwrap()
+        .with_header("accept", "text/html")
+        .with_header("accept-language", "nb-NO,nb;q=0.9");
+    let r = block_on(app.forward_failed(&p, &nav, spec, "connection refused".into()));
+    assert_eq!(r.status, 502);
+    assert_eq!(r.header("content-language"), Some("nb"));
+    assert!(r.body.contains(r#"href="/private/a?b=1""#), "a reload of the page: {}", r.body);
+    assert!(!r.body.contains("connection refused"), "no detail to the user");
+    assert!(p.logged("backend.unavailable"));
+    let api = IncomingRequest::get("https://shop.example/private/api/x").unwrap().with_header("accept", "application/json");
+    let r = block_on(app.forward_failed(&p, &api, crate::router::Route::ProtectedApi.spec(), "timeout".into()));
+    assert_eq!(r.status, 502);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["error"], "backend.unavailable");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}

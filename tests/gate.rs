@@ -595,6 +595,56 @@ fn gate_with_nginx() {
     parts(vec![("paths", Box::new(|| path_vectors("9-gate-paths-nginx", &w, Backend::Nginx(&nginx), &session)))]);
 }
 
+/// A backend that does not answer (nothing listens on its port): a navigation gets the 502
+/// page in the user's language with a reload of the page it wanted, an API client JSON with
+/// the stable code; the session is not lost (no cookie cleared).
+#[test]
+fn gate_with_a_backend_that_does_not_answer() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let w = Worker::start(
+        "gate-dead",
+        &[("BACKEND", dead.as_str()), ("PUBLIC_PATHS", PUBLIC_PATHS), ("API_PATHS", "/private/api/*")],
+        &[],
+    );
+    let (session, _) = session(&w);
+    let cookie = format!("{SESSION_COOKIE}={session}");
+    let mut t = Table::new("9-gate-backend-down");
+    let port = port_of(&w);
+    let nav = raw_get(
+        port,
+        "/private/page?x=1",
+        &[("Cookie", cookie.as_str()), ("Accept", "text/html"), ("Accept-Language", "nb-NO,nb;q=0.9"), ("Sec-Fetch-Mode", "navigate")],
+    )
+    .unwrap();
+    let body = nav.text();
+    let ok = nav.status == 502
+        && nav.header("content-language") == Some("nb")
+        && body.contains(r#"href="/private/page?x=1""#)
+        && nav.header("set-cookie").is_none();
+    t.row(
+        "navigation with a session, backend down, Norwegian browser",
+        "502 page in nb, reload link to /private/page?x=1, no Set-Cookie",
+        &format!("{} {:?} reload={} set-cookie={:?}", nav.status, nav.header("content-language"), body.contains("href=\"/private/page?x=1\""), nav.header("set-cookie")),
+        ok,
+    );
+    let api = raw_get(port, "/private/api/items", &[("Cookie", cookie.as_str()), ("Accept", "application/json")]).unwrap();
+    let code = worker_code(&api.text()).unwrap_or_default();
+    t.row(
+        "API client with a session, backend down",
+        "502 JSON backend.unavailable",
+        &format!("{} {code}", api.status),
+        api.status == 502 && code == "backend.unavailable",
+    );
+    let public = raw_get(port, "/", &[("Accept", "text/html")]).unwrap();
+    t.row(
+        "public page without a session, backend down",
+        "502 page with a reload link to /",
+        &format!("{}", public.status),
+        public.status == 502 && public.text().contains(r#"href="/""#),
+    );
+    assert!(w.log_shows("\"code\":\"backend.unavailable\""), "an operator sees the code");
+}
+
 /// The harness itself, without a Worker: the naive origin really is naive (it would serve the
 /// members file for an encoded traversal), records what it got, and nginx starts and logs.
 #[test]

@@ -68,7 +68,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Outcome::Forward(plan) => match app.config() {
             Some(config) => match convert::forward(&env, config, req, &plan).await {
                 Ok(r) => convert::finish_forward(r, &plan),
-                Err(e) => edge_error(&platform, Code::BackendUnavailable, e.to_string()),
+                Err(e) => convert::response(app.forward_failed(&platform, &inc, spec, e.to_string()).await),
             },
             None => edge_error(&platform, Code::ConfigInvalid, "forward without a configuration".into()),
         },
