@@ -397,3 +397,36 @@ fn a_redirect_uri_on_an_app_route_is_refused() {
         assert!(e.0.iter().any(|p| p.var == "VIPPS_REDIRECT_URI"), "{uri}");
     }
 }
+
+#[test]
+fn kv_costs_are_what_the_readme_says() {
+    let kv = |c: &Counts| (c.kv_get, c.kv_put, c.kv_delete);
+    // Warm the discovery and JWKS caches first, so only the flows' own operations are counted.
+    let app = app_with(&[("LOGIN_FLOWS", "automatic_return, app_to_app_v2"), ("APP_URIS", "myapp://login/done")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(callback(&app, &p, &mut jar, &format!("code=c&state={}", q["state"])).status, 303);
+
+    // Automatic return, back in the same browser: one write, one delete.
+    let c0 = p.counts();
+    let mut jar = Jar::default();
+    let q = start_auto(&app, &p, &mut jar, "/");
+    assert_eq!(callback(&app, &p, &mut jar, &format!("code=c&state={}", q["state"])).status, 303);
+    assert_eq!(kv(&p.counts().minus(&c0)), (0, 1, 1));
+    // ...back in another browser: one write, one read, one delete.
+    let c0 = p.counts();
+    let q = start_auto(&app, &p, &mut Jar::default(), "/");
+    assert_eq!(callback(&app, &p, &mut Jar::default(), &format!("code=c&state={}", q["state"])).status, 200);
+    assert_eq!(kv(&p.counts().minus(&c0)), (1, 1, 1));
+    // An app login: start (write), callback (read, delete, write), redeem (read, delete).
+    let c0 = p.counts();
+    let q = app_login(&app, &p, json!({}));
+    assert_eq!(kv(&p.counts().minus(&c0)), (0, 1, 0));
+    let c1 = p.counts();
+    let r = callback(&app, &p, &mut Jar::default(), &format!("code=c&state={}", q["state"]));
+    assert_eq!(kv(&p.counts().minus(&c1)), (1, 1, 1));
+    let c2 = p.counts();
+    assert_eq!(app_token(&app, &p, json!({"handoff": handoff_from(&r), "code_verifier": VERIFIER})).status, 200);
+    assert_eq!(kv(&p.counts().minus(&c2)), (1, 0, 1));
+}
