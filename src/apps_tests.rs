@@ -345,6 +345,7 @@ fn legacy_app_to_app_and_final_redirect_is_app() {
     assert_eq!(r.status, 303);
     let loc = r.header("location").unwrap();
     assert!(loc.starts_with("myapp://login/done?error=callback.provider_error&state="), "{loc}");
+    assert!(loc.ends_with("&vipps_error=outdated_app_version"), "{loc}");
     assert_eq!(p.count(TOKEN_URL), 1);
 }
 

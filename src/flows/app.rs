@@ -183,6 +183,8 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, params: CallbackParams) -> 
     let Some(app) = stored.app else {
         return Answer::reply(Err(Error::new(Code::StoredStateUnknown, "stored login without an app")));
     };
+    // Vipps' own error name, for the app (e.g. `outdated_app_version`: the user updates the app).
+    let vipps_error = params.error.as_deref().map(crate::oidc::safe_code);
     let result = async {
         let session = stored_login::finish(ctx, stored.transaction, params).await?;
         let (_, token) = bearer_for(ctx, session);
@@ -197,7 +199,11 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, params: CallbackParams) -> 
         Ok(code) => with_query(&app.uri, &[("handoff", code.as_str()), ("state", state.as_str())]),
         Err(e) => {
             p.log(if e.code.is_broken() { Level::Error } else { Level::Warn }, e.code.as_str(), &e.detail);
-            with_query(&app.uri, &[("error", e.code.as_str()), ("state", state.as_str())])
+            let mut pairs = vec![("error", e.code.as_str()), ("state", state.as_str())];
+            if let Some(v) = vipps_error.as_deref().filter(|v| !v.is_empty()) {
+                pairs.push(("vipps_error", v));
+            }
+            with_query(&app.uri, &pairs)
         }
     };
     Answer::reply(Ok(Reply::redirect(303, &location)))
