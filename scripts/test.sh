@@ -10,8 +10,10 @@
 #   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk),
 #      the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
 #      assets binding, a naive origin and nginx), and the rules (tests/rules.rs: access rules, API
-#      paths, forged identity headers), and logins from apps and automatic return (tests/apps.rs:
-#      hand-offs, bearer sessions, the "continue as" confirmation); writes CONFORMANCE.md
+#      paths, forged identity headers), the login variants (tests/flows.rs: silent login,
+#      markets, registration scopes, step-up and acr, the retry after temporarily_unavailable),
+#      and logins from apps and automatic return (tests/apps.rs: hand-offs, bearer sessions, the
+#      "continue as" confirmation); writes CONFORMANCE.md
 #   5. a real browser (headless chromium) logging in through the demo site, and a Norwegian
 #      browser seeing Norwegian pages
 set -euo pipefail
@@ -57,6 +59,7 @@ cargo test --test conformance -- --test-threads=2 || status=$?
 cargo test --test gate -- --test-threads=2 || status=$?
 cargo test --test identity || status=$?
 cargo test --test rules -- --test-threads=2 || status=$?
+cargo test --test flows -- --test-threads=2 || status=$?
 cargo test --test apps -- --test-threads=2 || status=$?
 bash scripts/conformance-table.sh
 [ "$status" = 0 ] || exit "$status"

@@ -97,6 +97,7 @@ impl App {
             Decision::Routed { .. } if !spec.allows(&req.method) => flows::Answer::reply(Err(Error::from(Code::MethodNotAllowed))),
             Decision::Routed { path, route } => match route {
                 Route::Login => flows::login::run(&ctx).await,
+                Route::Register => flows::login::run_register(&ctx).await,
                 Route::Callback => flows::callback::run(&ctx).await,
                 Route::Session => flows::session::run(&ctx).await,
                 Route::Logout => flows::logout::run(&ctx).await,
@@ -117,7 +118,7 @@ impl App {
                 return Outcome::Forward(f);
             }
             Ok(Action::Reply(r)) => r,
-            Err(e) => respond::error_for(p, &e, html, &ctx.pages(), wanted_page(route, req).as_ref()).await,
+            Err(e) => respond::error_for(p, &e, html, &ctx.pages_in(e.brand), wanted_page(route, req).as_ref()).await,
         };
         for c in answer.cookies {
             reply = reply.with_cookie(c);
@@ -165,7 +166,7 @@ impl App {
 /// itself on the gate. An error page's retry leads back there.
 fn wanted_page(route: Option<Route>, req: &IncomingRequest) -> Option<SafeReturnPath> {
     match route? {
-        Route::Login => req.url.query_pairs().find(|(k, _)| k == "return_to").and_then(|(_, v)| SafeReturnPath::parse(&v)),
+        Route::Login | Route::Register => req.url.query_pairs().find(|(k, _)| k == "return_to").and_then(|(_, v)| SafeReturnPath::parse(&v)),
         Route::Public | Route::Protected => SafeReturnPath::parse(crate::util::path_and_query(&req.url)),
         _ => None,
     }

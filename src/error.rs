@@ -42,6 +42,12 @@ pub enum Code {
     IdTokenNonce,
     IdTokenSubject,
     IdTokenAtHash,
+    /// In-app confirmation was asked for (`acr_values`) and the ID token has no `acr`.
+    IdTokenAcrMissing,
+    /// In-app confirmation was asked for and the ID token's `acr` is another one.
+    IdTokenAcrMismatch,
+    /// The path asks for a recent authentication (`max_age`) and `auth_time` is older or absent.
+    IdTokenAuthTooOld,
     // Userinfo
     UserinfoFailed,
     UserinfoSubMismatch,
@@ -68,6 +74,8 @@ pub enum Code {
     SessionRequired,
     /// Logged in, but the access rules do not let this user see the page.
     Forbidden,
+    /// Logged in, but not strongly or recently enough for this path (`STEP_UP_RULES`): log in again.
+    StepUpRequired,
     LogoutBadOrigin,
     NotFound,
     MethodNotAllowed,
@@ -134,7 +142,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 78] = {
+    pub const ALL: [Code; 82] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -150,6 +158,7 @@ impl Code {
             BackendUnavailable, LogoutStoreFailed, Internal, CibaUnauthorized, CibaBadRequest, CibaBadPhone,
             CibaBadBindingMessage, CibaBadExpiry, CibaBadScope, CibaBadHandle, CibaForeignHandle, CibaTooEarly,
             CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
+            IdTokenAcrMissing, IdTokenAcrMismatch, IdTokenAuthTooOld, StepUpRequired,
             FlowNotAllowed, StoredStateUnknown, LoginStoreFailed, ConfirmInvalid, AppBadRequest, AppUriRefused,
             AppHandoffUnknown, AppHandoffExpired, AppVerifierMismatch, BearerInvalid,
         ]
@@ -184,6 +193,10 @@ impl Code {
             IdTokenNonce => "id_token.nonce_mismatch",
             IdTokenSubject => "id_token.sub_missing",
             IdTokenAtHash => "id_token.at_hash_mismatch",
+            IdTokenAcrMissing => "id_token.acr_missing",
+            IdTokenAcrMismatch => "id_token.acr_mismatch",
+            IdTokenAuthTooOld => "id_token.auth_time_too_old",
+            StepUpRequired => "session.step_up_required",
             UserinfoFailed => "userinfo.failed",
             UserinfoSubMismatch => "userinfo.sub_mismatch",
             DiscoveryUnavailable => "discovery.unavailable",
@@ -257,7 +270,8 @@ impl Code {
             IdTokenMalformed | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature
             | IdTokenIssuer | IdTokenAudience | IdTokenAzp | IdTokenExpired | IdTokenIssuedAt
             | IdTokenNotYetValid | IdTokenNonce | IdTokenSubject | IdTokenAtHash
-            | UserinfoSubMismatch | SessionRequired => 401,
+            | UserinfoSubMismatch | SessionRequired | IdTokenAcrMissing | IdTokenAcrMismatch
+            | IdTokenAuthTooOld | StepUpRequired => 401,
             NotFound => 404,
             MethodNotAllowed => 405,
             CibaBadRequest | CibaBadPhone | CibaBadBindingMessage | CibaBadExpiry | CibaBadScope => 400,
@@ -301,15 +315,23 @@ pub struct Error {
     /// The page the user wanted, when the flow knows it (a callback knows its login's
     /// `return_to`): the retry link of the error page leads back there.
     pub return_to: Option<SafeReturnPath>,
+    /// The brand the login was started under (a per-request `market`), when it differs from
+    /// the configured one: its error page wears it.
+    pub brand: Option<crate::pages::Brand>,
 }
 
 impl Error {
     pub fn new(code: Code, detail: impl Into<String>) -> Self {
-        Error { code, detail: detail.into(), return_to: None }
+        Error { code, detail: detail.into(), return_to: None, brand: None }
     }
     /// The same error, for a user who wanted `page`.
     pub fn wanting(mut self, page: &SafeReturnPath) -> Self {
         self.return_to = Some(page.clone());
+        self
+    }
+    /// The same error, shown in `brand` when given.
+    pub fn branded(mut self, brand: Option<crate::pages::Brand>) -> Self {
+        self.brand = brand.or(self.brand);
         self
     }
 }

@@ -249,13 +249,14 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 29)) {
+    fn fuzz_config_parsing(values in proptest::collection::vec(any_text(), 35)) {
         let names = ["VIPPS_ENVIRONMENT", "VIPPS_DISCOVERY_URL", "VIPPS_CLIENT_ID", "VIPPS_CLIENT_SECRET",
             "VIPPS_REDIRECT_URI", "VIPPS_SCOPE", "VIPPS_TOKEN_AUTH_METHOD", "VIPPS_MARKET", "SESSION_SECRET",
             "SESSION_TTL", "SESSION_CLAIMS", "LOGIN_TIMEOUT", "AUTH_PATH_PREFIX", "PUBLIC_PATHS",
             "PROTECTED_PATHS", "BACKEND", "UPSTREAM_TIMEOUT_MS", "VIPPS_SYSTEM_NAME", "CONSENT_WEBHOOK_SECRET",
             "CONSENT_WEBHOOK_FORWARD", "CONSENT_REVOKED_ENDS_SESSIONS", "SESSION_RECHECK", "UPSTREAM_DEADLINE_MS",
-            "ACCESS_RULES", "API_PATHS", "CORS_ORIGINS", "LOGOUT_REDIRECT", "X", "Y"];
+            "ACCESS_RULES", "API_PATHS", "CORS_ORIGINS", "LOGOUT_REDIRECT", "X", "Y", "SILENT_LOGIN",
+            "SILENT_LOGIN_BACKOFF", "VIPPS_MARKETS", "REGISTER_SCOPE", "STEP_UP_RULES", "RETRY_TEMPORARILY_UNAVAILABLE"];
         let m: std::collections::HashMap<&str, String> = names.iter().copied().zip(values).collect();
         match Config::from_lookup(&|k| m.get(k).cloned()) {
             Ok(c) => prop_assert!(c.vipps.scope.starts_with("openid")),
@@ -273,12 +274,13 @@ proptest! {
     /// whatever is accepted must serve every kind of request without a panic, and a broken
     /// one answers every request with the configuration page.
     #[test]
-    fn fuzz_accepted_configs_serve_requests(choices in proptest::collection::vec((0u8..4, any_text()), 20)) {
+    fn fuzz_accepted_configs_serve_requests(choices in proptest::collection::vec((0u8..4, any_text()), 25)) {
         let names = ["SESSION_SECRET", "CONSENT_WEBHOOK_SECRET", "PUBLIC_PATHS", "PROTECTED_PATHS", "AUTH_PATH_PREFIX",
             "VIPPS_REDIRECT_URI", "SESSION_TTL", "LOGIN_TIMEOUT", "SESSION_RECHECK", "UPSTREAM_TIMEOUT_MS",
             "UPSTREAM_DEADLINE_MS", "SESSION_CLAIMS", "VIPPS_SCOPE", "BACKEND", "CONSENT_REVOKED_ENDS_SESSIONS", "VIPPS_MARKET",
-            "ACCESS_RULES", "API_PATHS", "CORS_ORIGINS", "LOGOUT_REDIRECT"];
-        let tricky = [",", " , ", "", "0", "18446744073709551615", "/", "/*", "https://shop.example/", "/auth",
+            "ACCESS_RULES", "API_PATHS", "CORS_ORIGINS", "LOGOUT_REDIRECT", "STEP_UP_RULES", "SILENT_LOGIN", "VIPPS_MARKETS",
+            "REGISTER_SCOPE", "RETRY_TEMPORARILY_UNAVAILABLE"];
+        let tricky = ["/private/* = app_auth, step_up, max_age=60", "no_dialog", "prompt_none", "DK,FI", "name customFlow",",", " , ", "", "0", "18446744073709551615", "/", "/*", "https://shop.example/", "/auth",
             "https://shop.example/auth/callback", "true", "false", "a,b", "NO", "/* = sub:x", "/private/* = domain:example.com, phone:+4712345678",
             "/x = ; /y", "/api/*", "https://app.example.com", "https://app.example.com/bye", "http://localhost:5173 https://*.x"];
         let mut m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("CONSENT_WEBHOOK_SECRET", HOOK_SECRET)]);
@@ -295,7 +297,8 @@ proptest! {
         let app = App::new(config);
         let p = FakePlatform::default();
         let targets = ["/", "/private/x", "/auth/login?return_to=/x", "/auth/callback?code=c&state=s", "/auth/session",
-            "/auth/logout", "/assets/..%2Fx", &format!("/auth/webhooks/consent-revoked/{HOOK_SECRET}")];
+            "/auth/logout", "/assets/..%2Fx", "/auth/login?silent=1&market=DK&return_to=/private/x", "/auth/register",
+            "/auth/callback?error=temporarily_unavailable&state=s", &format!("/auth/webhooks/consent-revoked/{HOOK_SECRET}")];
         for target in targets {
             for method in ["GET", "POST", "OPTIONS"] {
                 let url = url::Url::parse(&format!("https://shop.example{target}")).unwrap();

@@ -28,7 +28,7 @@ pub fn error_json_in(code: Code, look: Look) -> Reply {
 fn level(code: Code) -> Level {
     if code.is_broken() {
         Level::Error
-    } else if matches!(code, Code::SessionRequired | Code::NotFound | Code::AccessDenied | Code::Forbidden) {
+    } else if matches!(code, Code::SessionRequired | Code::StepUpRequired | Code::NotFound | Code::AccessDenied | Code::Forbidden) {
         Level::Info
     } else {
         Level::Warn
@@ -60,6 +60,8 @@ fn retry_for(code: Code, login: impl FnOnce() -> String, wanted: Option<&SafeRet
         | Msg::Unreachable
         | Msg::BadAnswer
         | Msg::NotVerified
+        | Msg::NeedsAppConfirmation
+        | Msg::NeedsRecentLogin
         | Msg::LoginRequired
         | Msg::Internal => Some(Retry::Login(login())),
     }

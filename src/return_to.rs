@@ -110,11 +110,48 @@ impl SafeReturnPath {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same page with `name=value` added to its query (before a fragment). `name` and
+    /// `value` are the caller's constants (`[a-z_]`), so the result stays safe; a result over
+    /// [`MAX_LEN`] keeps the page as it is.
+    pub fn with_query_param(&self, name: &str, value: &str) -> SafeReturnPath {
+        let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !plain(name) || !plain(value) {
+            return self.clone();
+        }
+        let (before, fragment) = match self.0.split_once('#') {
+            Some((b, f)) => (b, Some(f)),
+            None => (self.0.as_str(), None),
+        };
+        let sep = if before.contains('?') { '&' } else { '?' };
+        let mut out = format!("{before}{sep}{name}={value}");
+        if let Some(f) = fragment {
+            out.push('#');
+            out.push_str(f);
+        }
+        if out.len() > MAX_LEN {
+            return self.clone();
+        }
+        SafeReturnPath(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_marker_goes_into_the_query_before_the_fragment() {
+        let p = |s: &str| SafeReturnPath::parse(s).unwrap();
+        assert_eq!(p("/a").with_query_param("vipps_login", "login_required").as_str(), "/a?vipps_login=login_required");
+        assert_eq!(p("/a?b=1").with_query_param("vipps_login", "x").as_str(), "/a?b=1&vipps_login=x");
+        assert_eq!(p("/a").with_query_param("Bad", "x").as_str(), "/a");
+        let long = p(&format!("/{}", "x".repeat(MAX_LEN - 2)));
+        assert_eq!(long.with_query_param("vipps_login", "x"), long);
+        let origins = FrontEndOrigins::parse(["https://app.example"]).0;
+        let front = SafeReturnPath::parse_for("https://app.example/#/inbox", &origins).unwrap();
+        assert_eq!(front.with_query_param("vipps_login", "x").as_str(), "https://app.example/?vipps_login=x#/inbox");
+    }
 
     #[test]
     fn accepts_plain_paths() {

@@ -10,6 +10,8 @@ use crate::policy::path::{CanonicalPath, PathRefusal};
 pub enum Route {
     /// `{prefix}/login`
     Login,
+    /// `{prefix}/register`, when `REGISTER_SCOPE` is set: a login with the registration scopes.
+    Register,
     /// The redirect URI's path (only there).
     Callback,
     /// `{prefix}/session`
@@ -96,7 +98,7 @@ const CORS_WITH_SESSION: &[&str] =
 impl Route {
     pub fn spec(self) -> &'static Spec {
         match self {
-            Route::Login => {
+            Route::Login | Route::Register => {
                 &Spec { methods: &["GET", "HEAD"], body_cap: None, headers: &["cookie", "accept-language"], errors: Errors::Page, cors: false }
             }
             Route::Callback => {
@@ -212,6 +214,7 @@ pub fn route(config: &Config, path: &CanonicalPath) -> Route {
         if rest.is_empty() || rest.starts_with('/') {
             return match rest {
                 "/login" => Route::Login,
+                "/register" if config.login_options.register_scope.is_some() => Route::Register,
                 "/session" => Route::Session,
                 "/logout" => Route::Logout,
                 "/jwks.json" => Route::Jwks,
@@ -237,7 +240,9 @@ pub fn route(config: &Config, path: &CanonicalPath) -> Route {
     if config.gate.public_paths.iter().any(|p| p.matches(path)) {
         return Route::Public;
     }
-    if config.access.applies(path) || config.gate.protected_paths.iter().any(|p| p.matches_ignoring_case(path)) {
+    if config.access.applies(path)
+        || config.login_options.step_up.applies(path)
+        || config.gate.protected_paths.iter().any(|p| p.matches_ignoring_case(path)) {
         return match config.gate.api_paths.iter().any(|p| p.matches_ignoring_case(path)) {
             true => Route::ProtectedApi,
             false => Route::Protected,
@@ -259,6 +264,10 @@ mod tests {
     fn routes() {
         let c = parse(&[("PUBLIC_PATHS", "/, /index.html, /assets/*")]).unwrap();
         assert_eq!(rt(&c, "/auth/login"), Route::Login);
+        assert_eq!(rt(&c, "/auth/register"), Route::NotFound, "only with REGISTER_SCOPE");
+        let r = parse(&[("REGISTER_SCOPE", "openid name customFlow"), ("PROTECTED_PATHS", "/members/*"), ("STEP_UP_RULES", "/bank/* = app_auth")]).unwrap();
+        assert_eq!(rt(&r, "/auth/register"), Route::Register);
+        assert_eq!(rt(&r, "/bank/x"), Route::Protected, "a step-up rule protects its paths");
         assert_eq!(rt(&c, "/auth/callback"), Route::Callback);
         assert_eq!(rt(&c, "/auth/session"), Route::Session);
         assert_eq!(rt(&c, "/auth/logout"), Route::Logout);

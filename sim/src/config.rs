@@ -135,6 +135,50 @@ pub struct Settings {
     pub consent_webhook_url: Option<String>,
     /// The `interval` a CIBA start answers with (seconds between polls; Vipps: 5).
     pub ciba_interval: u64,
+    /// The next authorize requests redirect back with this error instead of a login.
+    pub authorize_error: Option<AuthorizeError>,
+}
+
+/// `{"error": "temporarily_unavailable", "times": 1}`: the next `times` authorize requests (of a
+/// known client, with a registered redirect URI and a valid state) redirect back with `error`.
+/// Any code of `[a-z_]` works, documented or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthorizeError {
+    pub error: String,
+    pub times: u64,
+}
+
+impl AuthorizeError {
+    pub fn parse(v: &Value) -> Result<AuthorizeError, Vec<String>> {
+        let Some(o) = v.as_object() else {
+            return Err(vec!["`authorize_error` must be an object or null".into()]);
+        };
+        let mut problems = Vec::new();
+        let error = o.get("error").and_then(Value::as_str).unwrap_or("");
+        if error.is_empty() || error.len() > 64 || !error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            problems.push("`authorize_error.error` must be 1 to 64 characters of a-z and _".to_string());
+        }
+        let times = match o.get("times") {
+            None => 1,
+            Some(t) => match t.as_u64() {
+                Some(n @ 1..=100) => n,
+                _ => {
+                    problems.push("`authorize_error.times` must be a whole number from 1 to 100".into());
+                    1
+                }
+            },
+        };
+        for k in o.keys() {
+            if k != "error" && k != "times" {
+                problems.push(format!("unknown authorize_error field `{k}`"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(AuthorizeError { error: error.to_string(), times })
+        } else {
+            Err(problems)
+        }
+    }
 }
 
 impl Default for Settings {
@@ -150,6 +194,7 @@ impl Default for Settings {
             ciba_interval: 5,
             clock_offset: 0,
             consent_webhook_url: None,
+            authorize_error: None,
         }
     }
 }
@@ -211,6 +256,16 @@ impl Settings {
                     }
                     _ => false,
                 },
+                "authorize_error" => {
+                    match value {
+                        Value::Null => next.authorize_error = None,
+                        v => match AuthorizeError::parse(v) {
+                            Ok(e) => next.authorize_error = Some(e),
+                            Err(p) => problems.extend(p),
+                        },
+                    }
+                    true
+                }
                 "fault" => {
                     match value {
                         Value::Null => next.fault = None,

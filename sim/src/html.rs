@@ -55,16 +55,46 @@ pub const CONSENT_GIVEN: &str = "has already shared the requested data with the 
 /// The login page: one confirm form per test user and a cancel form. Above each user's form, a
 /// line says whether the user will be asked for consent (none on record for this client, or new
 /// scopes) or has already shared the data; `already_shared` holds the subs of the latter.
+/// How the login page looks and what it asks: the market's theme (MobilePay for DK and FI),
+/// in-app confirmation, and `step_up`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginLook {
+    pub mobilepay: bool,
+    pub app_auth: bool,
+    pub step_up: bool,
+}
+
 pub fn login_page(
     req_id: &str,
     client_id: &str,
     scopes: &[String],
     users: &[User],
     already_shared: &[&str],
+    look: &LoginLook,
 ) -> String {
     let req = escape(req_id);
     let mut body = String::new();
-    body.push_str("<div class=\"card\">\n<h1>Log in</h1>\n");
+    let (brand, name, color) = if look.mobilepay {
+        ("mobilepay", "MobilePay", "#5A78FF")
+    } else {
+        ("vipps", "Vipps", "#FF5B24")
+    };
+    body.push_str(&format!(
+        "<div class=\"card\">\n<h1>Log in</h1>\n<p class=\"brand\" data-brand=\"{brand}\" \
+         style=\"color:{color};font-weight:700\">Log in with {name}</p>\n"
+    ));
+    if look.app_auth {
+        body.push_str(
+            "<p class=\"app-auth muted\" data-app-auth=\"1\">In-app confirmation: confirming \
+             stands for confirming in the app (the ID token then carries acr).</p>\n",
+        );
+    }
+    if look.step_up {
+        body.push_str(
+            "<p class=\"step-up muted\" data-step-up=\"1\">step_up: the user must authenticate; \
+             being remembered in this browser does not count.</p>\n",
+        );
+    }
     body.push_str(&format!(
         "<p><code class=\"client-id\">{}</code> asks for:</p>\n<ul class=\"scopes\">\n",
         escape(client_id)
@@ -92,6 +122,7 @@ pub fn login_page(
             "<form method=\"post\" action=\"{CONFIRM_PATH}\">\n\
              <input type=\"hidden\" name=\"req\" value=\"{req}\">\n\
              <input type=\"hidden\" name=\"user\" value=\"{sub}\">\n\
+             <label class=\"muted\"><input type=\"checkbox\" name=\"remember\" value=\"1\"> Remember me in this browser</label>\n\
              <button type=\"submit\" class=\"confirm\" data-user=\"{sub}\">Confirm as {name}</button>\n\
              </form>\n",
             name = escape(&user.name),
@@ -243,8 +274,14 @@ mod tests {
             &["openid".into(), "name".into()],
             &users,
             &[users[1].sub.as_str()],
+            &LoginLook::default(),
         );
         assert!(page.contains("<title>Vipps MobilePay Login (simulator)</title>"));
+        assert!(page.contains(r#"data-brand="vipps""#) && !page.contains("data-app-auth") && !page.contains("data-step-up"));
+        let themed = login_page("R", "c", &["openid".into()], &users, &[], &LoginLook { mobilepay: true, app_auth: true, step_up: true });
+        assert!(themed.contains(r#"data-brand="mobilepay""#) && themed.contains("Log in with MobilePay"));
+        assert!(themed.contains(r#"data-app-auth="1""#) && themed.contains(r#"data-step-up="1""#));
+        assert_eq!(themed.matches(r#"name="remember" value="1""#).count(), users.len());
         assert_eq!(
             page.matches(r#"name="req" value="REQ1""#).count(),
             users.len() + 1

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::keys::SigningKey;
-use crate::modes::{Mode, EVIL_ISSUER, WRONG_NONCE};
+use crate::modes::{Mode, EVIL_ISSUER, WRONG_ACR, WRONG_NONCE};
 
 /// What the token endpoint knows when it issues an ID token.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct IdTokenInput<'a> {
     pub auth_time: u64,
     /// When the authorize request arrived.
     pub rat: u64,
+    /// The `acr`: only when asked for (`acr_values`) and confirmed.
+    pub acr: Option<&'a str>,
     pub now: u64,
     pub ttl: u64,
 }
@@ -71,9 +73,13 @@ pub fn standard(input: &IdTokenInput<'_>, kid: &str) -> UnsignedIdToken {
         "sid": input.sid,
         "at_hash": at_hash(input.access_token),
     });
+    let mut claims = into_map(claims);
+    if let Some(acr) = input.acr {
+        claims.insert("acr".into(), json!(acr));
+    }
     UnsignedIdToken {
         header: into_map(header),
-        claims: into_map(claims),
+        claims,
         signature: Signature::Valid,
     }
 }
@@ -91,6 +97,15 @@ pub fn apply_mode(mode: Option<Mode>, token: &mut UnsignedIdToken, input: &IdTok
     }
     match mode {
         Mode::InvalidIss => set(claims, "iss", json!(EVIL_ISSUER)),
+        Mode::AcrWrong => {
+            if input.acr.is_some() {
+                set(claims, "acr", json!(WRONG_ACR));
+            }
+        }
+        Mode::AcrMissing => {
+            claims.remove("acr");
+        }
+        Mode::AuthTimeOld => set(claims, "auth_time", json!(now.saturating_sub(86_400))),
         Mode::MissingSub => {
             claims.remove("sub");
         }
@@ -227,6 +242,7 @@ pub mod tests {
             jti: "jti-1",
             auth_time: 1_000,
             rat: 990,
+            acr: None,
             now: 1_010,
             ttl: 3600,
         }

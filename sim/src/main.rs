@@ -27,6 +27,8 @@ mod tests_ciba;
 #[cfg(test)]
 mod tests_consent;
 #[cfg(test)]
+mod tests_flows;
+#[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
 mod tests_apps;

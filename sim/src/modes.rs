@@ -56,6 +56,9 @@ pub enum Mode {
     DiscoveryHttpEndpoint,
     JwksHostileOnly,
     IssParamWrong,
+    AcrWrong,
+    AcrMissing,
+    AuthTimeOld,
     // ---- must accept ----
     KidAbsentSingleJwks,
     SigningKeyRotation,
@@ -76,6 +79,10 @@ pub const EVIL_ISS_PARAM: &str = "https://evil.example/";
 pub const FOREIGN_SUB: &str = "00000000-0000-0000-0000-000000000000";
 /// The `userinfo_endpoint` that `discovery-http-endpoint` advertises.
 pub const HTTP_USERINFO_ENDPOINT: &str = "http://api.vipps.example/vipps-userinfo-api/userinfo";
+/// The `acr` that `acr-wrong` puts in the ID token instead of the one asked for.
+pub const WRONG_ACR: &str = "urn:vipps:acr:login";
+/// The `acr` of in-app confirmation.
+pub const APP_AUTH: &str = "urn:vipps:acr:app_auth";
 /// The `nonce` that `nonce-invalid` puts in the ID token.
 pub const WRONG_NONCE: &str = "wrong-nonce-value";
 
@@ -123,6 +130,12 @@ const TABLE: &[(Mode, &str, Expect, &str)] = &[
      "the JWKS has only keys to ignore (oct with the real kid, the real key with use enc, with alg HS256, with private parts); the ID token is normal"),
     (Mode::IssParamWrong, "iss-param-wrong", Reject,
      "the authorization response carries RFC 9207 iss=https://evil.example/"),
+    (Mode::AcrWrong, "acr-wrong", Reject,
+     "when acr_values asked for in-app confirmation, the ID token's acr is urn:vipps:acr:login (not the one asked)"),
+    (Mode::AcrMissing, "acr-missing", Reject,
+     "the ID token has no acr even when acr_values asked for one (a sales unit without in-app confirmation)"),
+    (Mode::AuthTimeOld, "auth-time-old", Reject,
+     "ID token auth_time = now-86400 (a relying party that asks for a recent login must refuse it)"),
     (Mode::KidAbsentSingleJwks, "kid-absent-single-jwks", Accept,
      "ID token header has no kid; the JWKS has one usable RSA signing key after an oct, an EC and an RSA enc key"),
     (Mode::SigningKeyRotation, "signing-key-rotation", Accept,
@@ -202,7 +215,7 @@ mod tests {
     fn table_is_complete_and_names_are_unique() {
         let names: HashSet<&str> = TABLE.iter().map(|e| e.1).collect();
         assert_eq!(names.len(), TABLE.len());
-        assert_eq!(TABLE.len(), 34);
+        assert_eq!(TABLE.len(), 37);
         for m in Mode::all() {
             assert_eq!(Mode::parse(m.name()), Some(m));
             assert_eq!(TABLE.iter().filter(|e| e.0 == m).count(), 1, "{m:?}");
@@ -210,7 +223,7 @@ mod tests {
         assert_eq!(Mode::parse("INVALID-ISS"), None);
         assert_eq!(Mode::parse(""), None);
         let list = list_json();
-        assert_eq!(list.as_array().unwrap().len(), 34);
+        assert_eq!(list.as_array().unwrap().len(), 37);
         assert_eq!(list[0]["name"], "invalid-iss");
         assert_eq!(
             serde_json::to_value(Mode::JwksManyKeys).unwrap(),

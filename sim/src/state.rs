@@ -28,6 +28,12 @@ pub struct PendingLogin {
     pub challenge: Option<Challenge>,
     /// When the authorize request arrived (the ID token's `rat`).
     pub created_at: u64,
+    /// `acr_values` asked for in-app confirmation (`urn:vipps:acr:app_auth`).
+    pub app_auth: bool,
+    /// `step_up=true`: the user must authenticate, whatever the browser remembers.
+    pub step_up: bool,
+    /// `market`: NO, DK, FI or SE (the page's theme), when given and valid.
+    pub market: Option<String>,
     /// `requested_flow` and the app parameters (see `endpoints::app_flows`).
     pub app: crate::endpoints::app_flows::AppFlow,
 }
@@ -45,6 +51,10 @@ pub struct CodeGrant {
     pub auth_time: u64,
     pub rat: u64,
     pub expires_at: u64,
+    /// The `acr` the ID token carries: only when asked for and confirmed.
+    pub acr: Option<String>,
+    /// Userinfo carries the consents object (`customFlow`/`delegatedConsents` on a first login).
+    pub consents: bool,
 }
 
 /// A code that has been presented once. A second presentation revokes what the first one issued
@@ -61,6 +71,8 @@ pub struct AccessGrant {
     pub sid: String,
     pub scopes: Vec<String>,
     pub expires_at: u64,
+    /// Userinfo carries the `delegatedConsents` object (first login with those scopes only).
+    pub consents: bool,
 }
 
 /// A user's consent to share data with a client, as Vipps remembers it between logins.
@@ -70,16 +82,24 @@ pub struct Consent {
     pub scopes: Vec<String>,
     /// When consent was last given.
     pub given_at: u64,
+    /// When the marketing consents (`customFlow`/`delegatedConsents`) were first given: the
+    /// consents object is in userinfo on that login only.
+    pub marketing_at: Option<u64>,
 }
 
 impl Consent {
     /// Whether a login asking for `scopes` is covered. `openid` needs no consent at Vipps;
-    /// `delegatedConsents` asks the user every time.
+    /// `delegatedConsents` and `customFlow` ask the user every time.
     pub fn covers(&self, scopes: &[String]) -> bool {
         scopes.iter().all(|s| {
-            s == "openid" || (s != "delegatedConsents" && self.scopes.iter().any(|c| c == s))
+            s == "openid" || (!is_marketing(s) && self.scopes.iter().any(|c| c == s))
         })
     }
+}
+
+/// The marketing-consent scopes: `customFlow` (newer docs) and the older `delegatedConsents`.
+pub fn is_marketing(scope: &str) -> bool {
+    scope == "customFlow" || scope == "delegatedConsents"
 }
 
 /// Where a CIBA login stands (CIBA Core §7, §11).

@@ -214,6 +214,15 @@ fn every_mode_does_what_it_says() {
         }
 
         match mode {
+            // Without acr_values nothing changes but what the mode says (see tests_flows.rs).
+            Mode::AcrWrong | Mode::AcrMissing => {
+                assert!(c.get("acr").is_none(), "{mode:?}");
+                rp_verify(&l.id_token, &l.jwks).unwrap();
+            }
+            Mode::AuthTimeOld => {
+                assert_eq!(c["auth_time"], T0 - 86_400);
+                rp_verify(&l.id_token, &l.jwks).unwrap();
+            }
             Mode::InvalidIss => {
                 assert_eq!(c["iss"], EVIL_ISSUER);
                 rp_verify(&l.id_token, &l.jwks).unwrap();
@@ -519,7 +528,7 @@ fn modes_list_config_and_reset() {
             m["name"].as_str().unwrap()
         })
         .collect();
-    assert_eq!(names.len(), 34);
+    assert_eq!(names.len(), 37);
     assert!(names.contains(&"signing-key-rotation-just-before-signing"));
 
     let r = post_config(&sim, &json!({"mode": "no-such-mode"}));

@@ -151,6 +151,49 @@ impl User {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (H. Hinnant's civil-from-days).
+pub fn rfc3339(t: u64) -> String {
+    let days = (t / 86_400) as i64;
+    let secs = t % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// The `delegatedConsents` object of userinfo (integrate-from-website.txt's example), every
+/// consent accepted at `now`.
+pub fn consents_object(now: u64) -> Value {
+    let consent = |id: &str, required: bool, text: &str| {
+        json!({"id": id, "accepted": true, "required": required, "textDisplayedToUser": text})
+    };
+    json!({
+        "language": "EN",
+        "heading": "Give consent",
+        "termsDescription": "By confirming, you accept the merchant's terms of membership. They are responsible for processing the consents. You can withdraw them at any time on their website.",
+        "confirmConsentButtonText": "Confirm",
+        "links": {
+            "termsLinkText": "Read the terms of use.",
+            "termsLinkUrl": "http://vippsmobilepay.com/legal/terms-and-conditions",
+            "privacyStatementLinkText": "Read the privacy policy.",
+            "privacyStatementLinkUrl": "https://vippsmobilepay.com/privacy-notice"
+        },
+        "timeOfConsent": rfc3339(now),
+        "consents": [
+            consent("email", true, "Receive offers via email"),
+            consent("sms", false, "Receive offers via SMS"),
+            consent("digital", false, "I would like to receive digital marketing"),
+            consent("personal", false, "Get customized offers"),
+        ]
+    })
+}
+
 /// Four synthetic Norwegian users. NINs are synthetic (month + 80) with valid check digits.
 pub fn default_users() -> Vec<User> {
     vec![
@@ -224,6 +267,16 @@ mod tests {
 
     fn scopes(s: &str) -> Vec<String> {
         s.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn consents_object_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_669_203_613), "2022-11-23T11:40:13Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        let c = consents_object(1_669_203_613);
+        assert_eq!(c["timeOfConsent"], "2022-11-23T11:40:13Z");
+        assert_eq!(c["consents"].as_array().unwrap().len(), 4);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod consent;
 pub mod front_end;
 pub mod gate;
 pub mod identity;
+pub mod login_options;
 pub mod pages;
 pub mod reader;
 pub mod session;
@@ -57,6 +58,9 @@ pub struct Config {
     pub pages: PagesConfig,
     /// Login from phone number for merchant systems, when `CIBA_API_KEYS` is set.
     pub ciba: Option<CibaConfig>,
+    /// Silent login, markets, registration, step-up paths, the retry after
+    /// `temporarily_unavailable`: each off unless configured.
+    pub login_options: login_options::LoginOptionsConfig,
     /// Logins from apps and automatic return (`LOGIN_FLOWS`, `APP_URIS`): off when empty.
     pub apps: apps::AppsConfig,
 }
@@ -98,6 +102,7 @@ impl Config {
         let ciba = ciba::parse(&mut r, &deployment);
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         let pages = pages::parse(&mut r);
+        let login_options = login_options::parse(&mut r, &gate);
         let apps = apps::parse(&mut r, session.as_ref().map_or(86_400, |s| s.ttl));
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
@@ -105,7 +110,7 @@ impl Config {
         }
         match (vipps, session) {
             (Some(vipps), Some(session)) if r.problems.is_empty() => {
-                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, apps })
+                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, login_options, apps })
             }
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
@@ -148,7 +153,9 @@ impl Config {
 fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
-    let ours = ["/login", "/session", "/logout", "/logged-out", "/health", "/jwks.json", "/login/confirm"].iter().any(|route| path == format!("{prefix}{route}"))
+    let ours = ["/login", "/register", "/session", "/logout", "/logged-out", "/health", "/jwks.json", "/login/confirm"]
+        .iter()
+        .any(|route| path == format!("{prefix}{route}"))
         || path.starts_with(&format!("{prefix}/app/"))
         || path.starts_with(&format!("{prefix}{CIBA_PATH}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
@@ -347,6 +354,7 @@ pub(crate) mod tests {
         };
         assert!(clash("https://shop.example/", &[]));
         assert!(clash("https://shop.example/auth/login", &[]));
+        assert!(clash("https://shop.example/auth/register", &[]));
         assert!(clash("https://shop.example/auth/session", &[]));
         assert!(clash("https://shop.example/auth/logout", &[]));
         assert!(clash("https://shop.example/auth/logged-out", &[]));

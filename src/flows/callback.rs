@@ -42,17 +42,24 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     };
     // The entry is consumed whatever happens next: its cookie update goes out with any answer.
     let taken = tx.take(config, &state, p.now());
+    // A silent attempt returns without a page; temporarily_unavailable may be retried once.
+    if let (Ok(txn), Some(_)) = (&taken, &params.error) {
+        if let Some(answer) = super::login_variants::instead_of_error(ctx, &mut tx, txn, &params).await {
+            return answer;
+        }
+    }
     let consumed = tx.to_set_cookie(config);
     let result = match taken {
         Err(code) => Err(Error::new(code, "state does not match a pending login in this browser")),
         Ok(txn) => {
             // From here on the page the user wanted is known: a retry leads back to it.
             let wanted = txn.return_to().clone();
+            let brand = txn.options().brand();
             match params.provider_error() {
                 Err(e) => Err(e),
                 Ok(()) => finish(ctx, txn, params).await,
             }
-            .map_err(|e| e.wanting(&wanted))
+            .map_err(|e| e.wanting(&wanted).branded(brand))
         }
     };
     Answer::reply(result).with_cookie(Some(consumed))
@@ -143,15 +150,26 @@ async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &Che
     let tokens = token::process_response(&resp)?;
 
     let (verified, info) = verified_user(ctx, disc, &tokens, checked.transaction().nonce(), budget).await?;
+    // What this login asked for (in-app confirmation, a recent authentication) must show.
+    let options = checked.transaction().options();
+    options.check_id_token(verified.claims(), p.now())?;
 
     // A fresh session for every login (no fixation), with an id that logout can end for good.
     let mut sid = [0u8; 12];
     p.fill_random(&mut sid).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
-    let session = Session::from_userinfo(config, verified.sub(), crate::util::b64url(&sid), &info, p.now());
+    let session = Session::from_userinfo(config, verified.sub(), crate::util::b64url(&sid), &info, p.now()).with_login(
+        verified.claims().acr.as_deref(),
+        verified.claims().auth_time,
+        options.step_up,
+    );
     let (set_cookie, dropped) = session.to_set_cookie(config);
     if dropped > 0 {
         p.log(Level::Warn, "session.claims_dropped", &format!("{dropped} claims dropped to keep the cookie under 4 KB"));
     }
     p.log(Level::Info, "login.ok", "");
-    Ok(Reply::redirect(303, checked.transaction().return_to().as_str()).with_cookie(set_cookie))
+    let reply = Reply::redirect(303, checked.transaction().return_to().as_str()).with_cookie(set_cookie);
+    Ok(match super::login_variants::forget_silent_outcome(ctx) {
+        Some(clear) => reply.with_cookie(clear),
+        None => reply,
+    })
 }

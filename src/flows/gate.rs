@@ -16,7 +16,13 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, route: Rout
     let current = super::app::current_session(ctx).await;
     let protected = matches!(route, Route::Protected | Route::ProtectedApi);
     let result = match (current.session, protected) {
-        (Some(s), true) => admitted(ctx, &path, &s).map(|()| forward(ctx, path, Some(&s))),
+        (Some(s), true) => admitted(ctx, &path, &s).and_then(|()| {
+            // A session too weak or too old for this path (STEP_UP_RULES) logs in again.
+            match super::login_variants::step_up(ctx, &path, &s, route == Route::ProtectedApi) {
+                Some(r) => r.map(Action::Reply),
+                None => Ok(forward(ctx, path, Some(&s))),
+            }
+        }),
         (Some(s), false) => Ok(forward(ctx, path, Some(&s))),
         (None, false) => Ok(forward(ctx, path, None)),
         (None, true) => login_required(ctx, &path, route == Route::ProtectedApi).map(Action::Reply),

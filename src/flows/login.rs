@@ -18,17 +18,28 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     if let Some(flow) = super::auto_return::requested(ctx) {
         return super::auto_return::start(ctx, &flow).await;
     }
-    Answer::reply(start(ctx).await)
+    start(ctx, false).await
 }
 
-async fn start<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
+/// `GET {prefix}/register`: a login with the registration scopes (`REGISTER_SCOPE`).
+pub async fn run_register<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
+    start(ctx, true).await
+}
+
+async fn start<P: Platform>(ctx: &Ctx<'_, P>, register: bool) -> Answer {
+    begin(ctx, register).await.unwrap_or_else(|e| Answer::reply(Err(e)))
+}
+
+/// The redirect to Vipps; or another answer instead of a login (see
+/// [`super::login_variants::requested`]).
+async fn begin<P: Platform>(ctx: &Ctx<'_, P>, register: bool) -> Result<Answer, Error> {
     let (p, config, req) = (ctx.p, ctx.config, ctx.req);
     // The transaction cookie must be set on the origin the callback will arrive at;
     // start the login there (localhost vs 127.0.0.1, www vs apex).
     let callback_origin = config.vipps.redirect_uri.url().origin().ascii_serialization();
     if req.origin() != callback_origin {
         let loc = format!("{callback_origin}{}", crate::util::path_and_query(&req.url));
-        return Ok(Reply::redirect(302, &loc));
+        return Ok(Answer::reply(Ok(Reply::redirect(302, &loc))));
     }
     let raw_return = req.url.query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned());
     let return_to = match raw_return.as_deref() {
@@ -38,12 +49,16 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
             SafeReturnPath::root()
         }),
     };
+    let options = match super::login_variants::requested(ctx, &return_to, register) {
+        Ok(o) => o,
+        Err(answer) => return Ok(answer),
+    };
     let disc = ctx.state.docs.discovery(p, config, &ctx.budget()).await?;
     let mut state_bytes = [0u8; 16];
     p.fill_random(&mut state_bytes).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
     let state = b64url(&state_bytes);
     let mut tx = TransactionCookie::from_cookie_header(config, &req.cookie_header()).unwrap_or_default();
-    let (nonce, verifier) = tx.begin(config, state.clone(), &return_to, p.now());
-    let location = authorize::build_url(config, &disc, &state, &nonce, &verifier)?;
-    Ok(Reply::redirect(302, &location).with_cookie(tx.to_set_cookie(config)))
+    let (nonce, verifier) = tx.begin_with(config, state.clone(), &return_to, options.clone(), p.now());
+    let location = authorize::build_url_with(config, &disc, &state, &nonce, &verifier, &options)?;
+    Ok(Answer::reply(Ok(Reply::redirect(302, &location).with_cookie(tx.to_set_cookie(config)))))
 }

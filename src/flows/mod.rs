@@ -15,6 +15,9 @@ pub mod jwks;
 pub mod health;
 pub mod logged_out;
 pub mod login;
+pub mod login_variants;
+#[cfg(test)]
+mod login_variants_tests;
 pub mod logout;
 pub mod session;
 pub mod stored_login;
@@ -62,7 +65,21 @@ impl<P: Platform> Ctx<'_, P> {
     /// The user's language (`Accept-Language`, when the route's spec reads it) and the
     /// market's brand.
     pub fn look(&self) -> Look {
-        Look::negotiate(self.req.header("accept-language"), self.config.pages.brand)
+        self.look_in(None)
+    }
+
+    /// As [`Ctx::look`], in `brand` when given (a login started for another market); else a
+    /// `?market=` that `VIPPS_MARKETS` allows picks the brand.
+    pub fn look_in(&self, brand: Option<crate::pages::Brand>) -> Look {
+        let brand = brand
+            .or_else(|| login_variants::requested_market(self.config, self.req).map(|m| m.brand()))
+            .unwrap_or(self.config.pages.brand);
+        Look::negotiate(self.req.header("accept-language"), brand)
+    }
+
+    /// What rendering an error page needs, in the error's brand.
+    pub fn pages_in(&self, brand: Option<crate::pages::Brand>) -> crate::respond::Pages<'_> {
+        crate::respond::Pages { look: self.look_in(brand), ..self.pages() }
     }
 
     /// What rendering a page for this request needs.

@@ -79,9 +79,16 @@ pub async fn exchange_session<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, c
     let resp = upstream::call(p, budget, token::build_request(config, disc, checked), on).await?;
     let tokens = token::process_response(&resp)?;
     let (verified, info) = super::callback::verified_user(ctx, disc, &tokens, checked.transaction().nonce(), budget).await?;
+    // As the browser flow: what the login asked for must show in the ID token.
+    let options = checked.transaction().options();
+    options.check_id_token(verified.claims(), p.now())?;
     let sid = random_b64(p, 12)?;
     p.log(Level::Info, "login.ok", "");
-    Ok(Session::from_userinfo(config, verified.sub(), sid, &info, p.now()))
+    Ok(Session::from_userinfo(config, verified.sub(), sid, &info, p.now()).with_login(
+        verified.claims().acr.as_deref(),
+        verified.claims().auth_time,
+        options.step_up,
+    ))
 }
 
 /// A stored login's callback checked (provider error, `iss`, code present) and exchanged.

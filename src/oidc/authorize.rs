@@ -5,6 +5,7 @@
 //! when the method is absent.
 
 use super::discovery::Discovery;
+use super::options::LoginOptions;
 use crate::config::Config;
 use crate::error::{Code, Error};
 use crate::secret::Secret;
@@ -27,20 +28,46 @@ pub fn build_url(
     nonce: &str,
     verifier: &Secret,
 ) -> Result<String, Error> {
+    build_url_with(config, discovery, state, nonce, verifier, &LoginOptions::default())
+}
+
+/// As [`build_url`], for a login with `options`: the registration scopes, the market asked
+/// for, and the silent, in-app-confirmation and `step_up` parameters ([`LoginOptions`]).
+pub fn build_url_with(
+    config: &Config,
+    discovery: &Discovery,
+    state: &str,
+    nonce: &str,
+    verifier: &Secret,
+    options: &LoginOptions,
+) -> Result<String, Error> {
     let mut url = Url::parse(discovery.authorization_endpoint())
         .map_err(|_| Error::new(Code::DiscoveryInvalid, "authorization_endpoint is not a URL"))?;
+    let scope = match (options.register, &config.login_options.register_scope) {
+        (true, Some(s)) => s.as_str(),
+        _ => config.vipps.scope.as_str(),
+    };
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("client_id", &config.vipps.client_id)
             .append_pair("response_type", "code")
-            .append_pair("scope", &config.vipps.scope)
+            .append_pair("scope", scope)
             .append_pair("state", state)
             .append_pair("nonce", nonce)
             .append_pair("redirect_uri", config.vipps.redirect_uri.as_str())
             .append_pair("code_challenge", &s256_challenge(verifier))
             .append_pair("code_challenge_method", "S256");
-        if let Some(m) = &config.vipps.market {
-            q.append_pair("market", m);
+        match (options.market, &config.vipps.market) {
+            (Some(m), _) => {
+                q.append_pair("market", m.as_str());
+            }
+            (None, Some(m)) => {
+                q.append_pair("market", m);
+            }
+            (None, None) => {}
+        }
+        for (k, v) in options.authorize_params(config.login_options.silent) {
+            q.append_pair(k, v);
         }
     }
     let s = url.to_string();
@@ -83,5 +110,24 @@ mod tests {
         assert_eq!(q["market"], "DK");
         assert!(!u.contains("verifier-verifier"));
         assert!(u.starts_with("https://id.example/oauth2/auth?"));
+        for absent in ["acr_values", "step_up", "prompt", "requested_flow"] {
+            assert!(!q.contains_key(absent), "{absent}");
+        }
+    }
+
+    #[test]
+    fn options_reach_the_request() {
+        use crate::oidc::options::{Market, APP_AUTH};
+        let c = parse(&[("VIPPS_MARKET", "NO"), ("SILENT_LOGIN", "no_dialog"), ("REGISTER_SCOPE", "name customFlow")]).unwrap();
+        let v = Secret::new("verifier-verifier-verifier-verifier-verifie");
+        let o = LoginOptions { silent: true, app_auth: true, step_up: true, register: true, market: Some(Market::FI), ..Default::default() };
+        let u = build_url_with(&c, &disc(), "state123456", "nonce123456", &v, &o).unwrap();
+        let q: std::collections::HashMap<_, _> = Url::parse(&u).unwrap().query_pairs().into_owned().collect();
+        assert_eq!(q["market"], "FI", "the request's market wins over VIPPS_MARKET");
+        assert_eq!(q["requested_flow"], "no_dialog");
+        assert_eq!(q["acr_values"], APP_AUTH);
+        assert_eq!(q["step_up"], "true");
+        assert_eq!(q["scope"], "openid name customFlow");
+        assert_eq!(u.matches("market=").count(), 1);
     }
 }

@@ -7,6 +7,7 @@ pub mod callback;
 pub mod discovery;
 pub mod id_token;
 pub mod jwks;
+pub mod options;
 pub mod token;
 pub mod doc_cache;
 pub mod freshness;

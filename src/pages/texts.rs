@@ -184,6 +184,10 @@ pub enum Msg {
     Unreachable,
     BadAnswer,
     NotVerified,
+    /// The path needs in-app confirmation and the login did not show it.
+    NeedsAppConfirmation,
+    /// The path needs a recent authentication and the login's was older.
+    NeedsRecentLogin,
     NotConfigured,
     WebhookRefused,
     WebhookRetry,
@@ -208,7 +212,7 @@ pub enum Msg {
 }
 
 impl Msg {
-    pub const ALL: [Msg; 22] = [
+    pub const ALL: [Msg; 24] = [
         Msg::Cancelled,
         Msg::Expired,
         Msg::NotStarted,
@@ -216,6 +220,8 @@ impl Msg {
         Msg::Unreachable,
         Msg::BadAnswer,
         Msg::NotVerified,
+        Msg::NeedsAppConfirmation,
+        Msg::NeedsRecentLogin,
         Msg::NotConfigured,
         Msg::WebhookRefused,
         Msg::WebhookRetry,
@@ -247,11 +253,13 @@ impl Msg {
             | IdTokenAlgorithm | IdTokenUnknownKey | IdTokenSignature | IdTokenIssuer | IdTokenAudience | IdTokenAzp
             | IdTokenExpired | IdTokenIssuedAt | IdTokenNotYetValid | IdTokenNonce | IdTokenSubject | IdTokenAtHash
             | UserinfoSubMismatch => Msg::NotVerified,
+            IdTokenAcrMissing | IdTokenAcrMismatch => Msg::NeedsAppConfirmation,
+            IdTokenAuthTooOld => Msg::NeedsRecentLogin,
             ConfigInvalid => Msg::NotConfigured,
             WebhookMalformed | WebhookAlgorithm | WebhookSignature | WebhookExpired | WebhookNotYetValid
             | WebhookTooLarge | WebhookMediaType => Msg::WebhookRefused,
             WebhookStoreFailed | WebhookForwardFailed => Msg::WebhookRetry,
-            SessionRequired => Msg::LoginRequired,
+            SessionRequired | StepUpRequired => Msg::LoginRequired,
             Forbidden => Msg::Forbidden,
             LogoutBadOrigin => Msg::LogoutRefused,
             LogoutStoreFailed => Msg::LogoutIncomplete,
@@ -348,6 +356,28 @@ impl Msg {
                 "Kirjautumista ei voitu vahvistaa",
                 "Palvelun Vipps MobilePay vastaus ei läpäissyt tietoturvatarkistuksiamme. Aloita kirjautuminen uudelleen.",
             ),
+
+            (Msg::NeedsAppConfirmation, En) => (
+                "Confirmation in the app needed",
+                "This page needs you to confirm the login in the {app} app, and the login did not show that. Please try again.",
+            ),
+            (Msg::NeedsAppConfirmation, Nb) => (
+                "Bekreftelse i appen trengs",
+                "Denne siden krever at du bekrefter innloggingen i {app}-appen, og innloggingen viste ikke det. Prøv igjen.",
+            ),
+            (Msg::NeedsAppConfirmation, Da) => (
+                "Bekræftelse i appen kræves",
+                "Denne side kræver, at du bekræfter login i {app}-appen, og login viste ikke det. Prøv venligst igen.",
+            ),
+            (Msg::NeedsAppConfirmation, Fi) => (
+                "Vahvistus sovelluksessa tarvitaan",
+                "Tämä sivu edellyttää, että vahvistat kirjautumisen {app}-sovelluksessa, eikä kirjautuminen osoittanut sitä. Yritä uudelleen.",
+            ),
+
+            (Msg::NeedsRecentLogin, En) => ("Recent login needed", "This page needs a login made just now. Please log in again."),
+            (Msg::NeedsRecentLogin, Nb) => ("Ny innlogging trengs", "Denne siden krever at du nettopp har logget inn. Logg inn på nytt."),
+            (Msg::NeedsRecentLogin, Da) => ("Nyt login kræves", "Denne side kræver, at du lige har logget ind. Log venligst ind igen."),
+            (Msg::NeedsRecentLogin, Fi) => ("Uusi kirjautuminen tarvitaan", "Tämä sivu edellyttää juuri tehtyä kirjautumista. Kirjaudu uudelleen."),
 
             (Msg::NotConfigured, En) => ("This site is not configured correctly", "The login service is missing settings. The site owner has been told."),
             (Msg::NotConfigured, Nb) => ("Dette nettstedet er ikke riktig satt opp", "Innloggingstjenesten mangler innstillinger. Eieren av nettstedet har fått beskjed."),

@@ -11,8 +11,12 @@ pub const RESERVED_HEADER_PREFIX: &str = "vipps-login-";
 /// The logged-in user's `sub`, for the origin.
 pub const USER_HEADER: &str = "vipps-login-sub";
 /// The Worker's own cookies: they mean nothing to an origin and are not its to read.
-pub const OWN_COOKIES: [&str; 3] =
-    [crate::session::user::SESSION_COOKIE, crate::session::user::SHARED_SESSION_COOKIE, crate::session::transaction::TX_COOKIE];
+pub const OWN_COOKIES: [&str; 4] = [
+    crate::session::user::SESSION_COOKIE,
+    crate::session::user::SHARED_SESSION_COOKIE,
+    crate::session::transaction::TX_COOKIE,
+    crate::flows::login_variants::SILENT_COOKIE,
+];
 
 /// A request the gate let through, to hand to the backend.
 #[derive(Debug, Clone, PartialEq)]

@@ -103,7 +103,11 @@ fn sign(config: &Config, session: &Session, audience: &str, now: u64) -> Option<
     claims.insert("iat".into(), Value::from(now));
     claims.insert("nbf".into(), Value::from(now.saturating_sub(5)));
     claims.insert("exp".into(), Value::from(now.saturating_add(a.ttl)));
-    claims.insert("auth_time".into(), Value::from(session.iat()));
+    // When the user authenticated (the ID token's auth_time), and how (in-app confirmation).
+    claims.insert("auth_time".into(), Value::from(session.auth_time()));
+    if let Some(acr) = session.acr() {
+        claims.insert("acr".into(), Value::from(acr));
+    }
     let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("JWT");
     Rsa::rs256().token(&header, &Claims::new(claims), &key.private).ok()
 }

@@ -8,3 +8,4 @@ pub mod forward;
 pub mod identity;
 pub mod path;
 pub mod rules;
+pub mod step_up;

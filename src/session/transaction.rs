@@ -16,6 +16,7 @@
 use super::cookie;
 use crate::config::Config;
 use crate::error::Code;
+use crate::oidc::options::LoginOptions;
 use crate::return_to::SafeReturnPath;
 use crate::secret::Secret;
 use crate::util::{b64url, ct_eq, hmac_sha256};
@@ -35,6 +36,10 @@ pub struct PendingLogin {
     pub t: u64,
     /// return path
     pub r: String,
+    /// What this login asked of Vipps beyond the plain flow (absent in ordinary logins and in
+    /// cookies from before options).
+    #[serde(default, skip_serializing_if = "LoginOptions::is_default")]
+    pub o: LoginOptions,
 }
 
 /// The verified transaction cookie of one browser.
@@ -53,9 +58,14 @@ pub struct LoginTransaction {
     nonce: String,
     code_verifier: Secret,
     return_to: SafeReturnPath,
+    options: LoginOptions,
 }
 
 impl LoginTransaction {
+    /// What the login asked of Vipps (silent, in-app confirmation, market...).
+    pub fn options(&self) -> &LoginOptions {
+        &self.options
+    }
     pub fn state(&self) -> &str {
         &self.state
     }
@@ -74,7 +84,9 @@ impl LoginTransaction {
     /// A transaction kept server-side ([`super::stored_tx`]): found by its `state` in KV and
     /// deleted there, the only way such a login can be finished.
     pub(in crate::session) fn from_store(state: String, nonce: String, code_verifier: Secret, return_to: SafeReturnPath) -> Self {
-        LoginTransaction { state, nonce, code_verifier, return_to }
+        // The login variants (silent, step-up, market...) are the browser login route's: a
+        // stored login asks for none of them.
+        LoginTransaction { state, nonce, code_verifier, return_to, options: LoginOptions::default() }
     }
 }
 
@@ -107,13 +119,25 @@ impl TransactionCookie {
         return_to: &SafeReturnPath,
         now: u64,
     ) -> (String, Secret) {
+        self.begin_with(config, state, return_to, LoginOptions::default(), now)
+    }
+
+    /// As [`TransactionCookie::begin`], for a login with `options`.
+    pub fn begin_with(
+        &mut self,
+        config: &Config,
+        state: String,
+        return_to: &SafeReturnPath,
+        options: LoginOptions,
+        now: u64,
+    ) -> (String, Secret) {
         // Re-sign everything with the current key: derive from key 0 from now on.
         if self.key_index != 0 {
             self.pending.clear();
             self.key_index = 0;
         }
         self.pending.retain(|p| now < p.t.saturating_add(config.session.login_timeout) && p.t <= now.saturating_add(60));
-        self.pending.push(PendingLogin { s: state.clone(), t: now, r: return_to.as_str().to_string() });
+        self.pending.push(PendingLogin { s: state.clone(), t: now, r: return_to.as_str().to_string(), o: options });
         while self.pending.len() > MAX_PENDING
             || (self.pending.len() > 1 && self.payload().len() > MAX_PAYLOAD)
         {
@@ -139,6 +163,7 @@ impl TransactionCookie {
             nonce: derive_nonce(key, &p.s),
             code_verifier: derive_verifier(key, &p.s),
             return_to: SafeReturnPath::parse_for(&p.r, &config.front_end.origins).unwrap_or_else(SafeReturnPath::root),
+            options: p.o,
             state: p.s,
         })
     }
@@ -189,6 +214,24 @@ mod tests {
         // Single use: the entry is gone, and the cookie is cleared.
         assert_eq!(back.take(&c, "state-aaaaaaaaaaaaaaaaaa", 101).unwrap_err(), Code::StateMismatch);
         assert!(back.to_set_cookie(&c).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn options_travel_with_their_login_and_old_cookies_read() {
+        let c = parse(&[]).unwrap();
+        let mut tx = TransactionCookie::default();
+        let o = LoginOptions { silent: true, retried: true, ..Default::default() };
+        tx.begin_with(&c, "state-opts-xxxxxxxx".into(), &SafeReturnPath::root(), o.clone(), 100);
+        tx.begin(&c, "state-plain-xxxxxxx".into(), &SafeReturnPath::root(), 100);
+        let h = header_of(&tx.to_set_cookie(&c));
+        let back = TransactionCookie::from_cookie_header(&c, &h).unwrap();
+        assert_eq!(back.clone().take(&c, "state-opts-xxxxxxxx", 101).unwrap().options(), &o);
+        assert!(back.clone().take(&c, "state-plain-xxxxxxx", 101).unwrap().options().is_default());
+        assert!(!String::from_utf8(back.payload()).unwrap().contains(r#""o":{}"#), "ordinary logins carry no options");
+        // A cookie from before options.
+        let v = cookie::sign(c.session.keys.transaction.first(), TX_COOKIE, br#"[{"s":"state-old-xxxxxxxxx","t":100,"r":"/x"}]"#);
+        let mut old = TransactionCookie::from_cookie_header(&c, &format!("{TX_COOKIE}={v}")).unwrap();
+        assert!(old.take(&c, "state-old-xxxxxxxxx", 101).unwrap().options().is_default());
     }
 
     #[test]

@@ -51,7 +51,24 @@ struct Payload {
     /// Claims copied from userinfo (`SESSION_CLAIMS`).
     #[serde(default)]
     claims: Map<String, Value>,
+    /// The ID token's `acr` (in-app confirmation); absent in cookies from before, and then
+    /// simply a session without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acr: Option<String>,
+    /// The ID token's `auth_time` (Unix seconds; 0 = at `iat`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    at: u64,
+    /// The login was made with `step_up` (the user authenticated, not remembered).
+    #[serde(default, skip_serializing_if = "is_false")]
+    su: bool,
 }
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The longest `acr` a session keeps (Vipps': 22 characters).
+const MAX_ACR: usize = 64;
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
@@ -67,7 +84,18 @@ impl Session {
             .iter()
             .filter_map(|name| userinfo.get(name).map(|v| (name.clone(), v.clone())))
             .collect();
-        Session(Payload { sub: sub.to_string(), iat: now, exp: now.saturating_add(config.session.ttl), chk: 0, sid, seen: 0, claims })
+        Session(Payload {
+            sub: sub.to_string(),
+            iat: now,
+            exp: now.saturating_add(config.session.ttl),
+            chk: 0,
+            sid,
+            seen: 0,
+            claims,
+            acr: None,
+            at: 0,
+            su: false,
+        })
     }
 
     /// The `Set-Cookie` value. Claims are dropped, last configured first, until the cookie fits
@@ -114,6 +142,32 @@ impl Session {
 
     pub fn sub(&self) -> &str {
         &self.0.sub
+    }
+
+    /// The same session, remembering how the user authenticated: the ID token's `acr` (kept
+    /// when short and visible ASCII), its `auth_time` (when plausible: not after the login), and
+    /// whether the login asked for `step_up`.
+    pub fn with_login(mut self, acr: Option<&str>, auth_time: Option<i64>, step_up: bool) -> Session {
+        self.0.acr = acr.filter(|a| !a.is_empty() && a.len() <= MAX_ACR && a.bytes().all(|b| b.is_ascii_graphic())).map(str::to_string);
+        self.0.at = auth_time.and_then(|t| u64::try_from(t).ok()).filter(|t| *t <= self.0.iat).unwrap_or(0);
+        self.0.su = step_up;
+        self
+    }
+    /// The `acr` of the login, if the ID token had one.
+    pub fn acr(&self) -> Option<&str> {
+        self.0.acr.as_deref()
+    }
+    /// When the user authenticated: the ID token's `auth_time`, else the login time.
+    pub fn auth_time(&self) -> u64 {
+        if self.0.at == 0 {
+            self.0.iat
+        } else {
+            self.0.at
+        }
+    }
+    /// Whether the login was made with `step_up`.
+    pub fn stepped_up(&self) -> bool {
+        self.0.su
     }
     /// When the login happened (Unix seconds).
     /// The session's random id (empty for cookies issued before ids existed).
@@ -184,6 +238,12 @@ impl Session {
         m.insert("sub".into(), Value::String(self.0.sub.clone()));
         m.insert("iat".into(), Value::from(self.0.iat));
         m.insert("exp".into(), Value::from(self.0.exp));
+        if let Some(acr) = &self.0.acr {
+            m.insert("acr".into(), Value::String(acr.clone()));
+        }
+        if self.0.at != 0 {
+            m.insert("auth_time".into(), Value::from(self.0.at));
+        }
         Value::Object(m)
     }
 }
@@ -233,6 +293,27 @@ mod tests {
         assert!(Session::from_cookie_header(&c, &tampered, 1001).is_none());
         let other = parse(&[("SESSION_SECRET", "another-secret-another-secret-xx")]).unwrap();
         assert!(Session::from_cookie_header(&other, &hv, 1001).is_none());
+    }
+
+    #[test]
+    fn login_facts_round_trip_and_old_cookies_read() {
+        let c = parse(&[]).unwrap();
+        let s = Session::from_userinfo(&c, "u1", "sid-1".into(), &userinfo(), 1000);
+        assert_eq!((s.acr(), s.auth_time(), s.stepped_up()), (None, 1000, false));
+        let strong = s.clone().with_login(Some(crate::oidc::options::APP_AUTH), Some(990), true);
+        let (h, _) = strong.to_set_cookie(&c);
+        let back = Session::from_cookie_header(&c, &cookie_value(&h), 1001).unwrap();
+        assert_eq!((back.acr(), back.auth_time(), back.stepped_up()), (Some(crate::oidc::options::APP_AUTH), 990, true));
+        assert_eq!(back.to_json()["acr"], crate::oidc::options::APP_AUTH);
+        // Implausible values are not kept: an auth_time after the login, an acr with spaces.
+        let odd = s.clone().with_login(Some("a b"), Some(5000), false);
+        assert_eq!((odd.acr(), odd.auth_time()), (None, 1000));
+        // A cookie from before these fields: a session without in-app confirmation.
+        let payload = br#"{"sub":"u1","iat":1000,"exp":999999,"claims":{}}"#;
+        let v = cookie::sign(c.session.keys.session.first(), SESSION_COOKIE, payload);
+        let old = Session::from_cookie_header(&c, &format!("{SESSION_COOKIE}={v}"), 1001).unwrap();
+        assert_eq!((old.acr(), old.auth_time(), old.stepped_up()), (None, 1000, false));
+        assert!(old.to_json().get("acr").is_none());
     }
 
     #[test]

@@ -6,7 +6,9 @@ use crate::http::{append_query, Request, Response};
 use crate::modes::{Mode, EVIL_ISS_PARAM};
 use crate::pkce::{self, ChallengeError};
 use crate::random;
-use crate::state::{CodeGrant, Consent, PendingLogin, Sim};
+use crate::state::{is_marketing, CodeGrant, Consent, PendingLogin, Sim};
+use crate::users::User;
+use crate::modes::APP_AUTH;
 
 use super::discovery::SCOPES_SUPPORTED;
 use super::server_error;
@@ -137,10 +139,23 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
         Err((error, description)) => return fail(error, &description),
     };
 
-    // 4. Remember the request and show the login page.
-    let Ok(id) = random::token() else {
-        return server_error("random source");
-    };
+    // A simulated refusal (`authorize_error`): temporarily_unavailable, or an undocumented one.
+    let simulated = sim.update_settings_and_keys(|s, _| {
+        let e = s.authorize_error.as_mut()?;
+        e.times = e.times.saturating_sub(1);
+        let error = e.error.clone();
+        if e.times == 0 {
+            s.authorize_error = None;
+        }
+        Some(error)
+    });
+    if let Some(error) = simulated {
+        return fail(&error, "Simulated authorize error (vipps-sim authorize_error)");
+    }
+
+    let app_auth = params
+        .get("acr_values")
+        .is_some_and(|v| v.split(' ').any(|a| a == APP_AUTH));
     let pending = PendingLogin {
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.to_string(),
@@ -150,6 +165,38 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
         challenge,
         created_at: sim.now(),
         app,
+        app_auth,
+        step_up: params.get("step_up") == Some("true"),
+        market: params
+            .get("market")
+            .filter(|m| ["NO", "DK", "FI", "SE"].contains(m))
+            .map(str::to_string),
+    };
+
+    // 4. A silent (no-dialog) attempt: a user remembered in this browser is logged in at once;
+    //    otherwise Vipps answers login_required (or interaction_required when the user must act).
+    let silent = params.get("requested_flow") == Some("no_dialog")
+        || params.get("prompt") == Some("none")
+        || params.get("login_hint") == Some("unsolicited:nodialog");
+    if silent {
+        let remembered = remembered_user(sim, req).filter(|_| !pending.step_up);
+        let Some(user) = remembered else {
+            return fail("login_required", "User must log in with interaction");
+        };
+        let covered = sim
+            .store()
+            .consents
+            .get(&(client.client_id.clone(), user.sub.clone()))
+            .is_some_and(|c| c.covers(&pending.scopes));
+        if !covered || pending.app_auth {
+            return fail("interaction_required", "The user must confirm in the app");
+        }
+        return grant_code(sim, pending, user, false);
+    }
+
+    // 5. Remember the request and show the login page.
+    let Ok(id) = random::token() else {
+        return server_error("random source");
     };
     let mut store = sim.store();
     let already_shared: Vec<&str> = sim
@@ -169,6 +216,11 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
         &pending.scopes,
         &sim.users,
         &already_shared,
+        &html::LoginLook {
+            mobilepay: matches!(pending.market.as_deref(), Some("DK" | "FI")),
+            app_auth: pending.app_auth,
+            step_up: pending.step_up,
+        },
     );
     store.pending.insert(id, pending);
     drop(store);
@@ -179,7 +231,7 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
 fn parse_scopes(scope: Option<&str>) -> Result<Vec<String>, String> {
     let mut scopes: Vec<String> = Vec::new();
     for s in scope.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
-        if !SCOPES_SUPPORTED.contains(&s) && s != "delegatedConsents" {
+        if !SCOPES_SUPPORTED.contains(&s) && !is_marketing(s) {
             return Err(format!(
                 "The requested scope is invalid, unknown, or malformed: '{s}' is not supported"
             ));
@@ -200,27 +252,46 @@ fn error_page(detail: &str) -> Response {
     Response::html(400, html::error_page("Something went wrong", detail))
 }
 
-/// `POST .../oauth2/auth/confirm` (form `req`, `user`): the user logs in and consents; the consent
-/// is recorded for the client.
+/// The cookie the simulator sets when the user ticks "Remember me in this browser".
+pub const REMEMBER_COOKIE: &str = "vipps-sim-remember";
+
+/// The test user this browser remembers, if any.
+fn remembered_user<'a>(sim: &'a Sim, req: &Request) -> Option<&'a User> {
+    let cookies = req.header("cookie")?;
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .filter(|(k, _)| *k == REMEMBER_COOKIE)
+        .find_map(|(_, v)| sim.user(v))
+}
+
+/// `POST .../oauth2/auth/confirm` (form `req`, `user`, optional `remember=1`): the user logs in
+/// and consents (in the app, when in-app confirmation was asked for); the consent is recorded
+/// for the client.
 pub fn confirm(sim: &Sim, req: &Request) -> Response {
     let form = req.form_params();
     let req_id = form.get("req").unwrap_or("");
-    let user = form.get("user").and_then(|sub| sim.user(sub));
+    // An unknown user leaves the request usable; a known one consumes it.
+    let Some(user) = form.get("user").and_then(|sub| sim.user(sub)) else {
+        return error_page("Unknown user");
+    };
+    let Some(pending) = sim.store().pending.remove(req_id) else {
+        return error_page("This login request is unknown, already used or has expired");
+    };
+    let remember = form.get("remember") == Some("1");
+    grant_code(sim, pending, user, remember)
+}
+
+/// The login succeeded: record the consent, issue a code, redirect back (and, with `remember`,
+/// remember the user in this browser).
+fn grant_code(sim: &Sim, pending: PendingLogin, user: &User, remember: bool) -> Response {
     let now = sim.now();
     let (Ok(code), Ok(sid)) = (random::hydra_style_token(), random::uuid_v4()) else {
         return server_error("random source");
     };
     let code_ttl = sim.settings().code_ttl;
     let iss = iss_param(sim);
-
-    // An unknown user leaves the request usable; a known one consumes it.
-    let Some(user) = user else {
-        return error_page("Unknown user");
-    };
     let mut store = sim.store();
-    let Some(pending) = store.pending.remove(req_id) else {
-        return error_page("This login request is unknown, already used or has expired");
-    };
     let scope = pending.scopes.join(" ");
     let mut params = vec![
         ("code", code.as_str()),
@@ -241,12 +312,18 @@ pub fn confirm(sim: &Sim, req: &Request) -> Response {
         .or_insert_with(|| Consent {
             scopes: Vec::new(),
             given_at: now,
+            marketing_at: None,
         });
     consent.given_at = now;
     for s in &pending.scopes {
-        if s != "openid" && s != "delegatedConsents" && !consent.scopes.contains(s) {
+        if s != "openid" && !is_marketing(s) && !consent.scopes.contains(s) {
             consent.scopes.push(s.clone());
         }
+    }
+    // The consents object comes with the first login that asked for it, and never again.
+    let consents = pending.scopes.iter().any(|s| is_marketing(s)) && consent.marketing_at.is_none();
+    if consents {
+        consent.marketing_at = Some(now);
     }
     store.codes.insert(
         code,
@@ -261,9 +338,20 @@ pub fn confirm(sim: &Sim, req: &Request) -> Response {
             auth_time: now,
             rat: pending.created_at,
             expires_at: now.saturating_add(code_ttl),
+            acr: pending.app_auth.then(|| APP_AUTH.to_string()),
+            consents,
         },
     );
-    Response::redirect(&location)
+    drop(store);
+    let response = Response::redirect(&location);
+    if remember {
+        response.with_header(
+            "Set-Cookie",
+            &format!("{REMEMBER_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax", user.sub),
+        )
+    } else {
+        response
+    }
 }
 
 /// `POST .../oauth2/auth/cancel` (form `req`, optional `error`): the user cancels (Vipps answers

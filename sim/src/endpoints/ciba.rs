@@ -187,6 +187,7 @@ pub fn token_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
                 sid: sid.clone(),
                 scopes: login.scopes.clone(),
                 expires_at: now.saturating_add(settings.access_token_ttl),
+                consents: false,
             },
         );
         (login, sub)
@@ -201,6 +202,7 @@ pub fn token_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
         jti: &jti,
         auth_time: login.answered_at,
         rat: login.created_at,
+        acr: None,
         now,
         ttl: settings.id_token_ttl,
     };

@@ -23,6 +23,7 @@ pub fn reset(sim: &Sim, _req: &Request) -> Response {
     sim.update_settings_and_keys(|settings, keys| {
         settings.mode = None;
         settings.fault = None;
+        settings.authorize_error = None;
         keys.rotated = None;
     });
     {

@@ -130,6 +130,7 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
                 sid: grant.sid.clone(),
                 scopes: grant.scopes.clone(),
                 expires_at: now.saturating_add(settings.access_token_ttl),
+                consents: grant.consents,
             },
         );
         if let Some(used) = store.used_codes.get_mut(code) {
@@ -148,6 +149,7 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
         jti: &jti,
         auth_time: grant.auth_time,
         rat: grant.rat,
+        acr: grant.acr.as_deref(),
         now,
         ttl: settings.id_token_ttl,
     };

@@ -53,6 +53,10 @@ pub fn userinfo(sim: &Sim, req: &Request) -> Response {
         );
     };
     let mut claims = user.userinfo_claims(&grant.scopes, &grant.sid);
+    // The marketing consents: on the first login that asked for them only (newer docs).
+    if grant.consents {
+        claims.insert("delegatedConsents".into(), crate::users::consents_object(sim.now()));
+    }
     if sim.settings().mode == Some(Mode::UserinfoInvalidSub) {
         claims.insert("sub".into(), json!(FOREIGN_SUB));
     }

@@ -1,0 +1,257 @@
+//! The login variants through [`crate::app::App::handle`] on a fake platform and provider:
+//! silent attempts, in-app confirmation and step-up, markets, the retry after
+//! `temporarily_unavailable`, registration. Every outcome asserted exactly.
+
+use crate::app::App;
+use crate::app_tests::{app_with, finish, has_session_cookie, req, start, Jar};
+use crate::http::{IncomingRequest, Outcome, Reply};
+use crate::oidc::options::APP_AUTH;
+use crate::platform::Platform;
+use crate::testkit::*;
+use serde_json::json;
+use std::collections::HashMap;
+
+fn get(app: &App, p: &FakePlatform, jar: &mut Jar, url: &str) -> Outcome {
+    let o = block_on(app.handle(p, &req(url, jar)));
+    if let Outcome::Reply(r) = &o {
+        jar.absorb(r);
+    }
+    o
+}
+
+fn get_reply(app: &App, p: &FakePlatform, jar: &mut Jar, url: &str) -> Reply {
+    reply(get(app, p, jar, url))
+}
+
+fn authorize_query(r: &Reply) -> HashMap<String, String> {
+    let loc = url::Url::parse(r.header("location").unwrap()).unwrap();
+    assert!(loc.as_str().starts_with(AUTHORIZE_URL), "{loc}");
+    loc.query_pairs().into_owned().collect()
+}
+
+fn login_with(app: &App, p: &FakePlatform, jar: &mut Jar, query: &str) -> HashMap<String, String> {
+    let r = get_reply(app, p, jar, &format!("https://shop.example/auth/login?{query}"));
+    assert_eq!(r.status, 302, "{}", r.body);
+    let q = authorize_query(&r);
+    *p.idp.nonce.borrow_mut() = q["nonce"].clone();
+    q
+}
+
+fn json_get(app: &App, p: &FakePlatform, jar: &Jar, url: &str) -> Reply {
+    let r = IncomingRequest::get(url).unwrap().with_header("cookie", &jar.header()).with_header("accept", "application/json");
+    reply(block_on(app.handle(p, &r)))
+}
+
+fn forwarded(o: &Outcome) -> bool {
+    matches!(o, Outcome::Forward(_))
+}
+
+#[test]
+fn a_silent_attempt_while_off_returns_at_once() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let r = get_reply(&app, &p, &mut jar, "https://shop.example/auth/login?silent=1&return_to=%2Fshop%3Fa%3D1");
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/shop?a=1&vipps_login=silent_unavailable"));
+    assert_eq!(p.count(DISCOVERY_URL), 0, "nothing asked of Vipps");
+    assert!(cookie_pair(&r, "__Host-vipps-login").is_none());
+}
+
+#[test]
+fn a_failed_silent_attempt_returns_without_a_page_or_a_session() {
+    for (error, marker) in [("login_required", "login_required"), ("interaction_required", "login_required"), ("server_error", "silent_failed")] {
+        let app = app_with(&[("SILENT_LOGIN", "no_dialog")]);
+        let p = FakePlatform::default();
+        let mut jar = Jar::default();
+        let q = login_with(&app, &p, &mut jar, "silent=1&return_to=%2Fshop");
+        assert_eq!(q["requested_flow"], "no_dialog");
+        assert!(!q.contains_key("prompt"));
+        let r = finish(&app, &p, &mut jar, &format!("error={error}&error_description=x&state={}", q["state"]));
+        assert_eq!(r.status, 303, "{error}: {}", r.body);
+        assert_eq!(r.header("location"), Some(format!("/shop?vipps_login={marker}").as_str()));
+        assert!(!has_session_cookie(&r));
+        assert!(r.set_cookies().any(|c| c.starts_with("__Host-vipps-login=;") && c.contains("Max-Age=0")), "the attempt is consumed");
+        assert_eq!(cookie_pair(&r, "__Host-vipps-silent"), Some(format!("__Host-vipps-silent={marker}")));
+        assert_eq!(p.count(TOKEN_URL), 0);
+        // The front end can tell from /auth/session too.
+        let s = json_get(&app, &p, &jar, "https://shop.example/auth/session");
+        assert_eq!(s.status, 401);
+        let v: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+        assert_eq!((v["error"].as_str(), v["silent_login"].as_str()), (Some("session.required"), Some(marker)));
+        // Forgotten after a successful login.
+        let q = login_with(&app, &p, &mut jar, "return_to=%2Fshop");
+        let ok = finish(&app, &p, &mut jar, &format!("code=z&state={}", q["state"]));
+        assert!(ok.set_cookies().any(|c| c.starts_with("__Host-vipps-silent=;") && c.contains("Max-Age=0")));
+        jar.0.retain(|k, _| k != "__Host-vipps-session");
+        // The same error on an ordinary login is the error page.
+        let q = login_with(&app, &p, &mut jar, "return_to=%2Fshop");
+        let r = finish(&app, &p, &mut jar, &format!("error={error}&state={}", q["state"]));
+        assert_eq!(r.status, 400, "{error}");
+        assert!(r.body.contains("callback.provider_error"));
+    }
+}
+
+#[test]
+fn a_successful_silent_attempt_logs_in_and_prompt_none_is_the_other_spelling() {
+    let app = app_with(&[("SILENT_LOGIN", "prompt_none")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = login_with(&app, &p, &mut jar, "silent=1&return_to=%2Fshop");
+    assert_eq!(q["prompt"], "none");
+    assert!(!q.contains_key("requested_flow"));
+    let r = finish(&app, &p, &mut jar, &format!("code=abc&state={}", q["state"]));
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/shop"));
+    assert!(has_session_cookie(&r));
+    let s = json_get(&app, &p, &jar, "https://shop.example/auth/session");
+    assert_eq!(s.status, 200);
+}
+
+const BANK: (&str, &str) = ("STEP_UP_RULES", "/bank/* = app_auth\n/recent/* = max_age=300\n/strong/* = step_up");
+
+#[test]
+fn a_weaker_session_steps_up_on_an_app_auth_path() {
+    let app = app_with(&[BANK, ("API_PATHS", "/bank/api/*")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert!(!q.contains_key("acr_values"));
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"])).status, 303);
+    // Logged in without in-app confirmation: a navigation logs in again, keeping the page.
+    let r = get_reply(&app, &p, &mut jar, "https://shop.example/bank/pay?to=1");
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("/auth/login?return_to=%2Fbank%2Fpay%3Fto%3D1"));
+    // An API client is told to step up.
+    let r = json_get(&app, &p, &jar, "https://shop.example/bank/api/x");
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("session.step_up_required"), "{}", r.body);
+    // The login for that page asks for in-app confirmation; the token shows it: through.
+    let q = login_with(&app, &p, &mut jar, "return_to=%2Fbank%2Fpay%3Fto%3D1");
+    assert_eq!(q["acr_values"], APP_AUTH);
+    *p.idp.id_token_claims.borrow_mut() = Box::new(|c| c["acr"] = json!(APP_AUTH));
+    let r = finish(&app, &p, &mut jar, &format!("code=b&state={}", q["state"]));
+    assert_eq!((r.status, r.header("location")), (303, Some("/bank/pay?to=1")), "{}", r.body);
+    assert!(forwarded(&get(&app, &p, &mut jar, "https://shop.example/bank/pay?to=1")));
+    let s: serde_json::Value = serde_json::from_str(&json_get(&app, &p, &jar, "https://shop.example/auth/session").body).unwrap();
+    assert_eq!(s["acr"], APP_AUTH);
+}
+
+#[test]
+fn a_wrong_or_missing_acr_is_refused() {
+    for (acr, code) in [(Some("urn:vipps:acr:browser"), "id_token.acr_mismatch"), (None, "id_token.acr_missing")] {
+        let app = app_with(&[BANK]);
+        let p = FakePlatform::default();
+        let mut jar = Jar::default();
+        let q = login_with(&app, &p, &mut jar, "return_to=%2Fbank%2F");
+        *p.idp.id_token_claims.borrow_mut() = Box::new(move |c| {
+            if let Some(a) = acr {
+                c["acr"] = json!(a);
+            }
+        });
+        let r = finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"]));
+        assert_eq!(r.status, 401, "{code}");
+        assert!(r.body.contains(code), "{}", r.body);
+        assert!(r.body.contains("Confirmation in the app needed") && r.body.contains("/auth/login?return_to=%2Fbank%2F"), "{}", r.body);
+        assert!(!has_session_cookie(&r));
+    }
+}
+
+#[test]
+fn max_age_and_step_up_paths() {
+    let app = app_with(&[BANK]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    // An auth_time older than the path allows is refused at the callback.
+    let q = login_with(&app, &p, &mut jar, "return_to=%2Frecent%2F");
+    assert!(!q.contains_key("max_age"), "checked on our side, not sent");
+    let now = p.now();
+    *p.idp.id_token_claims.borrow_mut() = Box::new(move |c| c["auth_time"] = json!(now - 1000));
+    let r = finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"]));
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("id_token.auth_time_too_old") && r.body.contains("Recent login needed"));
+    assert!(!has_session_cookie(&r));
+    // A fresh one passes, and the session ages out of the path after max_age.
+    *p.idp.id_token_claims.borrow_mut() = Box::new(|_| {});
+    let q = login_with(&app, &p, &mut jar, "return_to=%2Frecent%2F");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=b&state={}", q["state"])).status, 303);
+    assert!(forwarded(&get(&app, &p, &mut jar, "https://shop.example/recent/x")));
+    p.advance(301);
+    let r = get_reply(&app, &p, &mut jar, "https://shop.example/recent/x");
+    assert_eq!((r.status, r.header("location")), (302, Some("/auth/login?return_to=%2Frecent%2Fx")));
+    // step_up: the session must come from a login that asked for it.
+    let r = get_reply(&app, &p, &mut jar, "https://shop.example/strong/x");
+    assert_eq!(r.status, 302);
+    let q = login_with(&app, &p, &mut jar, "return_to=%2Fstrong%2Fx");
+    assert_eq!(q["step_up"], "true");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=c&state={}", q["state"])).status, 303);
+    assert!(forwarded(&get(&app, &p, &mut jar, "https://shop.example/strong/x")));
+}
+
+#[test]
+fn temporarily_unavailable_is_retried_once() {
+    let app = app_with(&[("RETRY_TEMPORARILY_UNAVAILABLE", "true"), ("VIPPS_MARKETS", "DK")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = login_with(&app, &p, &mut jar, "return_to=%2Fshop&market=DK");
+    let r = finish(&app, &p, &mut jar, &format!("error=temporarily_unavailable&state={}", q["state"]));
+    assert_eq!(r.status, 302, "{}", r.body);
+    let again = authorize_query(&r);
+    assert_ne!(again["state"], q["state"]);
+    assert_eq!(again["market"], "DK", "the retry asks for what the first login asked");
+    assert!(!has_session_cookie(&r));
+    // The second time the user sees the page (in the login's brand), and nothing loops.
+    let r = finish(&app, &p, &mut jar, &format!("error=temporarily_unavailable&state={}", again["state"]));
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("callback.provider_error") && r.body.contains("#5A78FF"), "{}", r.body);
+    assert_eq!(p.count(TOKEN_URL), 0);
+    // Off: the page at once.
+    let app = app_with(&[]);
+    let mut jar = Jar::default();
+    let q = login_with(&app, &p, &mut jar, "return_to=%2Fshop");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("error=temporarily_unavailable&state={}", q["state"])).status, 400);
+}
+
+#[test]
+fn markets_from_the_allowed_list_only() {
+    let app = app_with(&[("VIPPS_MARKETS", "DK,NO"), ("VIPPS_MARKET", "NO")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    assert_eq!(login_with(&app, &p, &mut jar, "market=DK")["market"], "DK");
+    assert_eq!(login_with(&app, &p, &mut jar, "market=FI")["market"], "NO", "not allowed: the configured one");
+    assert_eq!(login_with(&app, &p, &mut jar, "market=dk")["market"], "NO");
+    // An error page of a DK login wears MobilePay.
+    let q = login_with(&app, &p, &mut jar, "market=DK");
+    let r = finish(&app, &p, &mut jar, &format!("error=access_denied&state={}", q["state"]));
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("MobilePay") && r.body.contains("#5A78FF"), "{}", r.body);
+    let q = login_with(&app, &p, &mut jar, "");
+    let r = finish(&app, &p, &mut jar, &format!("error=access_denied&state={}", q["state"]));
+    assert!(!r.body.contains("#5A78FF"));
+    // The login route's own errors wear the market asked for too (a fresh isolate, Vipps down).
+    let app = app_with(&[("VIPPS_MARKETS", "DK,NO"), ("VIPPS_MARKET", "NO")]);
+    let p = FakePlatform::default();
+    p.idp.down.set(true);
+    let r = get_reply(&app, &p, &mut Jar::default(), "https://shop.example/auth/login?market=DK");
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("#5A78FF"), "{}", r.body);
+    let r = get_reply(&app, &p, &mut Jar::default(), "https://shop.example/auth/login?market=FI");
+    assert!(r.body.contains("#FF5B24") && !r.body.contains("#5A78FF"), "FI is not allowed here");
+}
+
+#[test]
+fn registration_asks_for_its_scopes() {
+    let app = app_with(&[]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    assert_eq!(get_reply(&app, &p, &mut jar, "https://shop.example/auth/register").status, 404);
+    let app = app_with(&[("REGISTER_SCOPE", "name phoneNumber customFlow address birthDate")]);
+    let r = get_reply(&app, &p, &mut jar, "https://shop.example/auth/register?return_to=%2Fwelcome");
+    assert_eq!(r.status, 302);
+    let q = authorize_query(&r);
+    assert_eq!(q["scope"], "openid name phoneNumber customFlow address birthDate");
+    *p.idp.nonce.borrow_mut() = q["nonce"].clone();
+    let r = finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"]));
+    assert_eq!((r.status, r.header("location")), (303, Some("/welcome")));
+    assert_eq!(login_with(&app, &p, &mut jar, "")["scope"], "openid name email", "the plain login keeps VIPPS_SCOPE");
+}
