@@ -161,6 +161,34 @@ fn automatic_return_in_workerd() {
     assert!(!log.contains(&param(&callback, "code")), "a code was logged");
 }
 
+#[test]
+fn hand_offs_and_bearer_sessions_expire_in_workerd() {
+    let w = Worker::start(
+        "apps-expiry",
+        &[("LOGIN_FLOWS", "app_to_app_v2"), ("APP_URIS", APP_URI), ("APP_SESSION_TTL", "60"), ("API_PATHS", "/api/*")],
+        &[],
+    );
+    let mut t = Table::new("11-apps-expiry");
+    let mut app = Browser::new();
+    // One hand-off redeemed at once (its bearer lives 60 s), one left for later.
+    let (_, authorize) = v2(&mut app, &w);
+    let r = Browser::new().get(&approve(&mut Browser::new(), &w, &authorize));
+    let ok = redeem(&w, json!({"handoff": handoff(&r), "code_verifier": VERIFIER}));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let v: Value = serde_json::from_str(&ok.body).unwrap();
+    assert!(v["expires_in"].as_u64().unwrap() <= 60);
+    let token = v["access_token"].as_str().unwrap().to_string();
+    assert_eq!(bearer(&w, "/auth/session", &token).status, 200);
+    let (_, authorize) = v2(&mut app, &w);
+    let r = Browser::new().get(&approve(&mut Browser::new(), &w, &authorize));
+    let late = handoff(&r);
+    std::thread::sleep(Duration::from_secs(62));
+    let tokens = w.sim.count("token");
+    refused(&mut t, &w, "hand-off redeemed after its minute", &redeem(&w, json!({"handoff": late, "code_verifier": VERIFIER})), 400, "app.handoff_expired", tokens);
+    refused(&mut t, &w, "bearer session after APP_SESSION_TTL (session route)", &bearer(&w, "/auth/session", &token), 401, "session.required", tokens);
+    refused(&mut t, &w, "bearer session after APP_SESSION_TTL (API path)", &bearer(&w, "/api/orders", &token), 401, "session.required", tokens);
+}
+
 fn start_app(b: &mut Browser, w: &Worker, body: Value) -> Resp {
     b.post_json(&w.url("/auth/app/start"), &body)
 }

@@ -190,7 +190,8 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, params: CallbackParams) -> 
         let (_, token) = bearer_for(ctx, session);
         let code = random_b64(p, 32)?;
         let record = serde_json::to_string(&Handoff { b: token, c: app.challenge.clone(), t: p.now() }).map_err(|_| Error::from(Code::Internal))?;
-        p.kv_put(&handoff_key(&code), record, HANDOFF_TTL).await.map_err(|e| Error::new(Code::LoginStoreFailed, format!("KV: {}", e.0)))?;
+        // Kept a minute longer than it is valid: an expired hand-off is told apart from an unknown one.
+        p.kv_put(&handoff_key(&code), record, HANDOFF_TTL + 60).await.map_err(|e| Error::new(Code::LoginStoreFailed, format!("KV: {}", e.0)))?;
         Ok::<String, Error>(code)
     }
     .await;
