@@ -1047,6 +1047,22 @@ function report(R) {
     row('per idle hour (a protected request a minute, no login)', C.idle_hour_one_request_per_minute)
     row('per hour with a login every minute (over 3 hours)', C.busy_hours_one_login_per_minute.per_hour)
     p()
+    if (C.ciba) {
+      const K = C.ciba
+      p('Login from phone number (CIBA), counted the same way (`ciba` in the costs output): a merchant system\'s start, its')
+      p('polls at `interval` (each poll one request to the Worker), and `login_to_webpage` (the start, then the phone\'s')
+      p('browser at the callback). Subrequests per request stay far below the free plan\'s 50: a poll makes one token call, the')
+      p('successful one also a userinfo call (discovery and the JWKS come from the cache).')
+      p()
+      p('| Scenario (a), CIBA | subrequests | backchannel / token / userinfo | discovery / JWKS | KV reads | KV writes |')
+      p('|---|---:|---:|---:|---:|---:|')
+      const crow = (label, c) => p(`| ${label} | ${fmtN(c.subrequests)} | ${fmtN(c.backchannel)} / ${fmtN(c.token)} / ${fmtN(c.userinfo)} | ${fmtN(c.discovery)} / ${fmtN(c.jwks)} | ${fmtN(c.kv_get)} | ${fmtN(c.kv_put)} |`)
+      crow(`per login, warm caches: start, one pending poll, the successful poll (${C.logins})`, K.per_login_warm_one_pending_poll)
+      crow('a start and one pending poll', K.start_plus_one_pending_poll)
+      crow('`login_to_webpage`: start and the phone browser\'s callback', K.login_to_webpage_warm)
+      crow('first CIBA login of a fresh isolate, KV empty', K.first_login_cold_isolate)
+      p()
+    }
     p('An idle hour costs nothing: discovery and the JWKS are needed only to start or finish a login, and are refetched')
     p('lazily, once per max-age, by the first login that finds them stale. That login first looks in KV (a read each) and,')
     p('finding the copy stale too, fetches and stores it (a write each): 2 KV reads, 2 fetches and 2 KV writes per busy hour.')
@@ -1094,6 +1110,9 @@ function report(R) {
     ['authorize/build_url', null, 'URL encoding and one SHA-256 (the PKCE S256 challenge)'],
     ['app/login_start', null, 'a random state, two HMAC derivations, one HMAC signature, the URL'],
     ['jwks/parse_one_rsa_2048_key', null, 'once per JWKS fetch (an hour), not per login'],
+    ['ciba/poll_too_early', H, 'a CIBA poll before `interval`: API key, handle HMAC, no call'],
+    ['ciba/poll_pending', H, 'a CIBA poll while the user has not answered: one token call, a new handle'],
+    ['ciba/poll_success', RS, 'the successful CIBA poll: the bare RS256 check'],
     [H, null, 'HMAC-SHA256 over the session cookie\'s MAC input'],
     [RS, null, 'jwt-compact RS256 signature validation, untyped claims'],
   ]

@@ -150,6 +150,47 @@ fn benches(c: &mut Criterion) {
         0,
         "callback bench must run with warm caches"
     );
+
+    // ---- login from phone number: a merchant system's poll (warm caches) ---------------------
+    // One start; its handle is polled again and again (the Worker keeps no state, so each poll
+    // is the same work): answered "too early" without a call, "pending" after one token call,
+    // and "ok" (token response, RS256 ID token, userinfo; the token signed once, outside).
+    let cp = platform(provider(signing_jwks()));
+    cp.idp.ciba.set(true);
+    cp.fixed_random.set(true);
+    let ciba = ciba_app();
+    let started = reply(block_on(ciba.handle(&cp, &ciba_request("start", &serde_json::json!({"phone": "+4791234567"})))));
+    let handle: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    let poll = ciba_request("poll", &serde_json::json!({"handle": handle["handle"]}));
+    c.bench_function("ciba/poll_too_early", |b| {
+        b.iter(|| {
+            let r = reply(block_on(ciba.handle(&cp, black_box(&poll))));
+            debug_assert_eq!(r.status, 429);
+            r
+        })
+    });
+    cp.advance(5);
+    cp.idp.ciba_pending.set(u64::MAX);
+    let before = cp.counts();
+    c.bench_function("ciba/poll_pending", |b| {
+        b.iter(|| {
+            let r = reply(block_on(ciba.handle(&cp, black_box(&poll))));
+            debug_assert_eq!(r.status, 202);
+            r
+        })
+    });
+    let d = cp.counts().minus(&before);
+    assert!(d.token > 0 && d.discovery + d.jwks + d.userinfo == 0, "each pending poll is one token call: {d:?}");
+    cp.idp.ciba_pending.set(0);
+    *cp.idp.canned_token_response.borrow_mut() = Some(cp.idp.token_response(cp.now()).to_string());
+    assert_eq!(reply(block_on(ciba.handle(&cp, &poll))).status, 200, "the poll succeeds");
+    c.bench_function("ciba/poll_success", |b| {
+        b.iter(|| {
+            let r = reply(block_on(ciba.handle(&cp, black_box(&poll))));
+            debug_assert_eq!(r.status, 200);
+            r
+        })
+    });
 }
 
 criterion_group! {

@@ -6,7 +6,7 @@
 use serde_json::json;
 use vipps_edge_login::platform::Platform;
 use vipps_edge_login::testkit::bench::*;
-use vipps_edge_login::testkit::Counts;
+use vipps_edge_login::testkit::{block_on, reply, Counts};
 
 const LOGINS: u64 = 100;
 const REQUESTS: u64 = 1000;
@@ -76,11 +76,56 @@ fn main() {
         t.windows(2).map(|w| w[1] - w[0]).min()
     };
 
+    // 7. Login from phone number, warm caches: a start, one pending poll, the successful poll;
+    //    then a pending poll alone; then login_to_webpage (start, the phone browser's callback).
+    let (ciba, cp) = (ciba_app(), platform(provider(signing_jwks())));
+    cp.idp.ciba.set(true);
+    let ciba_login = |until_ok: bool| -> (u16, Counts) {
+        let c0 = cp.counts();
+        let s = reply(block_on(ciba.handle(&cp, &ciba_request("start", &json!({"phone": "+4791234567"})))));
+        let handle: serde_json::Value = serde_json::from_str(&s.body).expect("start JSON");
+        cp.idp.ciba_pending.set(if until_ok { 1 } else { u64::MAX });
+        let mut handle = handle["handle"].as_str().unwrap_or_default().to_string();
+        let mut status = 0;
+        for _ in 0..if until_ok { 2 } else { 1 } {
+            cp.advance(5);
+            let r = reply(block_on(ciba.handle(&cp, &ciba_request("poll", &json!({"handle": handle})))));
+            status = r.status;
+            if let Some(h) = serde_json::from_str::<serde_json::Value>(&r.body).ok().and_then(|v| v["handle"].as_str().map(String::from)) {
+                handle = h;
+            }
+        }
+        (status, cp.counts().minus(&c0))
+    };
+    let (_, ciba_cold) = ciba_login(true); // warms discovery and JWKS
+    let mut ciba_warm = Counts::default();
+    for _ in 0..LOGINS {
+        cp.advance(1);
+        let (status, c) = ciba_login(true);
+        assert_eq!(status, 200, "a CIBA login ends with the user");
+        ciba_warm = ciba_warm.plus(&c);
+    }
+    let (pending_status, one_start_one_poll) = ciba_login(false);
+    assert_eq!(pending_status, 202);
+    let c0 = cp.counts();
+    let start = reply(block_on(ciba.handle(&cp, &ciba_request("start", &json!({"phone": "+4791234567", "flow": "login_to_webpage"})))));
+    assert_eq!(start.status, 200, "{}", start.body);
+    let mut cb = get(BROWSER, "/auth/callback?code=code-from-the-phone", "");
+    cb.headers.retain(|(k, _)| k != "cookie");
+    *cp.idp.id_token_claims.borrow_mut() = Box::new(|c| {
+        c["sub"] = json!(SUB);
+        c["aud"] = json!([CLIENT_ID]);
+        c["auth_req_id"] = json!("req-1");
+    });
+    let r = reply(block_on(ciba.handle(&cp, &cb)));
+    assert_eq!(r.status, 303, "{}", r.body);
+    let webpage_login = cp.counts().minus(&c0);
+
     let per = |c: &Counts, n: u64| {
         json!({
             "subrequests": c.subrequests() as f64 / n as f64,
             "discovery": c.discovery as f64 / n as f64, "jwks": c.jwks as f64 / n as f64,
-            "token": c.token as f64 / n as f64, "userinfo": c.userinfo as f64 / n as f64,
+            "token": c.token as f64 / n as f64, "userinfo": c.userinfo as f64 / n as f64, "backchannel": c.backchannel as f64 / n as f64,
             "kv_get": c.kv_get as f64 / n as f64, "kv_put": c.kv_put as f64 / n as f64,
         })
     };
@@ -95,6 +140,12 @@ fn main() {
         "busy_hours_one_login_per_minute": { "hours": 3, "total": busy.to_json(), "per_hour": per(&busy, 3) },
         "refetch_min_gap_secs": { "discovery": min_gap("discovery"), "jwks": min_gap("jwks") },
         "max_age_secs": { "discovery": 3600, "jwks": "none sent (Worker default 3600)" },
+        "ciba": {
+            "first_login_cold_isolate": ciba_cold.to_json(),
+            "per_login_warm_one_pending_poll": per(&ciba_warm, LOGINS),
+            "start_plus_one_pending_poll": one_start_one_poll.to_json(),
+            "login_to_webpage_warm": webpage_login.to_json(),
+        },
     });
 
     println!("costs (native core over a counting platform, simulated clock):");
@@ -108,5 +159,9 @@ fn main() {
     println!("  idle hour (1 request/min):           {:?}", idle_hour);
     println!("  3 busy hours (1 login/min):          {:?}", busy);
     println!("  refetch times (s from start):        {:?}", fetched_at);
+    println!("  CIBA login, cold isolate:            {:?}", ciba_cold);
+    println!("  {LOGINS} CIBA logins (1 pending poll):  {:?}", ciba_warm);
+    println!("  CIBA start + one pending poll:       {:?}", one_start_one_poll);
+    println!("  login_to_webpage (start + callback): {:?}", webpage_login);
     println!("COSTS_JSON {out}");
 }

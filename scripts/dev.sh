@@ -39,6 +39,8 @@ if [ "${DEV_PROVIDER:-sim}" = "sim" ]; then
     --var "SESSION_RECHECK:10"
     # Login from phone number for a local till (README, "Login from phone number").
     --var "CIBA_API_KEYS:till-1:dev-till-key-0123456789abcdef0123"
+    --var "CIBA_LOGIN_TO_WEBPAGE:true"
+    --var "CIBA_LANDING_PAGE:/private/"
   )
   printf '\n\033[1;32mOpen http://localhost:%s and click "Log in with Vipps".\033[0m Simulator: http://127.0.0.1:%s\n' "$PORT" "$SIM_PORT"
   printf 'Revoke consent as the user would in the Vipps app: http://127.0.0.1:%s/_sim/consents\n' "$SIM_PORT"

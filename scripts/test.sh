@@ -12,8 +12,10 @@
 #      assets binding, a naive origin and nginx), and the rules (tests/rules.rs: access rules, API
 #      paths, forged identity headers), the login variants (tests/flows.rs: silent login,
 #      markets, registration scopes, step-up and acr, the retry after temporarily_unavailable),
-#      and logins from apps and automatic return (tests/apps.rs: hand-offs, bearer sessions, the
-#      "continue as" confirmation); writes CONFORMANCE.md
+#      the login hook (tests/hook.rs: a real backend on a loopback port allowing, denying,
+#      failing; the README's Node and Python verifiers), and logins from apps and automatic
+#      return (tests/apps.rs: hand-offs, bearer sessions, the "continue as" confirmation);
+#      writes CONFORMANCE.md
 #   5. a real browser (headless chromium) logging in through the demo site, and a Norwegian
 #      browser seeing Norwegian pages
 set -euo pipefail
@@ -48,18 +50,19 @@ test -s "$out/shim.js" && ls "$out"/*index_bg.wasm >/dev/null
 echo "bundled: $(du -sh "$out" | cut -f1) in $out"
 
 step "end-to-end: wasm Worker in workerd against the simulator"
+rm -rf target/conformance   # the CIBA suite writes conformance rows too
 cargo test --test e2e -- --test-threads=1
 cargo test --test pages -- --test-threads=2
 cargo test --test ciba -- --test-threads=2
 
 step "conformance: hostile provider, broken network, Vipps down, load, the gate, the rules"
-rm -rf target/conformance
 status=0
 cargo test --test conformance -- --test-threads=2 || status=$?
 cargo test --test gate -- --test-threads=2 || status=$?
 cargo test --test identity || status=$?
 cargo test --test rules -- --test-threads=2 || status=$?
 cargo test --test flows -- --test-threads=2 || status=$?
+cargo test --test hook -- --test-threads=2 || status=$?
 cargo test --test apps -- --test-threads=2 || status=$?
 bash scripts/conformance-table.sh
 [ "$status" = 0 ] || exit "$status"

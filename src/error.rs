@@ -116,6 +116,19 @@ pub enum Code {
     CibaUnsupported,
     /// Vipps refused the start or the poll for a reason the merchant cannot fix.
     CibaRejected,
+    /// `login_to_webpage`: the phone's browser brought a code whose ID token names no login
+    /// this Worker started (or one already finished).
+    CibaUnknownLogin,
+    /// A started login could not be recorded (KV): it could not be finished.
+    CibaStoreFailed,
+    // The login hook (the merchant's backend)
+    /// The backend answered `{"allow": false}`: no session.
+    HookDenied,
+    /// The backend did not answer in time or could not be reached (and `LOGIN_HOOK_ON_ERROR`
+    /// is `deny`).
+    HookUnavailable,
+    /// The backend's answer was not `{"allow": bool, "claims"?: {...}}` within the limits.
+    HookBadResponse,
     // Logins from apps and automatic return (server-side login transactions)
     /// A login flow this deployment does not allow (`LOGIN_FLOWS`).
     FlowNotAllowed,
@@ -142,7 +155,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 82] = {
+    pub const ALL: [Code; 87] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -159,6 +172,7 @@ impl Code {
             CibaBadBindingMessage, CibaBadExpiry, CibaBadScope, CibaBadHandle, CibaForeignHandle, CibaTooEarly,
             CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
             IdTokenAcrMissing, IdTokenAcrMismatch, IdTokenAuthTooOld, StepUpRequired,
+            HookDenied, HookUnavailable, HookBadResponse, CibaUnknownLogin, CibaStoreFailed,
             FlowNotAllowed, StoredStateUnknown, LoginStoreFailed, ConfirmInvalid, AppBadRequest, AppUriRefused,
             AppHandoffUnknown, AppHandoffExpired, AppVerifierMismatch, BearerInvalid,
         ]
@@ -238,6 +252,11 @@ impl Code {
             CibaInvalidUser => "ciba.invalid_user",
             CibaUnsupported => "ciba.unsupported",
             CibaRejected => "ciba.rejected",
+            CibaUnknownLogin => "ciba.unknown_login",
+            CibaStoreFailed => "ciba.store_failed",
+            HookDenied => "hook.denied",
+            HookUnavailable => "hook.unavailable",
+            HookBadResponse => "hook.bad_response",
             FlowNotAllowed => "login.flow_not_allowed",
             StoredStateUnknown => "state.unknown",
             LoginStoreFailed => "login.store_failed",
@@ -282,6 +301,11 @@ impl Code {
             CibaOldApp => 422,
             CibaTooEarly | CibaRateLimited => 429,
             CibaUnsupported | CibaRejected => 502,
+            CibaUnknownLogin => 400,
+            CibaStoreFailed => 503,
+            HookDenied => 403,
+            HookUnavailable => 503,
+            HookBadResponse => 502,
             FlowNotAllowed | StoredStateUnknown | ConfirmInvalid | AppBadRequest | AppUriRefused | AppHandoffUnknown
             | AppHandoffExpired | AppVerifierMismatch => 400,
             BearerInvalid => 401,

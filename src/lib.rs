@@ -26,6 +26,7 @@ pub mod consent;
 pub mod edge;
 pub mod error;
 pub mod flows;
+pub mod hook;
 pub mod http;
 pub mod memo;
 pub mod oidc;

@@ -28,7 +28,7 @@ pub fn error_json_in(code: Code, look: Look) -> Reply {
 fn level(code: Code) -> Level {
     if code.is_broken() {
         Level::Error
-    } else if matches!(code, Code::SessionRequired | Code::StepUpRequired | Code::NotFound | Code::AccessDenied | Code::Forbidden) {
+    } else if matches!(code, Code::SessionRequired | Code::StepUpRequired | Code::NotFound | Code::AccessDenied | Code::Forbidden | Code::HookDenied) {
         Level::Info
     } else {
         Level::Warn
@@ -46,6 +46,8 @@ fn retry_for(code: Code, login: impl FnOnce() -> String, wanted: Option<&SafeRet
         | Msg::LogoutRefused
         | Msg::BadAddress
         | Msg::Forbidden
+        | Msg::LoginRefused
+        | Msg::PhoneLoginUnknown
         | Msg::WebhookRefused
         | Msg::WebhookRetry => None,
         Msg::SiteDown => wanted.map(|w| Retry::Reload(w.as_str().to_string())),

@@ -49,6 +49,27 @@ pub fn sign(key: &RsaPrivateKey, kid: Option<&str>, claims: &Value) -> String {
     Rsa::rs256().token(&header, &claims, key).unwrap()
 }
 
+/// A fixed P-256 key (`i` picks one of a few) for ES256 tokens.
+pub fn ec_key(i: u8) -> crate::oidc::es256::SigningKey {
+    crate::oidc::es256::SigningKey::from_slice(&[i.saturating_add(1); 32]).expect("a valid P-256 scalar")
+}
+
+/// The public JWK of an [`ec_key`].
+pub fn ec_jwk(key: &crate::oidc::es256::SigningKey, kid: &str) -> Value {
+    let point = key.verifying_key().to_encoded_point(false);
+    json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+           "x": b64url(point.x().expect("x")), "y": b64url(point.y().expect("y"))})
+}
+
+/// Signs `claims` as ES256 with `key`, header `kid`.
+pub fn sign_es256(key: &crate::oidc::es256::SigningKey, kid: Option<&str>, claims: &Value) -> String {
+    let mut header = Header::empty().with_token_type("JWT");
+    if let Some(k) = kid {
+        header = header.with_key_id(k);
+    }
+    crate::oidc::es256::Es256.token(&header, &Claims::new(claims.clone()), key).unwrap()
+}
+
 /// Builds an unsigned-looking token with an arbitrary header (for algorithm attacks).
 pub fn raw_token(header: &Value, claims: &Value, sig: &[u8]) -> String {
     format!(
@@ -119,6 +140,8 @@ pub const USERINFO_URL: &str = "https://id.example/vipps-userinfo-api/userinfo";
 /// Where the operator's consent notifications go in tests (`CONSENT_WEBHOOK_FORWARD`).
 pub const FORWARD_URL: &str = "https://crm.example/hooks/vipps";
 pub const SUB: &str = "c06c4afe-d9e1-4c5d-939a-177d752a0944";
+/// The backchannel endpoint of login from phone number, in discovery when [`FakeIdp::ciba`] is on.
+pub const BACKCHANNEL_URL: &str = "https://id.example/vipps-login-ciba/api/backchannel/authentication";
 
 /// Mutates ID token claims before signing.
 pub type ClaimsHook = Box<dyn Fn(&mut Value)>;
@@ -144,6 +167,11 @@ pub struct FakeIdp {
     /// When set, the token endpoint answers this body as it is and signs nothing (timed loops
     /// must not sign; bench/wasmcore's ID token is signed by Node, which holds its key).
     pub canned_token_response: RefCell<Option<String>>,
+    /// Login from phone number: discovery names [`BACKCHANNEL_URL`], which starts logins (and
+    /// takes their `nonce` as [`FakeIdp::nonce`]); off by default.
+    pub ciba: Cell<bool>,
+    /// CIBA polls answered `authorization_pending` before the token response (counts down).
+    pub ciba_pending: Cell<u64>,
 }
 
 impl Default for FakeIdp {
@@ -180,6 +208,8 @@ impl FakeIdp {
             access_token: RefCell::new("access-token-1".into()),
             expires_in: Cell::new(3599),
             canned_token_response: RefCell::new(None),
+            ciba: Cell::new(false),
+            ciba_pending: Cell::new(0),
         }
     }
 
@@ -218,11 +248,27 @@ impl FakeIdp {
         if self.down.get() {
             return Err(FetchError::Network("connection refused".into()));
         }
+        let body = req.body.as_deref().unwrap_or_default();
         Ok(match req.url.as_str() {
             DISCOVERY_URL => {
                 let cc = self.discovery_cache_control.borrow().clone();
                 let extra: Vec<(&str, &str)> = cc.as_deref().map(|c| vec![("cache-control", c)]).unwrap_or_default();
-                json_response(200, &Self::discovery_doc(), &extra)
+                let mut doc = Self::discovery_doc();
+                if self.ciba.get() {
+                    doc["backchannel_authentication_endpoint"] = json!(BACKCHANNEL_URL);
+                }
+                json_response(200, &doc, &extra)
+            }
+            BACKCHANNEL_URL if self.ciba.get() => {
+                let nonce = url::form_urlencoded::parse(body.as_bytes()).find(|(k, _)| k == "nonce").map(|(_, v)| v.into_owned());
+                if let Some(n) = nonce {
+                    *self.nonce.borrow_mut() = n;
+                }
+                json_response(200, &json!({"auth_req_id": "req-1", "expires_in": 600, "interval": 5}), &[("cache-control", "no-store")])
+            }
+            TOKEN_URL if self.ciba.get() && body.contains("grant-type%3Aciba&") && self.ciba_pending.get() > 0 => {
+                self.ciba_pending.set(self.ciba_pending.get() - 1);
+                json_response(400, &json!({"error": "authorization_pending"}), &[("cache-control", "no-store")])
             }
             JWKS_URL => json_response(200, &self.jwks.borrow(), &[]),
             TOKEN_URL => {
@@ -246,6 +292,8 @@ pub struct Counts {
     pub jwks: u64,
     pub token: u64,
     pub userinfo: u64,
+    /// Login from phone number: starts at [`BACKCHANNEL_URL`].
+    pub backchannel: u64,
     pub other: u64,
     pub kv_get: u64,
     pub kv_put: u64,
@@ -254,7 +302,7 @@ pub struct Counts {
 
 impl Counts {
     pub fn subrequests(&self) -> u64 {
-        self.discovery + self.jwks + self.token + self.userinfo + self.other
+        self.discovery + self.jwks + self.token + self.userinfo + self.backchannel + self.other
     }
     pub fn minus(&self, b: &Counts) -> Counts {
         Counts {
@@ -262,18 +310,33 @@ impl Counts {
             jwks: self.jwks - b.jwks,
             token: self.token - b.token,
             userinfo: self.userinfo - b.userinfo,
+            backchannel: self.backchannel - b.backchannel,
             other: self.other - b.other,
             kv_get: self.kv_get - b.kv_get,
             kv_put: self.kv_put - b.kv_put,
             kv_delete: self.kv_delete - b.kv_delete,
         }
     }
+    pub fn plus(&self, b: &Counts) -> Counts {
+        Counts {
+            discovery: self.discovery + b.discovery,
+            jwks: self.jwks + b.jwks,
+            token: self.token + b.token,
+            userinfo: self.userinfo + b.userinfo,
+            backchannel: self.backchannel + b.backchannel,
+            other: self.other + b.other,
+            kv_get: self.kv_get + b.kv_get,
+            kv_put: self.kv_put + b.kv_put,
+            kv_delete: self.kv_delete + b.kv_delete,
+        }
+    }
     pub fn to_json(&self) -> Value {
         json!({"discovery": self.discovery, "jwks": self.jwks, "token": self.token, "userinfo": self.userinfo,
-            "other": self.other, "subrequests": self.subrequests(), "kv_get": self.kv_get, "kv_put": self.kv_put, "kv_delete": self.kv_delete})
+            "backchannel": self.backchannel, "other": self.other, "subrequests": self.subrequests(), "kv_get": self.kv_get, "kv_put": self.kv_put, "kv_delete": self.kv_delete})
     }
     fn subrequest(&mut self, url: &str) {
         *match url {
+            BACKCHANNEL_URL => &mut self.backchannel,
             DISCOVERY_URL => &mut self.discovery,
             JWKS_URL => &mut self.jwks,
             TOKEN_URL => &mut self.token,
@@ -489,6 +552,34 @@ pub mod bench {
 
     pub fn new_app() -> App {
         App::new(Ok(config()))
+    }
+
+    /// The API key of login from phone number in [`ciba_app`].
+    pub const TILL_KEY: &str = "bench-till-key-0123456789abcdef0123";
+
+    /// [`config`] with login from phone number on (`CIBA_API_KEYS`, `login_to_webpage`).
+    pub fn ciba_app() -> App {
+        let vars: HashMap<&str, String> = [
+            ("VIPPS_DISCOVERY_URL", DISCOVERY_URL.to_string()),
+            ("VIPPS_CLIENT_ID", CLIENT_ID.to_string()),
+            ("VIPPS_CLIENT_SECRET", "bench-client-secret".to_string()),
+            ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback".to_string()),
+            ("SESSION_SECRET", "bench-session-secret-0123456789abcdef".to_string()),
+            ("SESSION_CLAIMS", "name,given_name,family_name,email,email_verified".to_string()),
+            ("CIBA_API_KEYS", format!("till-1:{TILL_KEY}")),
+            ("CIBA_LOGIN_TO_WEBPAGE", "true".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        App::new(Ok(Config::from_lookup(&|k| vars.get(k).cloned()).expect("bench CIBA config")))
+    }
+
+    /// A merchant system's `POST {prefix}/ciba/{op}` with the till key and a JSON body.
+    pub fn ciba_request(op: &str, body: &Value) -> IncomingRequest {
+        let mut req = IncomingRequest::get(&format!("{ORIGIN}/auth/ciba/{op}")).expect("url");
+        req.method = "POST".into();
+        req.body = Some(body.to_string().into_bytes());
+        req.with_header("authorization", &format!("Bearer {TILL_KEY}")).with_header("content-type", "application/json")
     }
 
     pub fn userinfo() -> Value {

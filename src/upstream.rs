@@ -22,6 +22,11 @@ impl Budget {
     pub fn new(now_ms: u64, config: &UpstreamConfig) -> Budget {
         Budget { end_ms: now_ms.saturating_add(config.deadline_ms), per_call_ms: config.timeout_ms }
     }
+    /// The same deadline, with calls made under it timed out after at most `ms` (a call with a
+    /// shorter timeout of its own, such as the login hook's).
+    pub fn capped(&self, ms: u64) -> Budget {
+        Budget { end_ms: self.end_ms, per_call_ms: self.per_call_ms.min(ms) }
+    }
     /// The timeout for the next call, or `None` once the budget is spent.
     pub fn next_timeout(&self, now_ms: u64) -> Option<u64> {
         let left = self.end_ms.saturating_sub(now_ms);
@@ -68,5 +73,8 @@ mod tests {
         assert_eq!(b.next_timeout(1_800), Some(200));
         assert_eq!(b.next_timeout(1_960), None, "under 50 ms left: not started");
         assert_eq!(b.next_timeout(u64::MAX), None);
+        let c = b.capped(100);
+        assert_eq!((c.next_timeout(1_000), c.next_timeout(1_920)), (Some(100), Some(80)));
+        assert_eq!(b.capped(5_000).next_timeout(1_000), Some(300), "never longer than the call timeout");
     }
 }

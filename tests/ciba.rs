@@ -46,6 +46,13 @@ fn call(w: &Worker, path: &str, key: Option<&str>, body: &str) -> Answer {
     Answer { status, retry_after, body }
 }
 
+/// A CONFORMANCE row for an answer: its status and code against the expected ones.
+fn row(rows: &mut common::table::Table, scenario: &str, a: &Answer, status: u16, code: &str) {
+    let want = if code.is_empty() { status.to_string() } else { format!("{status} {code}") };
+    let got = if a.code().is_empty() { a.status.to_string() } else { format!("{} {}", a.status, a.code()) };
+    rows.row(scenario, &want, &got, a.status == status && a.code() == code);
+}
+
 fn start(w: &Worker, key: &str, body: Value) -> Answer {
     call(w, "/auth/ciba/start", Some(key), &body.to_string())
 }
@@ -93,7 +100,9 @@ fn worker(name: &str) -> Worker {
 #[test]
 fn a_till_logs_a_customer_in_from_a_phone_number() {
     let w = worker("ciba-success");
+    let mut rows = common::table::Table::new("12-ciba-poll");
     let s = start(&w, KEY_A, json!({"phone": ALICE_PHONE, "generate_binding_message": true, "scope": "name phoneNumber"}));
+    row(&mut rows, "start with a phone number, generated binding message, scopes", &s, 200, "");
     assert_eq!(s.status, 200, "{}", s.body);
     assert_eq!((s.body["interval"].as_u64(), s.body["expires_in"].as_u64()), (Some(2), Some(600)));
     let bm = s.body["binding_message"].as_str().unwrap();
@@ -103,18 +112,22 @@ fn a_till_logs_a_customer_in_from_a_phone_number() {
     // Before the user answers: pending, with a new handle and the time to wait.
     wait(2);
     let p = poll(&w, KEY_A, &s.handle());
+    row(&mut rows, "poll before the user answers (authorization_pending)", &p, 202, "");
     assert_eq!((p.status, p.body["status"].as_str(), p.retry_after.as_deref()), (202, Some("pending"), Some("2")), "{}", p.body);
     assert_eq!(counts(&w), (1, 1, 0));
 
     approve(&w, ALICE_PHONE, "approve");
     wait(2);
     let ok = poll(&w, KEY_A, &p.handle());
+    row(&mut rows, "poll after approval: ID token verified, userinfo, user JSON", &ok, 200, "");
+    rows.row("the user is the phone number's", "sub of +4791234567", &ok.body["sub"].to_string(), ok.body["sub"] == ALICE_SUB);
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.body["status"], "ok");
     assert_eq!(ok.body["sub"], ALICE_SUB);
     assert_eq!(ok.body["user"]["sub"], ALICE_SUB);
     assert_eq!(ok.body["user"]["phone_number"], "4791234567");
     assert!(ok.body["user"]["name"].is_string());
+    rows.row("calls to Vipps for the whole login", "1 backchannel, 1 token per poll (2), 1 userinfo", &format!("{:?}", counts(&w)), counts(&w) == (1, 2, 1));
     assert_eq!(counts(&w), (1, 2, 1), "one token call per poll, one userinfo");
     assert!(logged(&w, "ciba.ok"));
     let log = w.log();
@@ -124,16 +137,21 @@ fn a_till_logs_a_customer_in_from_a_phone_number() {
 #[test]
 fn refusals_send_nothing_to_vipps() {
     let w = worker("ciba-refusals");
+    let mut rows = common::table::Table::new("12-ciba-refusals");
     // Wrong key, no key, malformed or foreign phone numbers, bad input: nothing sent.
     let body = json!({"phone": ALICE_PHONE}).to_string();
     let r = call(&w, "/auth/ciba/start", Some("not-a-configured-key-0123456789abcdef"), &body);
+    row(&mut rows, "a wrong API key", &r, 401, "ciba.unauthorized");
     assert_eq!((r.status, r.code()), (401, "ciba.unauthorized"));
     let r = call(&w, "/auth/ciba/start", None, &body);
+    row(&mut rows, "no API key", &r, 401, "ciba.unauthorized");
     assert_eq!((r.status, r.code()), (401, "ciba.unauthorized"));
     let r = call(&w, "/auth/ciba/user-exists", Some(&KEY_A[1..]), &body);
+    row(&mut rows, "user-exists with a truncated key", &r, 401, "ciba.unauthorized");
     assert_eq!((r.status, r.code()), (401, "ciba.unauthorized"));
     for phone in ["+1 555 010 0100", "+447911123456", "1234567", "47abcdefgh", "", "+47 1234 56789"] {
         let r = start(&w, KEY_A, json!({"phone": phone}));
+        row(&mut rows, &format!("phone number {phone:?}"), &r, 400, "ciba.bad_phone");
         assert_eq!((r.status, r.code()), (400, "ciba.bad_phone"), "{phone}");
     }
     for (body, code) in [
@@ -146,12 +164,14 @@ fn refusals_send_nothing_to_vipps() {
         (json!({"phone": ALICE_PHONE, "customer_token": "ct-4791234567"}), "ciba.bad_request"),
     ] {
         let r = start(&w, KEY_A, body.clone());
+        row(&mut rows, &format!("start body {body}"), &r, 400, code);
         assert_eq!((r.status, r.code()), (400, code), "{body}");
     }
     let r = call(&w, "/auth/ciba/start", Some(KEY_A), "{not json");
     assert_eq!((r.status, r.code()), (400, "ciba.bad_request"));
     let r = call(&w, "/auth/ciba/start", Some(KEY_A), &format!("{{\"phone\":\"{}\"}}", "1".repeat(5000)));
     assert_eq!((r.status, r.code()), (400, "ciba.bad_request"));
+    rows.row("refused starts reach Vipps", "never (not even discovery)", &format!("{:?} discovery {}", counts(&w), w.sim.count("discovery")), counts(&w) == (0, 0, 0) && w.sim.count("discovery") == 0);
     assert_eq!(counts(&w), (0, 0, 0));
     assert_eq!(w.sim.count("discovery"), 0, "not even discovery");
 
@@ -161,20 +181,25 @@ fn refusals_send_nothing_to_vipps() {
     assert_eq!(s.status, 200, "{}", s.body);
     let h = s.handle();
     let early = poll(&w, KEY_A, &h);
+    row(&mut rows, "poll before the interval passed", &early, 429, "ciba.too_early");
     assert_eq!((early.status, early.code()), (429, "ciba.too_early"));
     let secs = early.body["retry_after"].as_u64().unwrap();
     assert!((1..=5).contains(&secs) && early.retry_after == Some(secs.to_string()), "{}", early.body);
     let foreign = poll(&w, KEY_B, &h);
+    row(&mut rows, "a handle another API key started", &foreign, 401, "ciba.foreign_handle");
     assert_eq!((foreign.status, foreign.code()), (401, "ciba.foreign_handle"));
     let (head, mac) = h.rsplit_once('.').unwrap();
     let flipped = format!("{head}.{}{}", if mac.starts_with('A') { "B" } else { "A" }, &mac[1..]);
     for bad in [flipped.as_str(), "v1.e30.AAAA", "", "x".repeat(3000).as_str()] {
         let r = poll(&w, KEY_A, bad);
+        row(&mut rows, &format!("a tampered handle ({:.12}...)", bad), &r, 401, "ciba.bad_handle");
         assert_eq!((r.status, r.code()), (401, "ciba.bad_handle"), "{bad:.30}");
     }
     let expired = forge_handle(&w, json!({"k": "till-a", "id": "anything", "n": "nonce", "i": 2, "t": 0, "e": 1}));
     let r = poll(&w, KEY_A, &expired);
+    row(&mut rows, "an expired handle (signed with the real key)", &r, 410, "ciba.expired");
     assert_eq!((r.status, r.code()), (410, "ciba.expired"));
+    rows.row("refused polls reach Vipps", "never", &format!("{:?}", counts(&w)), counts(&w) == (1, 0, 0));
     assert_eq!(counts(&w), (1, 0, 0), "no poll reached Vipps");
     let r = call(&w, "/auth/ciba/poll", Some(KEY_A), &json!({"handle": h, "x": 1}).to_string());
     assert_eq!((r.status, r.code()), (400, "ciba.bad_request"));
@@ -198,11 +223,13 @@ fn forge_handle(_w: &Worker, payload: Value) -> String {
 #[test]
 fn each_answer_of_vipps_has_its_code() {
     let w = worker("ciba-answers");
+    let mut rows = common::table::Table::new("12-ciba-answers");
     // Denied in the app.
     let s = start(&w, KEY_A, json!({"phone": "+4793456789"}));
     approve(&w, "4793456789", "deny");
     wait(2);
     let r = poll(&w, KEY_A, &s.handle());
+    row(&mut rows, "the user denies in the app (access_denied)", &r, 403, "ciba.denied");
     assert_eq!((r.status, r.code()), (403, "ciba.denied"), "{}", r.body);
 
     // old_app (in `error`), invalid_user in `error_code`, invalid_user in `error`.
@@ -215,8 +242,9 @@ fn each_answer_of_vipps_has_its_code() {
         })
         .collect();
     wait(2);
-    for (h, status, code) in handles {
+    for ((h, status, code), scenario) in handles.into_iter().zip(["old_app", "invalid_user in error_code", "invalid_user in error"]) {
         let r = poll(&w, KEY_A, &h);
+        row(&mut rows, &format!("Vipps answers {scenario}"), &r, status, code);
         assert_eq!((r.status, r.code()), (status, code), "{}", r.body);
     }
 
@@ -227,6 +255,7 @@ fn each_answer_of_vipps_has_its_code() {
     w.sim.set(json!({"clock_offset": 90}));
     wait(2);
     let r = poll(&w, KEY_A, &s.handle());
+    row(&mut rows, "expired at Vipps (expired_token)", &r, 410, "ciba.expired");
     assert_eq!((r.status, r.code()), (410, "ciba.expired"), "{}", r.body);
     w.sim.set(json!({"clock_offset": 0}));
 
@@ -236,6 +265,8 @@ fn each_answer_of_vipps_has_its_code() {
     }
     let before = counts(&w).0;
     let r = start(&w, KEY_A, json!({"phone": "+4792345678"}));
+    row(&mut rows, "a fourth login for one user: Vipps' 429 with Retry-After", &r, 429, "ciba.rate_limited");
+    rows.row("Retry-After passed on", "30", r.retry_after.as_deref().unwrap_or("-"), r.retry_after.as_deref() == Some("30"));
     assert_eq!((r.status, r.code(), r.retry_after.as_deref()), (429, "ciba.rate_limited", Some("30")), "{}", r.body);
     assert_eq!(r.body["retry_after"], 30);
     assert_eq!(counts(&w).0, before + 1);
@@ -248,13 +279,17 @@ fn each_answer_of_vipps_has_its_code() {
     let first = poll(&w, KEY_B, &s.handle());
     assert_eq!(first.status, 202);
     let replay = poll(&w, KEY_B, &s.handle());
+    rows.row("an old handle replayed: Vipps' slow_down", "202, interval 7, Retry-After 7", &format!("{} interval {} Retry-After {:?}", replay.status, replay.body["interval"], replay.retry_after),
+        replay.status == 202 && replay.body["interval"] == 7 && replay.retry_after.as_deref() == Some("7"));
     assert_eq!((replay.status, replay.body["interval"].as_u64(), replay.retry_after.as_deref()), (202, Some(7), Some("7")), "{}", replay.body);
     assert!(logged(&w, "ciba.slow_down"));
 
     // user-exists.
     let r = call(&w, "/auth/ciba/user-exists", Some(KEY_A), &json!({"phone": ALICE_PHONE}).to_string());
+    rows.row("user-exists for a Vipps user", "200 {\"exists\":true}", &format!("{} {}", r.status, r.body), (r.status, r.body.clone()) == (200, json!({"exists": true})));
     assert_eq!((r.status, r.body.clone()), (200, json!({"exists": true})));
     let r = call(&w, "/auth/ciba/user-exists", Some(KEY_A), &json!({"phone": "40000000"}).to_string());
+    rows.row("user-exists for an unknown number", "200 {\"exists\":false}", &format!("{} {}", r.status, r.body), (r.status, r.body.clone()) == (200, json!({"exists": false})));
     assert_eq!((r.status, r.body.clone()), (200, json!({"exists": false})));
     let r = call(&w, "/auth/ciba/user-exists", Some(KEY_A), &json!({"phone": "+1 202 555 0100"}).to_string());
     assert_eq!((r.status, r.code()), (400, "ciba.bad_phone"));
@@ -267,4 +302,102 @@ fn off_unless_configured() {
     let r = call(&w, "/auth/ciba/start", Some(KEY_A), &json!({"phone": ALICE_PHONE}).to_string());
     assert_eq!((r.status, r.code()), (404, "route.not_found"));
     assert_eq!(w.sim.count("backchannel"), 0);
+}
+
+/// `login_to_webpage`: the till starts, the user approves in the app and finishes in the
+/// phone's browser, which brings `code` (no state) to the callback. Rows go to CONFORMANCE.md
+/// (suite "12-ciba-webpage").
+#[test]
+fn login_to_webpage_finishes_in_the_phones_browser() {
+    use common::table::Table;
+    let w = Worker::start(
+        "ciba-webpage",
+        &[
+            ("CIBA_API_KEYS", &format!("till-a:{KEY_A},till-b:{KEY_B}")),
+            ("CIBA_LOGIN_TO_WEBPAGE", "true"),
+            ("CIBA_LANDING_PAGE", "/private/"),
+        ],
+        &[],
+    );
+    let mut rows = Table::new("12-ciba-webpage");
+    // Start, approve; the URL the phone's browser is sent to.
+    let started = |phone: &str| -> String {
+        let s = start(&w, KEY_A, json!({"phone": phone, "flow": "login_to_webpage", "generate_binding_message": true}));
+        assert_eq!(s.status, 200, "{}", s.body);
+        assert!(s.body.get("handle").is_none() && s.body["flow"] == "login_to_webpage", "{}", s.body);
+        let r = Browser::new().post_json(&format!("{}/_sim/ciba/approve", w.sim.base), &json!({"phone": phone, "decision": "approve"}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        v["redirect"].as_str().expect("a redirect for the browser").to_string()
+    };
+    let outcome = |r: &Resp| {
+        let code = regex_lite::Regex::new(r"(ciba|id_token|token|state)\.[a-z_]+").unwrap();
+        format!("{} {} session={}", r.status, code.find(&r.body).map(|m| m.as_str()).unwrap_or("-"), r.sets_session())
+    };
+
+    let url = started(ALICE_PHONE);
+    let has_state = url.contains("state=");
+    rows.row("the phone's browser is sent to the redirect URI", "code, no state", &format!("code {} state {has_state}", url.contains("?code=")), url.starts_with(&w.url("/auth/callback?code=")) && !has_state);
+    let (t0, u0) = (w.sim.count("token"), w.sim.count("userinfo"));
+    let mut phone = Browser::new();
+    let r = phone.get(&url);
+    rows.row("ES256 ID token with the started auth_req_id", "303 to CIBA_LANDING_PAGE, session", &format!("{} -> {:?}", outcome(&r), r.location),
+        r.status == 303 && r.location.as_deref() == Some("/private/") && r.sets_session());
+    let session: Value = serde_json::from_str(&phone.get_json(&w.url("/auth/session")).body).unwrap_or_default();
+    rows.row("the session is the phone number's user", "sub of +4791234567", &session["sub"].to_string(), session["sub"] == ALICE_SUB);
+    let calls = (w.sim.count("token") - t0, w.sim.count("userinfo") - u0);
+    rows.row("calls to Vipps for the callback", "1 token (never polled), 1 userinfo", &format!("{calls:?}"), calls == (1, 1));
+    // The same URL again: Vipps refuses the used code; no session.
+    let r = Browser::new().get(&url);
+    rows.row("the same code again", "400 token.invalid_grant, no session", &outcome(&r), r.status == 400 && r.body.contains("token.invalid_grant") && !r.sets_session());
+
+    for (fault, status, code, scenario) in [
+        ("camel_auth_req_id", 303, "", "auth_req_id spelled authReqId"),
+        ("rs256", 303, "", "RS256 ID token (by the JWKS key)"),
+        ("wrong_auth_req_id", 400, "ciba.unknown_login", "auth_req_id of another login"),
+        ("missing_auth_req_id", 400, "ciba.unknown_login", "no auth_req_id"),
+        ("bad_signature", 401, "id_token.signature", "ES256 with a bad signature"),
+        ("alg_none", 401, "id_token.algorithm", "alg none"),
+        ("alg_hs256", 401, "id_token.algorithm", "alg HS256 keyed with the P-256 key's x"),
+        ("alg_es384", 401, "id_token.algorithm", "an ES256 signature labelled ES384"),
+        ("es256_rsa_kid", 401, "id_token.unknown_key", "ES256 naming the RSA key's kid"),
+    ] {
+        w.sim.set(json!({"ciba_redirect_fault": fault}));
+        let url = started(ALICE_PHONE);
+        let u0 = w.sim.count("userinfo");
+        let r = Browser::new().get(&url);
+        let userinfo_calls = w.sim.count("userinfo") - u0;
+        let ok = if status == 303 {
+            r.status == 303 && r.sets_session() && userinfo_calls == 1
+        } else {
+            r.status == status && r.body.contains(code) && !r.sets_session() && userinfo_calls == 0
+        };
+        let expected = if status == 303 { "303, session".to_string() } else { format!("{status} {code}, no session, no userinfo") };
+        rows.row(scenario, &expected, &format!("{} userinfo={userinfo_calls}", outcome(&r)), ok);
+    }
+    w.sim.set(json!({"ciba_redirect_fault": null}));
+
+    // A code Vipps never made: refused at the token endpoint, no session.
+    let forged = Browser::new().get(&w.url("/auth/callback?code=made-up-code"));
+    rows.row("a made-up code", "400 token.invalid_grant, no session", &outcome(&forged), forged.status == 400 && forged.body.contains("token.invalid_grant") && !forged.sets_session());
+
+    // Refusals at the start.
+    let r = start(&w, KEY_A, json!({"phone": ALICE_PHONE, "flow": "push"}));
+    rows.row("start with an unknown flow", "400 ciba.bad_request", &format!("{} {}", r.status, r.code()), (r.status, r.code()) == (400, "ciba.bad_request"));
+    let log = w.log();
+    let clean = !log.contains("4791234567") && !log.contains(KEY_A);
+    rows.row("the log holds no phone number or key", "none", if clean { "none" } else { "found" }, clean);
+}
+
+#[test]
+fn login_to_webpage_is_refused_unless_configured() {
+    let w = worker("ciba-webpage-off");
+    let r = start(&w, KEY_A, json!({"phone": ALICE_PHONE, "flow": "login_to_webpage"}));
+    assert_eq!((r.status, r.code()), (400, "ciba.bad_request"));
+    assert_eq!(w.sim.count("backchannel"), 0);
+    // A callback without state stays the browser flow's: refused before any call to Vipps.
+    let r = Browser::new().get(&w.url("/auth/callback?code=abc"));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("state.no_transaction"), "{}", r.body);
+    assert_eq!(w.sim.count("token"), 0);
 }

@@ -135,6 +135,9 @@ pub struct Settings {
     pub consent_webhook_url: Option<String>,
     /// The `interval` a CIBA start answers with (seconds between polls; Vipps: 5).
     pub ciba_interval: u64,
+    /// How the ID token of a `login_to_webpage` code misbehaves (see
+    /// `endpoints::ciba::REDIRECT_FAULTS`); `None` = as Vipps: ES256 with `auth_req_id`.
+    pub ciba_redirect_fault: Option<String>,
     /// The next authorize requests redirect back with this error instead of a login.
     pub authorize_error: Option<AuthorizeError>,
 }
@@ -192,6 +195,7 @@ impl Default for Settings {
             mode: None,
             fault: None,
             ciba_interval: 5,
+            ciba_redirect_fault: None,
             clock_offset: 0,
             consent_webhook_url: None,
             authorize_error: None,
@@ -219,6 +223,21 @@ impl Settings {
                 "access_token_ttl" => value.as_u64().map(|v| next.access_token_ttl = v).is_some(),
                 "id_token_ttl" => value.as_u64().map(|v| next.id_token_ttl = v).is_some(),
                 "clock_offset" => value.as_i64().map(|v| next.clock_offset = v).is_some(),
+                "ciba_redirect_fault" => match value {
+                    Value::Null => {
+                        next.ciba_redirect_fault = None;
+                        true
+                    }
+                    Value::String(s) => {
+                        if crate::endpoints::ciba::REDIRECT_FAULTS.contains(&s.as_str()) {
+                            next.ciba_redirect_fault = Some(s.clone());
+                        } else {
+                            problems.push(format!("unknown ciba_redirect_fault `{s}` (one of {:?})", crate::endpoints::ciba::REDIRECT_FAULTS));
+                        }
+                        true
+                    }
+                    _ => false,
+                },
                 "ciba_interval" => value.as_u64().filter(|v| (1..=60).contains(v)).map(|v| next.ciba_interval = v).is_some(),
                 "jwks_max_age" => match value {
                     Value::Null => {

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod ec_key;
 mod endpoints;
 mod faults;
 mod html;

@@ -140,6 +140,10 @@ pub struct CibaRequest {
     pub status: CibaStatus,
     /// When the user answered (the ID token's `auth_time`).
     pub answered_at: u64,
+    /// `requested_flow=login_to_webpage`: where the phone's browser goes with the code.
+    pub redirect_uri: Option<String>,
+    /// `login_to_webpage`: the code made when the user approved (single use).
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -188,6 +192,8 @@ pub struct Sim {
     pub clients: Vec<Client>,
     pub users: Vec<User>,
     pub key: SigningKey,
+    /// Signs the ES256 ID tokens of `login_to_webpage`.
+    pub ec_key: crate::ec_key::EcKey,
     pub stats: Stats,
     settings: Mutex<Settings>,
     store: Mutex<Store>,
@@ -211,6 +217,7 @@ impl Sim {
             base,
             clients: config.clients,
             users: config.users,
+            ec_key: crate::ec_key::EcKey::derive(key.kid()),
             key,
             stats: Stats::default(),
             settings: Mutex::new(config.settings),

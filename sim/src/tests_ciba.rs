@@ -190,3 +190,116 @@ fn the_pending_page_lists_and_answers() {
     assert_eq!((r.status, r.header("location")), (302, Some("/_sim/ciba")));
     assert!(get(&sim, "/_sim/ciba").body_text().contains("No logins in progress."));
 }
+
+mod login_to_webpage {
+    use super::*;
+    use crate::endpoints::ciba::REDIRECT_GRANT_TYPE;
+    use crate::tests::{post_config, CB};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use p256::ecdsa::signature::Verifier;
+
+    fn start_web(sim: &Sim, phone: &str) -> String {
+        let r = start(sim, &[("login_hint", &format!("urn:msisdn:{phone}")), ("scope", "openid name"), ("nonce", "nonce-123456789"), ("requested_flow", "login_to_webpage"), ("redirect_uri", CB)]);
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        r.body_json()["auth_req_id"].as_str().unwrap().to_string()
+    }
+
+    /// Approves; returns the code from the redirect the browser is sent to.
+    fn approve_code(sim: &Sim, id: &str) -> String {
+        let r = approve(sim, json!({"auth_req_id": id, "decision": "approve"}));
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        let redirect = r.body_json()["redirect"].as_str().unwrap().to_string();
+        let (base, q) = redirect.split_once('?').unwrap();
+        assert_eq!(base, CB);
+        assert!(!q.contains("state="), "no state: {q}");
+        q.strip_prefix("code=").unwrap().to_string()
+    }
+
+    fn exchange(sim: &Sim, code: &str) -> Response {
+        post_form(sim, TOKEN_PATH, &query(&[("grant_type", REDIRECT_GRANT_TYPE), ("code", code), ("redirect_uri", CB)]), &[("Authorization", &demo_auth())])
+    }
+
+    fn parts(jwt: &str) -> (Value, Value, Vec<u8>, String) {
+        let v: Vec<&str> = jwt.split('.').collect();
+        let dec = |s: &str| URL_SAFE_NO_PAD.decode(s).unwrap();
+        (serde_json::from_slice(&dec(v[0])).unwrap(), serde_json::from_slice(&dec(v[1])).unwrap(), dec(v[2]), format!("{}.{}", v[0], v[1]))
+    }
+
+    fn es256_ok(sim: &Sim, jwt: &str) -> bool {
+        let jwks = get(sim, crate::endpoints::JWKS_PATH).body_json();
+        let (header, _, sig, input) = parts(jwt);
+        let Some(jwk) = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header["kid"] && k["kty"] == "EC") else { return false };
+        let x = URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap();
+        let y = URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap();
+        let point = p256::EncodedPoint::from_affine_coordinates(x.as_slice().into(), y.as_slice().into(), false);
+        let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point).unwrap();
+        let Ok(sig) = p256::ecdsa::Signature::from_slice(&sig) else { return false };
+        key.verify(input.as_bytes(), &sig).is_ok()
+    }
+
+    #[test]
+    fn approval_sends_the_browser_a_code_that_gives_an_es256_token_once() {
+        let sim = sim();
+        let id = start_web(&sim, ALICE_PHONE);
+        // Not polled: the token endpoint is called once, with the code.
+        assert_eq!(error_of(&poll(&sim, &id)), "invalid_request");
+        let code = approve_code(&sim, &id);
+        let r = exchange(&sim, &code);
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        let t = r.body_json();
+        let jwt = t["id_token"].as_str().unwrap();
+        let (header, claims, _, _) = parts(jwt);
+        assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("ES256"), Some(sim.ec_key.kid())));
+        assert_eq!((claims["auth_req_id"].as_str(), claims["sub"].as_str(), claims["nonce"].as_str()), (Some(id.as_str()), Some(ALICE_SUB), Some("nonce-123456789")));
+        assert!(es256_ok(&sim, jwt), "verifies with the JWKS's P-256 key");
+        let u = userinfo(&sim, t["access_token"].as_str().unwrap());
+        assert_eq!(u.body_json()["sub"], ALICE_SUB);
+        // Once only.
+        assert_eq!(error_of(&exchange(&sim, &code)), "invalid_grant");
+        assert_eq!(error_of(&exchange(&sim, "made-up")), "invalid_grant");
+    }
+
+    #[test]
+    fn the_start_needs_a_registered_redirect_uri() {
+        let sim = sim();
+        for params in [
+            vec![("requested_flow", "login_to_webpage")],
+            vec![("requested_flow", "login_to_webpage"), ("redirect_uri", "https://evil.example/cb")],
+            vec![("requested_flow", "poll_please"), ("redirect_uri", CB)],
+            vec![("redirect_uri", CB)],
+        ] {
+            let mut all = vec![("login_hint", "urn:msisdn:4791234567"), ("scope", "openid")];
+            all.extend(params.iter().copied());
+            assert_eq!(error_of(&start(&sim, &all)), "invalid_request", "{params:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_tokens() {
+        let sim = sim();
+        assert_eq!(post_config(&sim, &json!({"ciba_redirect_fault": "nonsense"})).status, 400);
+        let rsa_kid = sim.key.kid().to_string();
+        for (fault, check) in [
+            ("wrong_auth_req_id", Box::new(|id: &str, h: &Value, c: &Value, ok: bool| c["auth_req_id"] != id && c["auth_req_id"].is_string() && h["alg"] == "ES256" && ok) as Box<dyn Fn(&str, &Value, &Value, bool) -> bool>),
+            ("missing_auth_req_id", Box::new(|_, _, c, ok| c.get("auth_req_id").is_none() && c.get("authReqId").is_none() && ok)),
+            ("camel_auth_req_id", Box::new(|id, _, c, ok| c["authReqId"] == id && c.get("auth_req_id").is_none() && ok)),
+            ("bad_signature", Box::new(|id, h, c, ok| c["auth_req_id"] == id && h["alg"] == "ES256" && !ok)),
+            ("rs256", Box::new(|_, h, _, _| h["alg"] == "RS256")),
+            ("alg_none", Box::new(|_, h, _, ok| h["alg"] == "none" && !ok)),
+            ("alg_hs256", Box::new(|_, h, _, ok| h["alg"] == "HS256" && !ok)),
+            ("alg_es384", Box::new(|_, h, _, _| h["alg"] == "ES384")),
+            ("es256_rsa_kid", Box::new(move |_, h, _, _| h["alg"] == "ES256" && h["kid"] == rsa_kid.as_str())),
+        ] {
+            assert_eq!(post_config(&sim, &json!({"ciba_redirect_fault": fault})).status, 200);
+            let id = start_web(&sim, ALICE_PHONE);
+            let code = approve_code(&sim, &id);
+            let r = exchange(&sim, &code);
+            assert_eq!(r.status, 200, "{fault}: {}", r.body_text());
+            let jwt = r.body_json()["id_token"].as_str().unwrap().to_string();
+            let (h, c, _, _) = parts(&jwt);
+            assert!(check(&id, &h, &c, es256_ok(&sim, &jwt)), "{fault}: {h} {c}");
+        }
+        assert_eq!(post_config(&sim, &json!({"ciba_redirect_fault": null})).status, 200);
+    }
+}

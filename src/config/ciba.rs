@@ -22,6 +22,11 @@ pub struct CibaConfig {
     /// HMAC keys of the poll handle, derived from `SESSION_SECRET` for this purpose only. The
     /// first signs; all verify.
     pub handle_keys: NonEmpty<[u8; 32]>,
+    /// `CIBA_LOGIN_TO_WEBPAGE`: a start may ask for `"flow": "login_to_webpage"`, and the
+    /// callback takes a `code` without `state` as the end of such a login.
+    pub login_to_webpage: bool,
+    /// `CIBA_LANDING_PAGE`: where the phone's browser lands, logged in, after such a login.
+    pub landing_page: crate::return_to::SafeReturnPath,
 }
 
 impl fmt::Debug for CibaConfig {
@@ -30,6 +35,8 @@ impl fmt::Debug for CibaConfig {
             .field("api_keys", &self.api_keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>())
             .field("scopes", &self.scopes)
             .field("handle_keys", &"[redacted]")
+            .field("login_to_webpage", &self.login_to_webpage)
+            .field("landing_page", &self.landing_page)
             .finish()
     }
 }
@@ -39,7 +46,22 @@ pub const DEFAULT_SCOPES: &str = "openid name phoneNumber";
 /// `deployment` binds the handle keys to this deployment, as the session keys are.
 pub fn parse(r: &mut Reader, deployment: &str) -> Option<CibaConfig> {
     let scopes_raw = r.opt("CIBA_SCOPES");
-    r.opt("CIBA_API_KEYS")?;
+    let login_to_webpage = r.flag("CIBA_LOGIN_TO_WEBPAGE", false);
+    let landing_raw = r.opt("CIBA_LANDING_PAGE");
+    let landing_page = match landing_raw.as_deref().map(crate::return_to::SafeReturnPath::parse) {
+        None => crate::return_to::SafeReturnPath::parse("/"),
+        Some(Some(p)) => Some(p),
+        Some(None) => {
+            r.problem("CIBA_LANDING_PAGE", "must be a path on this site, such as /account/");
+            None
+        }
+    };
+    if r.opt("CIBA_API_KEYS").is_none() {
+        if login_to_webpage {
+            r.problem("CIBA_LOGIN_TO_WEBPAGE", "needs CIBA_API_KEYS (login from phone number is off without it)");
+        }
+        return None;
+    }
     let mut keys = Vec::new();
     let mut bad = false;
     for pair in r.list("CIBA_API_KEYS") {
@@ -79,7 +101,7 @@ pub fn parse(r: &mut Reader, deployment: &str) -> Option<CibaConfig> {
     let secrets = r.list("SESSION_SECRET");
     let handle_keys = NonEmpty::from_vec(secrets.iter().map(|s| super::session::derive_key(s, "ciba-handle", deployment)).collect());
     // A missing SESSION_SECRET is reported by the session section.
-    Some(CibaConfig { api_keys: api_keys?, scopes, handle_keys: handle_keys? })
+    Some(CibaConfig { api_keys: api_keys?, scopes, handle_keys: handle_keys?, login_to_webpage, landing_page: landing_page? })
 }
 
 #[cfg(test)]
@@ -117,6 +139,21 @@ mod tests {
     fn the_redirect_uri_may_not_sit_under_the_ciba_routes() {
         let e = parse(&[("VIPPS_REDIRECT_URI", "https://shop.example/auth/ciba/poll")]).unwrap_err();
         assert_eq!(e.0[0].var, "VIPPS_REDIRECT_URI");
+    }
+
+    #[test]
+    fn login_to_webpage_settings() {
+        let c = parse(&[("CIBA_API_KEYS", K1)]).unwrap().ciba.unwrap();
+        assert!(!c.login_to_webpage);
+        assert_eq!(c.landing_page.as_str(), "/");
+        let c = parse(&[("CIBA_API_KEYS", K1), ("CIBA_LOGIN_TO_WEBPAGE", "true"), ("CIBA_LANDING_PAGE", "/account/")]).unwrap().ciba.unwrap();
+        assert!(c.login_to_webpage);
+        assert_eq!(c.landing_page.as_str(), "/account/");
+        for bad in ["https://evil.example/", "//evil.example", "account"] {
+            let e = parse(&[("CIBA_API_KEYS", K1), ("CIBA_LANDING_PAGE", bad)]).unwrap_err();
+            assert_eq!(e.0[0].var, "CIBA_LANDING_PAGE", "{bad}");
+        }
+        assert_eq!(parse(&[("CIBA_LOGIN_TO_WEBPAGE", "true")]).unwrap_err().0[0].var, "CIBA_LOGIN_TO_WEBPAGE");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod ciba;
 pub mod consent;
 pub mod front_end;
 pub mod gate;
+pub mod hook;
 pub mod identity;
 pub mod login_options;
 pub mod pages;
@@ -23,6 +24,7 @@ pub use backend::Backend;
 pub use ciba::CibaConfig;
 pub use consent::{ConsentWebhook, WEBHOOK_PATH};
 pub use front_end::FrontEndConfig;
+pub use hook::HookConfig;
 
 /// Under the auth prefix: the merchant API of login from phone number (`/ciba/start`, ...).
 pub const CIBA_PATH: &str = "/ciba/";
@@ -61,6 +63,8 @@ pub struct Config {
     /// Silent login, markets, registration, step-up paths, the retry after
     /// `temporarily_unavailable`: each off unless configured.
     pub login_options: login_options::LoginOptionsConfig,
+    /// The login hook to the merchant's backend, when `LOGIN_HOOK_URL` is set.
+    pub hook: Option<HookConfig>,
     /// Logins from apps and automatic return (`LOGIN_FLOWS`, `APP_URIS`): off when empty.
     pub apps: apps::AppsConfig,
 }
@@ -100,6 +104,7 @@ impl Config {
         let upstream = upstream::parse(&mut r);
         let consent = consent::parse(&mut r);
         let ciba = ciba::parse(&mut r, &deployment);
+        let hook = hook::parse(&mut r);
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         let pages = pages::parse(&mut r);
         let login_options = login_options::parse(&mut r, &gate);
@@ -110,7 +115,7 @@ impl Config {
         }
         match (vipps, session) {
             (Some(vipps), Some(session)) if r.problems.is_empty() => {
-                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, login_options, apps })
+                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, login_options, hook, apps })
             }
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),

@@ -30,6 +30,10 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
     if let Some(answer) = super::stored_login::run(ctx, &params).await {
         return answer;
     }
+    // Login from phone number finished in the phone's browser: a code and no state.
+    if params.state.is_none() && config.ciba.as_ref().is_some_and(|c| c.login_to_webpage) {
+        return super::ciba_redirect::run(ctx, params).await;
+    }
     let Some(mut tx) = TransactionCookie::from_cookie_header(config, &req.cookie_header()) else {
         let e = match &params.error {
             Some(e) => Error::new(callback::error_code(e), "error callback without a login transaction"),
@@ -157,11 +161,12 @@ async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &Che
     // A fresh session for every login (no fixation), with an id that logout can end for good.
     let mut sid = [0u8; 12];
     p.fill_random(&mut sid).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
-    let session = Session::from_userinfo(config, verified.sub(), crate::util::b64url(&sid), &info, p.now()).with_login(
-        verified.claims().acr.as_deref(),
-        verified.claims().auth_time,
-        options.step_up,
-    );
+    // The merchant's backend may deny the login or add claims (the login hook, when configured).
+    let login = crate::hook::Login { flow: crate::hook::Flow::Browser, sub: verified.sub(), userinfo: &info, api_key: None };
+    let app = crate::hook::run(ctx, budget, &login).await?;
+    let session = Session::from_userinfo(config, verified.sub(), crate::util::b64url(&sid), &info, p.now())
+        .with_login(verified.claims().acr.as_deref(), verified.claims().auth_time, options.step_up)
+        .with_app_claims(app);
     let (set_cookie, dropped) = session.to_set_cookie(config);
     if dropped > 0 {
         p.log(Level::Warn, "session.claims_dropped", &format!("{dropped} claims dropped to keep the cookie under 4 KB"));

@@ -7,7 +7,12 @@
 //! reaches Vipps before the key is checked, the input validated and the handle verified; a poll
 //! before the handle's next-poll time is answered here, not at Vipps. One poll request makes at
 //! most one token call (plus JWKS and userinfo on success): the till waits `interval` between
-//! polls, which keeps every request far below the Workers subrequest limit.
+//! polls, which keeps every request far below the Workers subrequest limit. A successful poll
+//! asks the login hook ([`crate::hook`]) before it answers.
+//!
+//! A start with `"flow": "login_to_webpage"` (when `CIBA_LOGIN_TO_WEBPAGE` is on) is never
+//! polled: it is recorded for the callback, where the phone's browser finishes it
+//! ([`super::ciba_redirect`]).
 
 use super::{Answer, Ctx};
 use crate::config::CibaConfig;
@@ -111,12 +116,19 @@ struct StartBody {
     generate_binding_message: bool,
     scope: Option<String>,
     requested_expiry: Option<Value>,
+    /// `"poll"` (the default) or `"login_to_webpage"` (with `CIBA_LOGIN_TO_WEBPAGE=true`).
+    flow: Option<String>,
 }
 
 async fn start<P: Platform>(ctx: &Ctx<'_, P>, ciba: &CibaConfig, key_name: &str) -> Result<Reply, Error> {
     let p = ctx.p;
     let b: StartBody = body(ctx)?;
     let hint = hint(b.phone.as_deref(), b.customer_token.as_deref())?;
+    let to_webpage = match b.flow.as_deref() {
+        None | Some("poll") => false,
+        Some(ciba::LOGIN_TO_WEBPAGE) if ciba.login_to_webpage => true,
+        Some(_) => return Err(Error::new(Code::CibaBadRequest, "flow must be poll, or login_to_webpage when CIBA_LOGIN_TO_WEBPAGE is on")),
+    };
     let binding_message = match (b.binding_message, b.generate_binding_message) {
         (Some(_), true) => return Err(Error::new(Code::CibaBadRequest, "binding_message and generate_binding_message together")),
         (Some(m), false) if ciba::binding_message_ok(&m) => Some(m),
@@ -150,7 +162,8 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, ciba: &CibaConfig, key_name: &str)
 
     let budget = ctx.budget();
     let disc = ctx.state.docs.discovery(p, ctx.config, &budget).await?;
-    let params = StartParams { hint: &hint, scope: &scope, binding_message: binding_message.as_deref(), requested_expiry, nonce: &nonce };
+    let redirect_uri = to_webpage.then(|| ctx.config.vipps.redirect_uri.as_str());
+    let params = StartParams { hint: &hint, scope: &scope, binding_message: binding_message.as_deref(), requested_expiry, nonce: &nonce, redirect_uri };
     let on = Failures { what: "backchannel", unavailable: Code::VippsUnavailable, bad: Code::CibaRejected };
     let resp = upstream::call(p, &budget, ciba::build_start_request(ctx.config, &disc, &params)?, on).await?;
     let started = match ciba::process_start_response(&resp) {
@@ -158,6 +171,17 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>, ciba: &CibaConfig, key_name: &str)
         Err(r) => return refused(p, r),
     };
     let now = p.now();
+    if to_webpage {
+        // No handle and no polling: the phone's browser brings the code to the callback, which
+        // finds this record by the ID token's auth_req_id (see flows::ciba_redirect).
+        super::ciba_redirect::record_start(p, key_name, started.auth_req_id.expose(), &nonce, now, started.expires_in).await?;
+        p.log(Level::Info, "ciba.started", &format!("key={key_name} login={} flow=login_to_webpage", Handle::log_id(started.auth_req_id.expose())));
+        let mut out = json!({"flow": ciba::LOGIN_TO_WEBPAGE, "expires_in": started.expires_in});
+        if let Some(m) = binding_message {
+            out["binding_message"] = json!(m);
+        }
+        return Ok(Reply::json(200, &out));
+    }
     let handle = Handle {
         key_name: key_name.to_string(),
         auth_req_id: started.auth_req_id.expose().to_string(),
@@ -222,8 +246,14 @@ async fn poll<P: Platform>(ctx: &Ctx<'_, P>, ciba: &CibaConfig, key_name: &str) 
         }
     };
     let (verified, info) = super::callback::verified_user(ctx, &disc, &tokens, &handle.nonce, &budget).await?;
+    let hooked = crate::hook::Login { flow: crate::hook::Flow::Ciba, sub: verified.sub(), userinfo: &info, api_key: Some(key_name) };
+    let app = crate::hook::run(ctx, &budget, &hooked).await?;
     p.log(Level::Info, "ciba.ok", &format!("key={key_name} login={login}"));
-    Ok(Reply::json(200, &json!({"status": "ok", "sub": verified.sub(), "user": info})))
+    let mut out = json!({"status": "ok", "sub": verified.sub(), "user": info});
+    if !app.is_empty() {
+        out["app"] = Value::Object(app.into_map());
+    }
+    Ok(Reply::json(200, &out))
 }
 
 #[derive(Deserialize)]

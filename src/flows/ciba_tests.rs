@@ -226,6 +226,80 @@ fn refusals_reach_nothing() {
     assert_eq!(p.inner.requests.borrow().len(), before, "an expired handle is answered without Vipps");
 }
 
+
+// ---- login_to_webpage -------------------------------------------------------------------------
+
+fn web_app() -> App {
+    app_with(&[("CIBA_API_KEYS", &format!("till-a:{KEY_A}")), ("CIBA_LOGIN_TO_WEBPAGE", "true"), ("CIBA_LANDING_PAGE", "/account/")])
+}
+
+/// The phone's browser at the callback with a code and no state.
+fn phone_callback(app: &App, p: &Till) -> crate::http::Reply {
+    let req = IncomingRequest::get("https://shop.example/auth/callback?code=code-1").unwrap().with_header("accept", "text/html");
+    reply(block_on(app.handle(p, &req)))
+}
+
+#[test]
+fn login_to_webpage_records_the_start_and_the_callback_finds_it_once() {
+    let (app, p) = (web_app(), Till::default());
+    let (status, s, _) = post(&app, &p, "start", Some(KEY_A), json!({"phone": "12345678", "flow": "login_to_webpage"}));
+    assert_eq!((status, s["flow"].as_str(), s.get("handle")), (200, Some("login_to_webpage"), None), "{s}");
+    let sent = p.inner.requests.borrow().iter().find(|r| r.url == BACKCHANNEL_URL).unwrap().body.clone().unwrap();
+    assert!(sent.contains("&requested_flow=login_to_webpage&redirect_uri=https%3A%2F%2Fshop.example%2Fauth%2Fcallback"), "{sent}");
+    let key = format!("ciba-web:v1:{}", crate::util::hex(&crate::util::sha256(b"req-1")));
+    assert!(p.inner.kv.borrow().contains_key(&key), "recorded by a hash of auth_req_id");
+    assert!(!p.inner.kv.borrow().values().any(|v| v.contains("req-1")), "the id itself is not stored");
+
+    // The ID token names the started login: a session, the landing page.
+    *p.inner.idp.id_token_claims.borrow_mut() = Box::new(|c| c["auth_req_id"] = json!("req-1"));
+    let r = phone_callback(&app, &p);
+    assert_eq!((r.status, r.header("location")), (303, Some("/account/")), "{}", r.body);
+    assert!(cookie_pair(&r, "__Host-vipps-session").is_some());
+    let exchange = p.inner.requests.borrow().iter().rev().find(|r| r.url == TOKEN_URL).unwrap().body.clone().unwrap();
+    assert!(exchange.starts_with("grant_type=urn%3Avipps%3Aparams%3Agrant-type%3Aciba-redirect&code=code-1&redirect_uri="), "{exchange}");
+    // Again (a replay the provider would refuse anyway): the record is used.
+    let r = phone_callback(&app, &p);
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("ciba.unknown_login") && cookie_pair(&r, "__Host-vipps-session").is_none());
+
+    // Another login's id, or none: unknown, no userinfo call.
+    for claims in [json!("req-2"), Value::Null] {
+        let userinfo_before = p.count(USERINFO_URL);
+        *p.inner.idp.id_token_claims.borrow_mut() = Box::new(move |c| c["auth_req_id"] = claims.clone());
+        let r = phone_callback(&app, &p);
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("ciba.unknown_login"));
+        assert_eq!(p.count(USERINFO_URL), userinfo_before);
+    }
+}
+
+#[test]
+fn login_to_webpage_expiry_nonce_and_a_broken_kv() {
+    let (app, p) = (web_app(), Till::default());
+    assert_eq!(post(&app, &p, "start", Some(KEY_A), json!({"phone": "12345678", "flow": "login_to_webpage"})).0, 200);
+    // A nonce other than the start's is refused once the login is known.
+    *p.inner.idp.id_token_claims.borrow_mut() = Box::new(|c| {
+        c["auth_req_id"] = json!("req-1");
+        c["nonce"] = json!("another-nonce");
+    });
+    let r = phone_callback(&app, &p);
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("id_token.nonce_mismatch"), "{}", r.body);
+    // Past the login's expiry (the KV record lives as long as the login).
+    let (app, p) = (web_app(), Till::default());
+    assert_eq!(post(&app, &p, "start", Some(KEY_A), json!({"phone": "12345678", "flow": "login_to_webpage"})).0, 200);
+    *p.inner.idp.id_token_claims.borrow_mut() = Box::new(|c| c["auth_req_id"] = json!("req-1"));
+    p.inner.advance(601);
+    let r = phone_callback(&app, &p);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("ciba.unknown_login"), "{}", r.body);
+    // KV down at the start: 503, nothing for a callback to find.
+    let (app, p) = (web_app(), Till::default());
+    p.inner.kv_broken.set(true);
+    let (status, e, _) = post(&app, &p, "start", Some(KEY_A), json!({"phone": "12345678", "flow": "login_to_webpage"}));
+    assert_eq!((status, e["error"].as_str()), (503, Some("ciba.store_failed")));
+}
+
 mod fuzz {
     use super::*;
     use crate::oidc::ciba::normalise_phone;

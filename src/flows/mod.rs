@@ -7,6 +7,7 @@ pub mod app;
 pub mod auto_return;
 pub mod callback;
 pub mod ciba;
+pub mod ciba_redirect;
 #[cfg(test)]
 mod ciba_tests;
 pub mod consent_webhook;

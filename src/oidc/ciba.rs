@@ -16,6 +16,10 @@ use crate::util::form_encode;
 use serde::Deserialize;
 
 pub const GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
+/// The code grant of `login_to_webpage` (Vipps' own).
+pub const REDIRECT_GRANT_TYPE: &str = "urn:vipps:params:grant-type:ciba-redirect";
+/// The `requested_flow` of a login finished in the phone's browser.
+pub const LOGIN_TO_WEBPAGE: &str = "login_to_webpage";
 /// Not in discovery: on the backchannel endpoint's host (Vipps' newer docs).
 pub const USER_EXISTS_PATH: &str = "/vipps-login-ciba/api/v1/user-exists";
 /// CIBA §7.3: "If no value is provided, clients MUST use 5 as the default value."
@@ -105,6 +109,8 @@ pub struct StartParams<'a> {
     pub binding_message: Option<&'a str>,
     pub requested_expiry: Option<u64>,
     pub nonce: &'a str,
+    /// `login_to_webpage`: the redirect URI the phone's browser goes to with the code.
+    pub redirect_uri: Option<&'a str>,
 }
 
 /// CIBA §7.1: the backchannel authentication request, client authentication as at the token
@@ -120,6 +126,10 @@ pub fn build_start_request(config: &Config, discovery: &Discovery, p: &StartPara
     }
     if let Some(e) = expiry.as_deref() {
         form.push(("requested_expiry", e));
+    }
+    if let Some(uri) = p.redirect_uri {
+        form.push(("requested_flow", LOGIN_TO_WEBPAGE));
+        form.push(("redirect_uri", uri));
     }
     let headers = client_auth(config, &mut form);
     Ok(OutboundRequest { method: "POST", url: url.to_string(), headers, body: Some(form_encode(form)) })
@@ -216,6 +226,16 @@ pub fn process_start_response(resp: &InboundResponse) -> Result<Started, Refused
 /// CIBA §10.1: the token request of the poll mode.
 pub fn build_poll_request(config: &Config, discovery: &Discovery, auth_req_id: &str) -> OutboundRequest {
     let mut form: Vec<(&str, &str)> = vec![("grant_type", GRANT_TYPE), ("auth_req_id", auth_req_id)];
+    let headers = client_auth(config, &mut form);
+    OutboundRequest { method: "POST", url: discovery.token_endpoint().to_string(), headers, body: Some(form_encode(form)) }
+}
+
+/// `login_to_webpage`: the code the phone's browser brought, exchanged once (never retried:
+/// Vipps allows one token call per authentication). `redirect_uri` is sent as for the
+/// authorization code grant (RFC 6749 §4.1.3).
+pub fn build_redirect_exchange(config: &Config, discovery: &Discovery, code: &str) -> OutboundRequest {
+    let mut form: Vec<(&str, &str)> =
+        vec![("grant_type", REDIRECT_GRANT_TYPE), ("code", code), ("redirect_uri", config.vipps.redirect_uri.as_str())];
     let headers = client_auth(config, &mut form);
     OutboundRequest { method: "POST", url: discovery.token_endpoint().to_string(), headers, body: Some(form_encode(form)) }
 }
@@ -331,7 +351,7 @@ mod tests {
     fn start_request_is_form_with_client_auth() {
         let c = parse(&[]).unwrap();
         let hint = LoginHint::phone("12345678").unwrap();
-        let p = StartParams { hint: &hint, scope: "openid name", binding_message: Some("AB-12"), requested_expiry: Some(120), nonce: "n-0123456789" };
+        let p = StartParams { hint: &hint, scope: "openid name", binding_message: Some("AB-12"), requested_expiry: Some(120), nonce: "n-0123456789", redirect_uri: None };
         let r = build_start_request(&c, &disc(), &p).unwrap();
         assert_eq!(r.url, "https://id.example/vipps-login-ciba/api/backchannel/authentication");
         assert_eq!(
@@ -344,6 +364,11 @@ mod tests {
         assert!(r.body.unwrap().contains("client_secret=s3cret-value"));
         let no_ciba = crate::oidc::discovery::test_discovery();
         assert_eq!(build_start_request(&c, &no_ciba, &p).unwrap_err().code, Code::CibaUnsupported);
+        let web = StartParams { redirect_uri: Some("https://shop.example/auth/callback"), ..p };
+        let body = build_start_request(&c, &disc(), &web).unwrap().body.unwrap();
+        assert!(body.contains("&requested_flow=login_to_webpage&redirect_uri=https%3A%2F%2Fshop.example%2Fauth%2Fcallback"), "{body}");
+        let r = build_redirect_exchange(&c, &disc(), "code-1");
+        assert!(r.body.unwrap().starts_with("grant_type=urn%3Avipps%3Aparams%3Agrant-type%3Aciba-redirect&code=code-1&redirect_uri="));
         let r = build_user_exists_request(&c, &disc(), &hint).unwrap();
         assert_eq!(r.url, "https://id.example/vipps-login-ciba/api/v1/user-exists");
     }

@@ -2,9 +2,13 @@
 //!
 //! The token arrives as an `UntrustedToken`. Its header's `alg` is never trusted to choose an
 //! algorithm: we pin RS256 and refuse anything else (`none`, `HS256` keyed with a public key,
-//! `PS256`...) before touching a key. Claims are typed: a claim of the wrong JSON type is a
+//! `PS256`...) before touching a key. The one exception is the ID token of a login from phone
+//! number finished in a browser ([`verify_redirect`]): Vipps signs it ES256, so there `alg` may
+//! be `RS256` or `ES256`, exactly, and each looks only at JWKS keys of its own type (RSA for
+//! RS256, P-256 for ES256), so no key is ever used with another algorithm. Claims are typed: a claim of the wrong JSON type is a
 //! malformed token, not a coercion.
 
+use super::es256::Es256;
 use super::jwks::Jwks;
 use crate::error::{Code, Error};
 use crate::util::{b64url, ct_eq, sha256};
@@ -56,6 +60,12 @@ pub struct IdTokenClaims {
     pub auth_time: Option<i64>,
     #[serde(default)]
     pub sid: Option<String>,
+    /// Login from phone number finished in a browser: the login it belongs to.
+    #[serde(default)]
+    pub auth_req_id: Option<String>,
+    /// The same, as one of Vipps' examples spells it.
+    #[serde(default, rename = "authReqId")]
+    pub auth_req_id_camel: Option<String>,
 }
 
 /// What the token must match: all from our side, none from the token.
@@ -83,34 +93,82 @@ impl VerifiedIdToken {
     pub fn claims(&self) -> &IdTokenClaims {
         &self.claims
     }
+    /// `auth_req_id` (or `authReqId`); `None` when absent, or when both are there and differ.
+    pub fn auth_req_id(&self) -> Option<&str> {
+        match (self.claims.auth_req_id.as_deref(), self.claims.auth_req_id_camel.as_deref()) {
+            (Some(a), Some(b)) if a != b => None,
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Which signature algorithms a flow accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Algs {
+    /// Every ID token of the browser flow and the CIBA poll.
+    Rs256,
+    /// `login_to_webpage`: ES256 as Vipps documents it, RS256 tolerated.
+    Rs256OrEs256,
 }
 
 fn err(code: Code, detail: &str) -> Error {
     Error::new(code, detail)
 }
 
-/// Validates `token` against `jwks` and `expected`.
+/// Validates `token` against `jwks` and `expected`: RS256 only, `nonce` required.
 pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
+    verify_with(token, jwks, expected, Algs::Rs256, true)
+}
+
+/// The ID token of a login from phone number finished in a browser (`login_to_webpage`):
+/// ES256 (or RS256), every other check as [`verify`], except `nonce`: the login, and so the
+/// nonce sent with it, is known only from the verified token's `auth_req_id`; the caller then
+/// checks both ([`check_nonce_if_present`]).
+pub fn verify_redirect(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
+    verify_with(token, jwks, expected, Algs::Rs256OrEs256, false)
+}
+
+/// `login_to_webpage`, OIDC Core §3.1.3.7 step 11 once the login is known: the token's `nonce`,
+/// when it has one, must be the one sent with the start.
+pub fn check_nonce_if_present(token: &VerifiedIdToken, sent: &str) -> Result<(), Error> {
+    match token.claims.nonce.as_deref() {
+        None | Some("") => Ok(()),
+        Some(n) if ct_eq(n.as_bytes(), sent.as_bytes()) => Ok(()),
+        Some(_) => Err(err(Code::IdTokenNonce, "nonce differs from the one sent with the start")),
+    }
+}
+
+fn signature_error(e: ValidationError) -> Error {
+    match e {
+        ValidationError::MalformedClaims(_) => err(Code::IdTokenMalformed, "claims are not the expected JSON types"),
+        ValidationError::AlgorithmMismatch { .. } => err(Code::IdTokenAlgorithm, "alg mismatch"),
+        _ => err(Code::IdTokenSignature, "signature does not verify"),
+    }
+}
+
+fn verify_with(token: &str, jwks: &Jwks, expected: &Expected<'_>, algs: Algs, nonce_required: bool) -> Result<VerifiedIdToken, Error> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(err(Code::IdTokenMalformed, "token too long"));
     }
     let untrusted = UntrustedToken::new(token).map_err(|_| err(Code::IdTokenMalformed, "not a JWS compact token"))?;
+    let kid = untrusted.header().key_id.as_deref();
 
-    // 7. alg must be the one we expect (RS256), compared exactly: no `none`, `NONE`, `HS256`.
-    if untrusted.algorithm() != "RS256" {
-        return Err(Error::new(Code::IdTokenAlgorithm, format!("alg {:?} is not RS256", crate::oidc::safe_code(untrusted.algorithm()))));
-    }
-    // 6. Validate the signature with the key the JWKS names by kid.
-    let key = jwks.select(untrusted.header().key_id.as_deref())?;
-    let token = Rsa::rs256()
-        .validator::<IdTokenClaims>(key.key.as_ref())
-        .validate(&untrusted)
-        .map_err(|e| match e {
-            ValidationError::MalformedClaims(_) => err(Code::IdTokenMalformed, "claims are not the expected JSON types"),
-            ValidationError::AlgorithmMismatch { .. } => err(Code::IdTokenAlgorithm, "alg mismatch"),
-            _ => err(Code::IdTokenSignature, "signature does not verify"),
-        })?;
-    let (_, claims) = token.into_parts();
+    // 7. alg must be one we expect, compared exactly: no `none`, `NONE`, `HS256`, `rs256`.
+    // 6. Validate the signature with the key the JWKS names by kid, of the algorithm's type.
+    let claims = match (untrusted.algorithm(), algs) {
+        ("RS256", _) => {
+            let key = jwks.select(kid)?;
+            Rsa::rs256().validator::<IdTokenClaims>(key.key.as_ref()).validate(&untrusted).map_err(signature_error)?.into_parts().1
+        }
+        ("ES256", Algs::Rs256OrEs256) => {
+            let key = jwks.select_ec(kid)?;
+            Es256.validator::<IdTokenClaims>(&key.key).validate(&untrusted).map_err(signature_error)?.into_parts().1
+        }
+        (alg, _) => {
+            let want = if algs == Algs::Rs256 { "RS256" } else { "RS256 or ES256" };
+            return Err(Error::new(Code::IdTokenAlgorithm, format!("alg {:?} is not {want}", crate::oidc::safe_code(alg))));
+        }
+    };
     let std = (claims.expiration, claims.not_before, claims.issued_at);
     let c = claims.custom;
     let now = expected.now as i64;
@@ -150,9 +208,11 @@ pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<Verif
             return Err(err(Code::IdTokenNotYetValid, "nbf is in the future"));
         }
     }
-    // 11. nonce must equal the one we sent for this browser's transaction.
+    // 11. nonce must equal the one we sent for this browser's transaction (login_to_webpage:
+    // when the token has one).
     match c.nonce.as_deref() {
         Some(n) if ct_eq(n.as_bytes(), expected.nonce.as_bytes()) => {}
+        _ if !nonce_required => {}
         _ => return Err(err(Code::IdTokenNonce, "nonce missing or different")),
     }
     // Core §2: sub is required, a non-empty string of at most 255 ASCII characters.
@@ -327,5 +387,90 @@ mod tests {
         // Duplicate kids: ambiguous, refused.
         let dup = jwks_of(vec![jwk(&keys()[0], "public:k0"), jwk(&keys()[1], "public:k0")]);
         assert_eq!(verify(&sign(&keys()[0], Some("public:k0"), &claims()), &dup, &expected()).unwrap_err().code, Code::IdTokenUnknownKey);
+    }
+
+    mod redirect {
+        use super::*;
+        use crate::testkit::{ec_jwk, ec_key, sign_es256};
+
+        fn set() -> Jwks {
+            jwks_of(vec![jwk(&keys()[0], "public:k0"), ec_jwk(&ec_key(0), "public:ec0")])
+        }
+        fn es(c: &Value) -> String {
+            sign_es256(&ec_key(0), Some("public:ec0"), c)
+        }
+        fn code(t: &str) -> Code {
+            verify_redirect(t, &set(), &expected()).unwrap_err().code
+        }
+
+        #[test]
+        fn es256_and_rs256_by_the_jwks_key() {
+            let mut c = claims();
+            c["auth_req_id"] = json!("req-1");
+            let t = verify_redirect(&es(&c), &set(), &expected()).unwrap();
+            assert_eq!((t.sub(), t.auth_req_id()), (SUB, Some("req-1")));
+            assert!(verify_redirect(&sign(&keys()[0], Some("public:k0"), &c), &set(), &expected()).is_ok());
+            // The browser flow stays RS256-only.
+            assert_eq!(verify(&es(&c), &set(), &expected()).unwrap_err().code, Code::IdTokenAlgorithm);
+            // authReqId as one example spells it; both present and different: none.
+            let camel = with(|c| c["authReqId"] = json!("req-2"));
+            assert_eq!(verify_redirect(&es(&camel), &set(), &expected()).unwrap().auth_req_id(), Some("req-2"));
+            let both = with(|c| { c["authReqId"] = json!("req-2"); c["auth_req_id"] = json!("req-3"); });
+            assert_eq!(verify_redirect(&es(&both), &set(), &expected()).unwrap().auth_req_id(), None);
+            // nonce: checked by the caller once the login is known, when present.
+            let none = verify_redirect(&es(&with(|c| { c.as_object_mut().unwrap().remove("nonce"); })), &set(), &expected()).unwrap();
+            assert!(check_nonce_if_present(&none, "n-123456789").is_ok());
+            let other = verify_redirect(&es(&with(|c| c["nonce"] = json!("other"))), &set(), &expected()).unwrap();
+            assert_eq!(check_nonce_if_present(&other, "n-123456789").unwrap_err().code, Code::IdTokenNonce);
+            assert!(check_nonce_if_present(&t, "n-123456789").is_ok());
+            // The other checks still apply.
+            assert_eq!(code(&es(&with(|c| c["iss"] = json!("https://evil.example/")))), Code::IdTokenIssuer);
+            assert_eq!(code(&es(&with(|c| c["exp"] = json!(NOW - 3600)))), Code::IdTokenExpired);
+        }
+
+        #[test]
+        fn bad_signatures_and_alg_games() {
+            let c = claims();
+            // Signed by another P-256 key under the known kid.
+            assert_eq!(code(&sign_es256(&ec_key(1), Some("public:ec0"), &c)), Code::IdTokenSignature);
+            // A flipped signature byte.
+            let good = es(&c);
+            let (head, sig) = good.rsplit_once('.').unwrap();
+            let mut raw = crate::util::b64url_decode(sig).unwrap();
+            raw[10] ^= 0xff;
+            assert_eq!(code(&format!("{head}.{}", crate::util::b64url(&raw))), Code::IdTokenSignature);
+            // An ES256 token naming the RSA key's kid, an RS256 token naming the EC key's kid.
+            assert_eq!(code(&sign_es256(&ec_key(0), Some("public:k0"), &c)), Code::IdTokenUnknownKey);
+            assert_eq!(code(&sign(&keys()[0], Some("public:ec0"), &c)), Code::IdTokenUnknownKey);
+            // alg spellings and relatives.
+            for alg in ["none", "es256", "ES384", "ES512", "ES256K", "HS256", "PS256", "EdDSA", "RS256 "] {
+                let t = raw_token(&json!({"alg": alg, "kid": "public:ec0"}), &c, b"sig");
+                assert_eq!(code(&t), Code::IdTokenAlgorithm, "{alg}");
+            }
+            // HS256 keyed with the EC key's x coordinate.
+            let x = ec_jwk(&ec_key(0), "k")["x"].as_str().unwrap().to_string();
+            let header = json!({"alg": "HS256", "kid": "public:ec0"});
+            let input = format!("{}.{}", crate::util::b64url(header.to_string().as_bytes()), crate::util::b64url(c.to_string().as_bytes()));
+            let mac = crate::util::hmac_sha256(x.as_bytes(), &[input.as_bytes()]);
+            assert_eq!(code(&format!("{input}.{}", crate::util::b64url(&mac))), Code::IdTokenAlgorithm);
+            // A DER-encoded signature (the wrong length for JWS): refused.
+            assert_eq!(code(&format!("{head}.{}", crate::util::b64url(&[0x30; 70]))), Code::IdTokenSignature);
+        }
+
+        #[test]
+        fn hostile_ec_keys_are_skipped() {
+            let mut private = ec_jwk(&ec_key(0), "priv");
+            private["d"] = json!("AQAB");
+            let mut other_curve = ec_jwk(&ec_key(0), "p384");
+            other_curve["crv"] = json!("P-384");
+            let mut wrong_alg = ec_jwk(&ec_key(0), "hs");
+            wrong_alg["alg"] = json!("HS256");
+            let set = super::super::super::jwks::parse(&json!({"keys": [
+                jwk(&keys()[0], "public:k0"), private, other_curve, wrong_alg,
+                {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "kid": "short"},
+                {"kty": "EC", "crv": "P-256", "x": crate::util::b64url(&[1; 32]), "y": crate::util::b64url(&[2; 32]), "kid": "off-curve"},
+            ]}).to_string()).unwrap();
+            assert_eq!(set.ec_keys.len(), 0);
+        }
     }
 }

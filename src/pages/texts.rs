@@ -204,6 +204,10 @@ pub enum Msg {
     ApiWait,
     /// A login from phone number ended without a user.
     PhoneLoginEnded,
+    /// The site's own backend (the login hook) refused this user.
+    LoginRefused,
+    /// A login from phone number finished in the phone's browser that this site did not start.
+    PhoneLoginUnknown,
     NotFound,
     MethodNotAllowed,
     BadAddress,
@@ -212,7 +216,7 @@ pub enum Msg {
 }
 
 impl Msg {
-    pub const ALL: [Msg; 24] = [
+    pub const ALL: [Msg; 26] = [
         Msg::Cancelled,
         Msg::Expired,
         Msg::NotStarted,
@@ -232,6 +236,8 @@ impl Msg {
         Msg::ApiRefused,
         Msg::ApiWait,
         Msg::PhoneLoginEnded,
+        Msg::LoginRefused,
+        Msg::PhoneLoginUnknown,
         Msg::NotFound,
         Msg::MethodNotAllowed,
         Msg::BadAddress,
@@ -268,6 +274,10 @@ impl Msg {
             CibaTooEarly | CibaRateLimited => Msg::ApiWait,
             CibaExpired | CibaDenied | CibaOldApp | CibaInvalidUser => Msg::PhoneLoginEnded,
             CibaUnsupported | CibaRejected => Msg::BadAnswer,
+            HookDenied => Msg::LoginRefused,
+            CibaUnknownLogin => Msg::PhoneLoginUnknown,
+            CibaStoreFailed => Msg::Internal,
+            HookUnavailable | HookBadResponse => Msg::SiteDown,
             NotFound => Msg::NotFound,
             MethodNotAllowed => Msg::MethodNotAllowed,
             PathRefused | RequestInvalid => Msg::BadAddress,
@@ -401,6 +411,38 @@ impl Msg {
             (Msg::PhoneLoginEnded, Nb) => ("Innloggingen ble ikke fullført", "Innloggingen endte uten en bruker (utløpt, avslått, en gammel app eller et ukjent nummer). Start en ny."),
             (Msg::PhoneLoginEnded, Da) => ("Login blev ikke gennemført", "Login sluttede uden en bruger (udløbet, afvist, en gammel app eller et ukendt nummer). Start et nyt."),
             (Msg::PhoneLoginEnded, Fi) => ("Kirjautuminen ei onnistunut", "Kirjautuminen päättyi ilman käyttäjää (vanhentui, hylättiin, vanha sovellus tai tuntematon numero). Aloita uusi."),
+            (Msg::PhoneLoginUnknown, En) => (
+                "Login could not be completed",
+                "This login from your phone number is unknown here, has expired or was already used. Ask for a new login to be started.",
+            ),
+            (Msg::PhoneLoginUnknown, Nb) => (
+                "Innloggingen kunne ikke fullføres",
+                "Denne innloggingen med telefonnummeret ditt er ukjent her, har utløpt eller er allerede brukt. Be om at en ny innlogging startes.",
+            ),
+            (Msg::PhoneLoginUnknown, Da) => (
+                "Login kunne ikke gennemføres",
+                "Dette login med dit telefonnummer er ukendt her, er udløbet eller er allerede brugt. Bed om, at et nyt login startes.",
+            ),
+            (Msg::PhoneLoginUnknown, Fi) => (
+                "Kirjautumista ei voitu viedä loppuun",
+                "Tämä puhelinnumerolla aloitettu kirjautuminen on täällä tuntematon, vanhentunut tai jo käytetty. Pyydä aloittamaan uusi kirjautuminen.",
+            ),
+            (Msg::LoginRefused, En) => (
+                "You cannot log in here",
+                "You confirmed in {app}, but this site does not let this account log in. Contact the site owner if you think this is wrong.",
+            ),
+            (Msg::LoginRefused, Nb) => (
+                "Du kan ikke logge inn her",
+                "Du bekreftet i {app}, men dette nettstedet lar ikke denne kontoen logge inn. Kontakt eieren av nettstedet hvis du mener dette er feil.",
+            ),
+            (Msg::LoginRefused, Da) => (
+                "Du kan ikke logge ind her",
+                "Du bekræftede i {app}, men dette websted lader ikke denne konto logge ind. Kontakt webstedets ejer, hvis du mener, det er en fejl.",
+            ),
+            (Msg::LoginRefused, Fi) => (
+                "Et voi kirjautua tänne",
+                "Vahvistit {app}-sovelluksessa, mutta tämä sivusto ei salli tämän tilin kirjautua. Ota yhteyttä sivuston ylläpitäjään, jos tämä on mielestäsi virhe.",
+            ),
             (Msg::LogoutIncomplete, En) => ("Could not log out everywhere", "You are logged out in this browser, but your other sessions could not be ended right now. Please try again in a moment."),
             (Msg::LogoutIncomplete, Nb) => ("Kunne ikke logge ut overalt", "Du er logget ut i denne nettleseren, men de andre øktene dine kunne ikke avsluttes akkurat nå. Prøv igjen om litt."),
             (Msg::LogoutIncomplete, Da) => ("Kunne ikke logge ud overalt", "Du er logget ud i denne browser, men dine andre sessioner kunne ikke afsluttes lige nu. Prøv igen om lidt."),

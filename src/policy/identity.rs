@@ -5,7 +5,8 @@
 //!
 //! Assertion claims: `iss` (the Worker's public origin), `aud` (the origin, or
 //! `IDENTITY_ASSERTION_AUDIENCE`), `sub`, `iat`, `nbf`, `exp` (`IDENTITY_ASSERTION_TTL`
-//! later), `auth_time` (the login), and the session's claims. Signing costs an RSA operation,
+//! later), `auth_time` (the login), the session's claims, and `app` (the login hook's claims,
+//! which also go out as `Vipps-Login-App-<Name>` headers). Signing costs an RSA operation,
 //! so an isolate reuses an assertion for the same session and audience while at least half of
 //! its lifetime is left.
 
@@ -63,6 +64,10 @@ impl Assertions {
                 out.push((claim_header_name(claim), header_value(v)));
             }
         }
+        // Claims of the login hook, all of them (few and bounded): `Vipps-Login-App-<Name>`.
+        for (name, v) in session.app_claims() {
+            out.push((claim_header_name(&format!("app_{name}")), header_value(v)));
+        }
         if let (Some(a), Some(aud)) = (&config.identity.assertion, a_audience(config).or(audience)) {
             let key_material = format!("{}\0{}\0{}", session.sub(), session.iat(), aud);
             let key = crate::util::sha256(key_material.as_bytes());
@@ -108,6 +113,40 @@ fn sign(config: &Config, session: &Session, audience: &str, now: u64) -> Option<
     if let Some(acr) = session.acr() {
         claims.insert("acr".into(), Value::from(acr));
     }
+    if !session.app_claims().is_empty() {
+        claims.insert("app".into(), Value::Object(session.app_claims().clone()));
+    }
     let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("JWT");
     Rsa::rs256().token(&header, &Claims::new(claims), &key.private).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::parse;
+    use crate::hook::AppClaims;
+    use serde_json::json;
+
+    #[test]
+    fn the_login_hooks_claims_go_out_as_headers_and_in_the_assertion() {
+        let config = parse(&[("IDENTITY_ASSERTION_KEYS", &crate::config::identity::tests::pem(0))]).unwrap();
+        let info = json!({"sub": "u1", "name": "Kari"});
+        let app = AppClaims::parse(&json!({"customer_id": "C-1042", "roles": ["staff", "admin"], "tier": 3})).unwrap();
+        let session = Session::from_userinfo(&config, "u1", "sid".into(), info.as_object().unwrap(), 1_700_000_000).with_app_claims(app);
+        let out = Assertions::default().headers(&config, &session, Some("https://origin.example"), 1_700_000_001);
+        let h = |n: &str| out.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        assert_eq!(h("vipps-login-app-customer-id"), Some("C-1042"));
+        assert_eq!(h("vipps-login-app-roles"), Some(r#"["staff","admin"]"#));
+        assert_eq!(h("vipps-login-app-tier"), Some("3"));
+        let token = h(ASSERTION_HEADER).expect("an assertion");
+        let payload = crate::util::b64url_decode(token.split('.').nth(1).unwrap()).unwrap();
+        let claims: Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(claims["app"], json!({"customer_id": "C-1042", "roles": ["staff", "admin"], "tier": 3}));
+        assert_eq!(session.to_json()["app"]["customer_id"], "C-1042");
+        // Without hook claims: no app header, no app claim.
+        let plain = Session::from_userinfo(&config, "u1", "sid".into(), info.as_object().unwrap(), 1_700_000_000);
+        let out = Assertions::default().headers(&config, &plain, Some("https://origin.example"), 1_700_000_001);
+        assert!(!out.iter().any(|(k, _)| k.starts_with("vipps-login-app-")));
+        assert!(plain.to_json().get("app").is_none());
+    }
 }

@@ -51,6 +51,11 @@ struct Payload {
     /// Claims copied from userinfo (`SESSION_CLAIMS`).
     #[serde(default)]
     claims: Map<String, Value>,
+    /// Claims the merchant's backend added at login (the login hook), validated and
+    /// size-bounded there ([`crate::hook::AppClaims`]); apart from Vipps' claims so that
+    /// neither can pose as the other.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    app: Map<String, Value>,
     /// The ID token's `acr` (in-app confirmation); absent in cookies from before, and then
     /// simply a session without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,10 +97,22 @@ impl Session {
             sid,
             seen: 0,
             claims,
+            app: Map::new(),
             acr: None,
             at: 0,
             su: false,
         })
+    }
+
+    /// The same session with the claims the login hook added.
+    pub fn with_app_claims(mut self, app: crate::hook::AppClaims) -> Session {
+        self.0.app = app.into_map();
+        self
+    }
+
+    /// The claims the login hook added (empty without a hook).
+    pub fn app_claims(&self) -> &Map<String, Value> {
+        &self.0.app
     }
 
     /// The `Set-Cookie` value. Claims are dropped, last configured first, until the cookie fits
@@ -238,6 +255,9 @@ impl Session {
         m.insert("sub".into(), Value::String(self.0.sub.clone()));
         m.insert("iat".into(), Value::from(self.0.iat));
         m.insert("exp".into(), Value::from(self.0.exp));
+        if !self.0.app.is_empty() {
+            m.insert("app".into(), Value::Object(self.0.app.clone()));
+        }
         if let Some(acr) = &self.0.acr {
             m.insert("acr".into(), Value::String(acr.clone()));
         }

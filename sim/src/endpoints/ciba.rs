@@ -8,6 +8,11 @@
 //!   grows by 5 s), `expired_token`, `access_denied`, Vipps' `old_app` and `invalid_user`.
 //! - `POST /vipps-login-ciba/api/v1/user-exists`: `{"exists": bool}`.
 //! - `POST /_sim/ciba/approve` and `GET /_sim/ciba`: the user's answer in the app.
+//! - `requested_flow=login_to_webpage` with a registered `redirect_uri`: on approval the user's
+//!   browser goes to `{redirect_uri}?code=...` (no `state`); the code is exchanged once with
+//!   `grant_type=urn:vipps:params:grant-type:ciba-redirect` for tokens whose ID token is
+//!   **ES256**-signed (the P-256 key in the JWKS) and carries `auth_req_id`. Polling such a login
+//!   is refused. The `ciba_redirect_fault` setting makes that ID token hostile ([`REDIRECT_FAULTS`]).
 
 use serde_json::{json, Value};
 
@@ -26,6 +31,19 @@ use super::token::{error, invalid_request, respond_with_tokens};
 pub const BACKCHANNEL_PATH: &str = "/vipps-login-ciba/api/backchannel/authentication";
 pub const USER_EXISTS_PATH: &str = "/vipps-login-ciba/api/v1/user-exists";
 pub const GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
+pub const REDIRECT_GRANT_TYPE: &str = "urn:vipps:params:grant-type:ciba-redirect";
+
+/// `ciba_redirect_fault` values: how a `login_to_webpage` ID token misbehaves.
+/// - `wrong_auth_req_id`: another login's id; `missing_auth_req_id`: none at all;
+/// - `camel_auth_req_id`: spelled `authReqId` (as one Vipps example does: must be accepted);
+/// - `rs256`: RS256 with the RSA key instead (must be accepted);
+/// - `bad_signature`: ES256 with the signature's bytes flipped;
+/// - `alg_none`, `alg_hs256` (HMAC keyed with the P-256 key's JWK `x`), `alg_es384` (an ES256
+///   signature labelled ES384), `es256_rsa_kid` (ES256-signed, naming the RSA key's kid).
+pub const REDIRECT_FAULTS: &[&str] = &[
+    "wrong_auth_req_id", "missing_auth_req_id", "camel_auth_req_id", "rs256", "bad_signature", "alg_none", "alg_hs256",
+    "alg_es384", "es256_rsa_kid",
+];
 
 /// A user who has this phone number answers every poll with `{"error": "old_app"}`.
 pub const OLD_APP_PHONE: &str = "4799000001";
@@ -65,7 +83,7 @@ pub fn backchannel(sim: &Sim, req: &Request) -> Response {
         Ok(c) => c,
         Err(response) => return response,
     };
-    let names = ["login_hint", "scope", "binding_message", "requested_expiry", "nonce", "state"];
+    let names = ["login_hint", "scope", "binding_message", "requested_expiry", "nonce", "state", "requested_flow", "redirect_uri"];
     if let Some(name) = form.repeated(&names).first() {
         return invalid_request(&format!("The request includes the parameter '{name}' more than once"));
     }
@@ -88,6 +106,13 @@ pub fn backchannel(sim: &Sim, req: &Request) -> Response {
             Ok(n) if (60..=900).contains(&n) => n,
             _ => return invalid_request("requested_expiry must be a whole number from 60 to 900"),
         },
+    };
+    let redirect_uri = match (form.get("requested_flow"), form.get_nonempty("redirect_uri")) {
+        (None, None) => None,
+        (Some("login_to_webpage"), Some(uri)) if client.redirect_uris.iter().any(|r| r == uri) => Some(uri.to_string()),
+        (Some("login_to_webpage"), _) => return invalid_request("login_to_webpage needs a registered redirect_uri"),
+        (Some(_), _) => return invalid_request("requested_flow must be login_to_webpage"),
+        (None, Some(_)) => return invalid_request("redirect_uri is only for requested_flow=login_to_webpage"),
     };
     let Ok(auth_req_id) = random::token() else {
         return server_error("random source");
@@ -123,6 +148,8 @@ pub fn backchannel(sim: &Sim, req: &Request) -> Response {
             last_poll: None,
             status: CibaStatus::Pending,
             answered_at: 0,
+            redirect_uri,
+            code: None,
         },
     );
     Response::json(200, &json!({"auth_req_id": auth_req_id, "expires_in": expires_in, "interval": interval}))
@@ -147,6 +174,9 @@ pub fn token_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
         if now >= login.expires_at {
             store.ciba.remove(id);
             return error(400, "expired_token", "The auth_req_id has expired");
+        }
+        if login.redirect_uri.is_some() {
+            return invalid_request("A login_to_webpage login is finished with its code, not polled");
         }
         // CIBA §11: polled before the interval passed: slow down, and wait 5 s longer from now on.
         if login.last_poll.is_some_and(|t| now < t.saturating_add(login.interval)) {
@@ -207,6 +237,133 @@ pub fn token_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
         ttl: settings.id_token_ttl,
     };
     respond_with_tokens(sim, &settings, &input, &login.scopes)
+}
+
+/// The token endpoint's `login_to_webpage` grant: the code, once (a second use is
+/// `invalid_grant`), for the client it was made for; `redirect_uri`, when sent, must be the
+/// start's. The ID token is ES256 with `auth_req_id`, unless `ciba_redirect_fault` says otherwise.
+pub fn redirect_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
+    let Some(code) = form.get_nonempty("code") else {
+        return invalid_request("The request is missing the 'code' parameter");
+    };
+    let now = sim.now();
+    let settings = sim.settings();
+    let (Ok(access_token), Ok(jti), Ok(sid)) = (random::hydra_style_token(), random::uuid_v4(), random::uuid_v4()) else {
+        return server_error("random source");
+    };
+    let (id, login, sub) = {
+        let mut store = sim.store();
+        let found = store.ciba.iter().find(|(_, c)| c.code.as_deref() == Some(code)).map(|(id, _)| id.clone());
+        // Single use: the login is gone after the first presentation, whatever follows.
+        let Some((id, login)) = found.and_then(|id| store.ciba.remove(&id).map(|l| (id, l))) else {
+            return error(400, "invalid_grant", "The code is unknown or already used");
+        };
+        if login.client_id != client.client_id {
+            return error(400, "invalid_grant", "The code was issued to another client");
+        }
+        if now >= login.expires_at {
+            return error(400, "expired_token", "The login has expired");
+        }
+        if form.get("redirect_uri").is_some_and(|r| Some(r) != login.redirect_uri.as_deref()) {
+            return error(400, "invalid_grant", "The redirect_uri differs from the start's");
+        }
+        let Some(sub) = login.sub.clone() else {
+            return error(400, "invalid_user", "No Vipps user has this phone number");
+        };
+        store.access_tokens.insert(
+            access_token.clone(),
+            AccessGrant {
+                sub: sub.clone(),
+                sid: sid.clone(),
+                scopes: login.scopes.clone(),
+                expires_at: now.saturating_add(settings.access_token_ttl),
+                consents: false,
+            },
+        );
+        (id, login, sub)
+    };
+    let input = IdTokenInput {
+        issuer: &sim.issuer,
+        sub: &sub,
+        client_id: &login.client_id,
+        nonce: login.nonce.as_deref().unwrap_or(""),
+        access_token: &access_token,
+        sid: &sid,
+        jti: &jti,
+        auth_time: login.answered_at,
+        rat: login.created_at,
+        acr: None,
+        now,
+        ttl: settings.id_token_ttl,
+    };
+    let id_token = match redirect_id_token(sim, &input, &id, settings.ciba_redirect_fault.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return server_error(&e),
+    };
+    let body = json!({
+        "access_token": access_token,
+        "id_token": id_token,
+        "expires_in": settings.access_token_ttl,
+        "scope": login.scopes.join(" "),
+        "token_type": "bearer",
+    });
+    Response::json(200, &body).with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache")
+}
+
+/// The `login_to_webpage` ID token: Vipps' claims plus `auth_req_id`, ES256 with the P-256 key,
+/// altered as `fault` says.
+pub fn redirect_id_token(sim: &Sim, input: &IdTokenInput<'_>, auth_req_id: &str, fault: Option<&str>) -> Result<String, String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut claims = crate::id_token::standard(input, sim.ec_key.kid()).claims;
+    let mut header = json!({"alg": "ES256", "kid": sim.ec_key.kid(), "typ": "JWT"});
+    match fault {
+        Some("wrong_auth_req_id") => {
+            claims.insert("auth_req_id".into(), json!(format!("{auth_req_id}-not-this-one")));
+        }
+        Some("missing_auth_req_id") => {}
+        Some("camel_auth_req_id") => {
+            claims.insert("authReqId".into(), json!(auth_req_id));
+        }
+        _ => {
+            claims.insert("auth_req_id".into(), json!(auth_req_id));
+        }
+    }
+    match fault {
+        Some("rs256") => {
+            header = json!({"alg": "RS256", "kid": sim.key.kid(), "typ": "JWT"});
+        }
+        Some("alg_none") => header["alg"] = json!("none"),
+        Some("alg_hs256") => header["alg"] = json!("HS256"),
+        Some("alg_es384") => header["alg"] = json!("ES384"),
+        Some("es256_rsa_kid") => header["kid"] = json!(sim.key.kid()),
+        _ => {}
+    }
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string().as_bytes()),
+        URL_SAFE_NO_PAD.encode(Value::Object(claims).to_string().as_bytes())
+    );
+    let signature = match fault {
+        Some("rs256") => sim.key.sign_rs256(signing_input.as_bytes())?,
+        Some("alg_none") => Vec::new(),
+        Some("alg_hs256") => {
+            use hmac::{Hmac, Mac};
+            let x = sim.ec_key.public_jwk()["x"].as_str().unwrap_or_default().to_string();
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(x.as_bytes()).map_err(|e| e.to_string())?;
+            mac.update(signing_input.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+        Some("bad_signature") => {
+            let mut sig = sim.ec_key.sign_es256(signing_input.as_bytes());
+            if let Some(b) = sig.get_mut(20) {
+                *b ^= 0xff;
+            }
+            sig
+        }
+        _ => sim.ec_key.sign_es256(signing_input.as_bytes()),
+    };
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 /// `POST /vipps-login-ciba/api/v1/user-exists`: `{"login_hint"}` as JSON (a body starting with
@@ -271,10 +428,24 @@ pub fn approve(sim: &Sim, req: &Request) -> Response {
     };
     login.status = status;
     login.answered_at = now;
+    // login_to_webpage: the user's browser goes on to the redirect URI with a code.
+    let redirect = match (&login.redirect_uri, status) {
+        (Some(uri), CibaStatus::Approved) => {
+            let Ok(code) = random::token() else { return server_error("random source") };
+            login.code = Some(code.clone());
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            Some(format!("{uri}{sep}code={code}"))
+        }
+        _ => None,
+    };
     if from_form {
-        return Response::redirect("/_sim/ciba");
+        return Response::redirect(redirect.as_deref().unwrap_or("/_sim/ciba"));
     }
-    Response::json(200, &json!({"auth_req_id": id, "status": status.as_str()})).with_header("Cache-Control", "no-store")
+    let mut body = json!({"auth_req_id": id, "status": status.as_str()});
+    if let Some(r) = redirect {
+        body["redirect"] = json!(r);
+    }
+    Response::json(200, &body).with_header("Cache-Control", "no-store")
 }
 
 /// `GET /_sim/ciba`: the logins in progress, each with Approve and Deny buttons.

@@ -37,7 +37,7 @@ pub fn discovery(sim: &Sim, _req: &Request) -> Response {
         "subject_types_supported": ["public", "pairwise"],
         "response_types_supported": ["code", "code id_token", "id_token", "token id_token", "token", "token id_token code"],
         "claims_supported": ["sub"],
-        "grant_types_supported": ["authorization_code", "implicit", "client_credentials", "refresh_token", "urn:openid:params:grant-type:ciba"],
+        "grant_types_supported": ["authorization_code", "implicit", "client_credentials", "refresh_token", "urn:openid:params:grant-type:ciba", "urn:vipps:params:grant-type:ciba-redirect"],
         "response_modes_supported": ["query", "fragment"],
         "scopes_supported": SCOPES_SUPPORTED,
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
@@ -103,7 +103,7 @@ fn jwks_keys(sim: &Sim, mode: Option<Mode>) -> Result<Vec<Value>, String> {
         ],
         Some(m) if m.rotates_key() => match sim.rotated_key() {
             Some(new) => vec![new.public_jwk(), real],
-            None => vec![real],
+            None => vec![real, sim.ec_key.public_jwk()],
         },
         Some(Mode::JwksHostileOnly) => hostile_keys(sim, |_| kid.to_string()),
         Some(Mode::JwksHostilePlusReal) => {
@@ -119,7 +119,8 @@ fn jwks_keys(sim: &Sim, mode: Option<Mode>) -> Result<Vec<Value>, String> {
             keys.push(real);
             keys
         }
-        _ => vec![real],
+        // The P-256 key of login_to_webpage's ES256 ID tokens, after the RSA key.
+        _ => vec![real, sim.ec_key.public_jwk()],
     })
 }
 

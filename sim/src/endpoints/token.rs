@@ -60,6 +60,7 @@ pub fn token(sim: &Sim, req: &Request) -> Response {
         None => return invalid_request("The request is missing the 'grant_type' parameter"),
         Some("authorization_code") => {}
         Some(super::ciba::GRANT_TYPE) => return super::ciba::token_grant(sim, client, &form),
+        Some(super::ciba::REDIRECT_GRANT_TYPE) => return super::ciba::redirect_grant(sim, client, &form),
         Some(_) => {
             return error(
                 400,
