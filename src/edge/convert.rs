@@ -67,10 +67,9 @@ pub async fn forward(
         Backend::Proxy(base) => forward::target_url(base, true, &plan.path, inc.url.query()),
         Backend::Assets | Backend::Origin => forward::target_url(&inc.url, false, &plan.path, inc.url.query()),
     };
-    let read = super::js::headers(req, &["cookie"], true);
-    let names = read.names;
-    let cookie = read.values.into_iter().next().map(|(_, v)| v);
-    let edits = forward::header_edits(names.iter().map(String::as_str), cookie.as_deref(), &plan.identity);
+    let read = super::js::headers(req, &["cookie", "authorization"], true);
+    let value = |name: &str| read.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let edits = forward::header_edits(read.names.iter().map(String::as_str), value("cookie"), value("authorization"), &plan.identity);
     super::js::forward(env.as_ref(), None, req, url.as_str(), &edits).await.map_err(|e| js_error(&e))
 }
 

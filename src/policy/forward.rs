@@ -64,12 +64,16 @@ pub fn strip_own_cookies(cookie_header: &str) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 
-/// The headers the backend receives: the client's, minus reserved names and the Worker's
-/// cookies, plus the Worker's identity headers.
+/// The headers the backend receives: the client's, minus reserved names, the Worker's
+/// cookies and its bearer session token, plus the Worker's identity headers.
 pub fn request_headers(incoming: impl IntoIterator<Item = (String, String)>, identity: &[(String, String)]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (name, value) in incoming {
         if is_reserved_header(&name) {
+            continue;
+        }
+        // A native app's bearer session is ours, like our cookies: never the origin's to read.
+        if name.eq_ignore_ascii_case("authorization") && crate::session::bearer::token_in(Some(&value)).is_some() {
             continue;
         }
         if name.eq_ignore_ascii_case("cookie") {
@@ -86,7 +90,7 @@ pub fn request_headers(incoming: impl IntoIterator<Item = (String, String)>, ide
 
 /// [`request_headers`] as edits to the client's headers, for an edge that copies the request's
 /// headers inside the runtime instead of across the wasm boundary: it reads only the header
-/// *names* and the `Cookie` value, deletes `delete`, then appends `append`. The result is the
+/// *names* and the `Cookie` and `Authorization` values, deletes `delete`, then appends `append`. The result is the
 /// same set of headers as [`request_headers`] gives (a test holds them equal).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HeaderEdits {
@@ -94,12 +98,21 @@ pub struct HeaderEdits {
     pub append: Vec<(String, String)>,
 }
 
-pub fn header_edits<'a>(names: impl IntoIterator<Item = &'a str>, cookie: Option<&str>, identity: &[(String, String)]) -> HeaderEdits {
+pub fn header_edits<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    cookie: Option<&str>,
+    authorization: Option<&str>,
+    identity: &[(String, String)],
+) -> HeaderEdits {
     let mut edits = HeaderEdits::default();
     for name in names {
         if is_reserved_header(name) && !edits.delete.iter().any(|d| d.eq_ignore_ascii_case(name)) {
             edits.delete.push(name.to_string());
         }
+    }
+    // A native app's bearer session is ours, like our cookies (see `request_headers`).
+    if crate::session::bearer::token_in(authorization).is_some() {
+        edits.delete.push("authorization".to_string());
     }
     if let Some(c) = cookie {
         match strip_own_cookies(c) {
@@ -204,7 +217,8 @@ mod tests {
             Some(""),
             Some(";;"),
         ];
-        for cookie in cookies {
+        let auths = [None, Some("Bearer vel_abc.def"), Some("bearer  vel_x"), Some("Bearer eyJhbGciOi.x.y"), Some("Basic dTpw")];
+        for (cookie, auth) in cookies.iter().flat_map(|c| auths.iter().map(move |a| (*c, *a))) {
             for ids in [&identity[..0], &identity[..]] {
                 let mut incoming = vec![
                     ("vipps_login_sub".to_string(), "attacker".to_string()),
@@ -215,14 +229,17 @@ mod tests {
                 if let Some(c) = cookie {
                     incoming.push(("cookie".to_string(), c.to_string()));
                 }
+                if let Some(a) = auth {
+                    incoming.push(("authorization".to_string(), a.to_string()));
+                }
                 let mut want = request_headers(incoming.clone(), ids);
                 want.sort();
                 let names: Vec<&str> = incoming.iter().map(|(k, _)| k.as_str()).collect();
-                let got = apply(&incoming, &header_edits(names, cookie, ids));
-                assert_eq!(got, want, "{cookie:?} {}", ids.len());
+                let got = apply(&incoming, &header_edits(names, cookie, auth, ids));
+                assert_eq!(got, want, "{cookie:?} {auth:?} {}", ids.len());
             }
         }
-        let plain = header_edits(["accept", "cookie"], Some("theme=dark"), &[]);
+        let plain = header_edits(["accept", "cookie", "authorization"], Some("theme=dark"), Some("Basic dTpw"), &[]);
         assert_eq!(plain, HeaderEdits::default(), "nothing to change: no edits");
     }
 
