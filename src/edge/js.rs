@@ -83,6 +83,11 @@ export function edge_response_head(resp) {
   for (const [k, v] of resp.headers) out += k + '\n' + v + '\n'
   return out
 }
+export function edge_kv_delete(env, binding, key) {
+  const kv = env[binding]
+  if (!kv) throw new Error('no ' + binding + ' binding')
+  return kv.delete(key)
+}
 export function edge_binding_get(env, binding, url) {
   const b = env[binding]
   if (!b) throw new Error('no ' + binding + ' binding')
@@ -148,6 +153,8 @@ extern "C" {
     fn edge_kv_put(env: &JsValue, binding: &str, key: &str, value: &str, ttl: f64) -> Result<js_sys::Promise, JsValue>;
     fn edge_body(from: &JsValue, cap: f64) -> js_sys::Promise;
     fn edge_response_head(resp: &web_sys::Response) -> String;
+    #[wasm_bindgen(catch)]
+    fn edge_kv_delete(env: &JsValue, binding: &str, key: &str) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn edge_binding_get(env: &JsValue, binding: &str, url: &str) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
@@ -330,4 +337,13 @@ pub fn response_head(resp: &web_sys::Response) -> (u16, Vec<(String, String)>) {
         headers.push((k.to_string(), v.to_string()));
     }
     (status, headers)
+}
+
+/// Deletes a Workers KV value.
+pub async fn kv_delete(env: &JsValue, binding: &str, key: &str) -> Result<(), String> {
+    let run = async {
+        let promise = edge_kv_delete(env, binding, key)?;
+        worker::wasm_bindgen_futures::JsFuture::from(promise).await
+    };
+    run.await.map(|_| ()).map_err(|e| super::convert::js_error(&e))
 }

@@ -84,8 +84,7 @@ impl Platform for EdgePlatform<'_> {
     }
 
     async fn kv_delete(&self, key: &str) -> Result<(), StoreError> {
-        let kv = self.env.kv(KV_BINDING).map_err(|e| StoreError(e.to_string()))?;
-        kv.delete(key).await.map_err(|e| StoreError(e.to_string()))
+        super::js::kv_delete(self.env.as_ref(), KV_BINDING, key).await.map_err(StoreError)
     }
 
     async fn asset(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
