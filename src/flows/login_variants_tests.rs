@@ -255,3 +255,29 @@ fn registration_asks_for_its_scopes() {
     assert_eq!((r.status, r.header("location")), (303, Some("/welcome")));
     assert_eq!(login_with(&app, &p, &mut jar, "")["scope"], "openid name email", "the plain login keeps VIPPS_SCOPE");
 }
+
+// ---- Review: hostile cases against the README's promises ----
+
+/// A Vipps that remembers the browser answers every login with the same, old `auth_time`. A
+/// token the callback accepts for a `max_age` path must also pass the gate for that path, or
+/// the browser bounces between the gate and the login until the redirect limit.
+#[test]
+fn an_auth_time_the_callback_accepts_never_loops_at_the_gate() {
+    let app = app_with(&[BANK]);
+    for age in [301u64, 360, 420] {
+        let p = FakePlatform::default();
+        let mut jar = Jar::default();
+        let now = p.now();
+        *p.idp.id_token_claims.borrow_mut() = Box::new(move |c| c["auth_time"] = json!(now - age));
+        let q = login_with(&app, &p, &mut jar, "return_to=%2Frecent%2Fx");
+        let r = finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"]));
+        if r.status == 303 {
+            let o = get(&app, &p, &mut jar, "https://shop.example/recent/x");
+            assert!(forwarded(&o), "age {age}: the callback accepted the login, and the gate sends it to log in again: a loop");
+        } else {
+            assert_eq!(r.status, 401, "age {age}: {}", r.body);
+            assert!(r.body.contains("id_token.auth_time_too_old"));
+            assert!(!has_session_cookie(&r));
+        }
+    }
+}
