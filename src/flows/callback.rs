@@ -152,7 +152,10 @@ async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &Che
     let (verified, info) = verified_user(ctx, disc, &tokens, checked.transaction().nonce(), budget).await?;
     // What this login asked for (in-app confirmation, a recent authentication) must show.
     let options = checked.transaction().options();
-    options.check_id_token(verified.claims(), p.now())?;
+    if let Err(e) = options.check_id_token(verified.claims(), p.now()) {
+        // A silent attempt returns to its page with the marker instead (login_variants).
+        return super::login_variants::instead_of_refusal(ctx, checked.transaction(), &e).ok_or(e);
+    }
 
     // A fresh session for every login (no fixation), with an id that logout can end for good.
     let mut sid = [0u8; 12];

@@ -167,6 +167,20 @@ pub async fn instead_of_error<P: Platform>(
     None
 }
 
+/// A silent attempt whose token cannot show what the page needs (no in-app confirmation, an
+/// old `auth_time`): the user must act, as after `login_required`, so the page gets the marker
+/// and the backoff cookie instead of an error page. `None` for anything else.
+pub fn instead_of_refusal<P: Platform>(ctx: &Ctx<'_, P>, txn: &LoginTransaction, e: &Error) -> Option<Reply> {
+    if !txn.options().silent || !matches!(e.code, Code::IdTokenAcrMissing | Code::IdTokenAcrMismatch | Code::IdTokenAuthTooOld) {
+        return None;
+    }
+    ctx.p.log(Level::Info, "login.silent_failed", &format!("code={}", e.code.as_str()));
+    let to = txn.return_to().with_query_param(MARKER, SilentOutcome::LoginRequired.as_str());
+    let reply = Reply::redirect(303, to.as_str());
+    let backoff = ctx.config.login_options.silent_backoff;
+    Some(if backoff > 0 { reply.with_cookie(cookie::set_cookie(SILENT_COOKIE, SilentOutcome::LoginRequired.as_str(), backoff)) } else { reply })
+}
+
 /// A new login with `options` to `return_to`: a fresh state in this browser's transaction and
 /// the `302` to Vipps (as `/auth/login` does).
 async fn restart<P: Platform>(ctx: &Ctx<'_, P>, tx: &mut TransactionCookie, return_to: &SafeReturnPath, options: LoginOptions) -> Result<Reply, Error> {

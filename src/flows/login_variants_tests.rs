@@ -270,7 +270,7 @@ fn an_auth_time_the_callback_accepts_never_loops_at_the_gate() {
         let now = p.now();
         *p.idp.id_token_claims.borrow_mut() = Box::new(move |c| c["auth_time"] = json!(now - age));
         let q = login_with(&app, &p, &mut jar, "return_to=%2Frecent%2Fx");
-        let r = finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"]));
+        let r = finish(&app, &p, &mut jar, &format!("code=age{age}&state={}", q["state"]));
         if r.status == 303 {
             let o = get(&app, &p, &mut jar, "https://shop.example/recent/x");
             assert!(forwarded(&o), "age {age}: the callback accepted the login, and the gate sends it to log in again: a loop");
@@ -279,5 +279,31 @@ fn an_auth_time_the_callback_accepts_never_loops_at_the_gate() {
             assert!(r.body.contains("id_token.auth_time_too_old"));
             assert!(!has_session_cookie(&r));
         }
+    }
+}
+
+/// A silent attempt for a page that needs in-app confirmation or a recent login: a remembered
+/// user whose token cannot show it must act, so the page gets `vipps_login=login_required`,
+/// never an error page (README, "Silent login").
+#[test]
+fn a_silent_attempt_that_cannot_meet_the_page_returns_without_a_page() {
+    let app = app_with(&[BANK, ("SILENT_LOGIN", "no_dialog")]);
+    let now = FakePlatform::default().now();
+    let cases: [(&str, Box<dyn Fn(&mut serde_json::Value)>); 3] = [
+        ("%2Fbank%2Fx", Box::new(|_| {})),
+        ("%2Fbank%2Fx", Box::new(|c| c["acr"] = json!("urn:vipps:acr:browser"))),
+        ("%2Frecent%2Fx", Box::new(move |c| c["auth_time"] = json!(now - 3600))),
+    ];
+    for (n, (to, claims)) in cases.into_iter().enumerate() {
+        let p = FakePlatform::default();
+        let mut jar = Jar::default();
+        let q = login_with(&app, &p, &mut jar, &format!("silent=1&return_to={to}"));
+        assert_eq!(q["requested_flow"], "no_dialog");
+        *p.idp.id_token_claims.borrow_mut() = claims;
+        let r = finish(&app, &p, &mut jar, &format!("code=c{n}&state={}", q["state"]));
+        let page = percent_encoding::percent_decode_str(to).decode_utf8().unwrap().to_string();
+        assert_eq!((r.status, r.header("location")), (303, Some(format!("{page}?vipps_login=login_required").as_str())), "{to}: {}", r.body);
+        assert!(!has_session_cookie(&r));
+        assert_eq!(cookie_pair(&r, "__Host-vipps-silent"), Some("__Host-vipps-silent=login_required".to_string()));
     }
 }
