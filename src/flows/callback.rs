@@ -55,10 +55,13 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
             // From here on the page the user wanted is known: a retry leads back to it.
             let wanted = txn.return_to().clone();
             let brand = txn.options().brand();
+            let silent = txn.options().silent;
             match params.provider_error() {
                 Err(e) => Err(e),
                 Ok(()) => finish(ctx, txn, params).await,
             }
+            // A silent attempt returns to its page with the marker, never an error page.
+            .or_else(|e| super::login_variants::instead_of_failure(ctx, silent, &wanted, &e).ok_or(e))
             .map_err(|e| e.wanting(&wanted).branded(brand))
         }
     };
@@ -152,10 +155,7 @@ async fn exchange<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, checked: &Che
     let (verified, info) = verified_user(ctx, disc, &tokens, checked.transaction().nonce(), budget).await?;
     // What this login asked for (in-app confirmation, a recent authentication) must show.
     let options = checked.transaction().options();
-    if let Err(e) = options.check_id_token(verified.claims(), p.now()) {
-        // A silent attempt returns to its page with the marker instead (login_variants).
-        return super::login_variants::instead_of_refusal(ctx, checked.transaction(), &e).ok_or(e);
-    }
+    options.check_id_token(verified.claims(), p.now())?;
 
     // A fresh session for every login (no fixation), with an id that logout can end for good.
     let mut sid = [0u8; 12];

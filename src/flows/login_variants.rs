@@ -167,18 +167,26 @@ pub async fn instead_of_error<P: Platform>(
     None
 }
 
-/// A silent attempt whose token cannot show what the page needs (no in-app confirmation, an
-/// old `auth_time`): the user must act, as after `login_required`, so the page gets the marker
-/// and the backoff cookie instead of an error page. `None` for anything else.
-pub fn instead_of_refusal<P: Platform>(ctx: &Ctx<'_, P>, txn: &LoginTransaction, e: &Error) -> Option<Reply> {
-    if !txn.options().silent || !matches!(e.code, Code::IdTokenAcrMissing | Code::IdTokenAcrMismatch | Code::IdTokenAuthTooOld) {
+/// A silent attempt that failed after the provider's answer or before it (Vipps unreachable, a
+/// token refused, no in-app confirmation or an old `auth_time` for the page): the page gets the
+/// marker and the backoff cookie instead of an error page, and no session. `login_required`
+/// when the token could not show what the page needs (the user must act), `silent_failed`
+/// otherwise. The error is logged here with its code, as respond.rs would. `None` when the
+/// attempt was not silent.
+pub fn instead_of_failure<P: Platform>(ctx: &Ctx<'_, P>, silent: bool, return_to: &SafeReturnPath, e: &Error) -> Option<Reply> {
+    if !silent {
         return None;
     }
-    ctx.p.log(Level::Info, "login.silent_failed", &format!("code={}", e.code.as_str()));
-    let to = txn.return_to().with_query_param(MARKER, SilentOutcome::LoginRequired.as_str());
+    let outcome = match e.code {
+        Code::IdTokenAcrMissing | Code::IdTokenAcrMismatch | Code::IdTokenAuthTooOld => SilentOutcome::LoginRequired,
+        _ => SilentOutcome::Failed,
+    };
+    let level = if outcome == SilentOutcome::Failed { Level::Warn } else { Level::Info };
+    ctx.p.log(level, e.code.as_str(), &format!("{} (a silent attempt: back to the page with {MARKER}={})", e.detail, outcome.as_str()));
+    let to = return_to.with_query_param(MARKER, outcome.as_str());
     let reply = Reply::redirect(303, to.as_str());
     let backoff = ctx.config.login_options.silent_backoff;
-    Some(if backoff > 0 { reply.with_cookie(cookie::set_cookie(SILENT_COOKIE, SilentOutcome::LoginRequired.as_str(), backoff)) } else { reply })
+    Some(if backoff > 0 { reply.with_cookie(cookie::set_cookie(SILENT_COOKIE, outcome.as_str(), backoff)) } else { reply })
 }
 
 /// A new login with `options` to `return_to`: a fresh state in this browser's transaction and

@@ -307,3 +307,27 @@ fn a_silent_attempt_that_cannot_meet_the_page_returns_without_a_page() {
         assert_eq!(cookie_pair(&r, "__Host-vipps-silent"), Some("__Host-vipps-silent=login_required".to_string()));
     }
 }
+
+/// Vipps unreachable at a silent attempt's start, or its token refused at the callback: the
+/// page gets `vipps_login=silent_failed`, no error page, no session.
+#[test]
+fn a_silent_attempt_never_shows_an_error_page() {
+    let app = app_with(&[("SILENT_LOGIN", "no_dialog")]);
+    let p = FakePlatform::default();
+    p.idp.down.set(true);
+    let r = get_reply(&app, &p, &mut Jar::default(), "https://shop.example/auth/login?silent=1&return_to=%2Fshop");
+    assert_eq!((r.status, r.header("location")), (303, Some("/shop?vipps_login=silent_failed")), "{}", r.body);
+    assert!(p.logs.borrow().iter().any(|(_, c, d)| c == "discovery.unavailable" && d.contains("silent_failed")), "{:?}", p.logs.borrow());
+    // Not silent: the page, as before.
+    let r = get_reply(&app, &p, &mut Jar::default(), "https://shop.example/auth/login?return_to=%2Fshop");
+    assert_eq!(r.status, 503);
+    // A token that does not verify at the callback of a silent attempt.
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = login_with(&app, &p, &mut jar, "silent=1&return_to=%2Fshop");
+    *p.idp.id_token_claims.borrow_mut() = Box::new(|c| c["aud"] = json!("someone-else"));
+    let r = finish(&app, &p, &mut jar, &format!("code=silent-bad-aud&state={}", q["state"]));
+    assert_eq!((r.status, r.header("location")), (303, Some("/shop?vipps_login=silent_failed")), "{}", r.body);
+    assert!(!has_session_cookie(&r));
+    assert!(p.logged("id_token.audience_mismatch"), "the refusal is logged with its code");
+}
