@@ -331,3 +331,46 @@ fn a_silent_attempt_never_shows_an_error_page() {
     assert!(!has_session_cookie(&r));
     assert!(p.logged("id_token.audience_mismatch"), "the refusal is logged with its code");
 }
+
+/// Every spelling in tests/data/step-up-paths.txt, with a session from a plain login, as a
+/// navigation (GET and HEAD) and as an API call: refused, or a step-up that asks for in-app
+/// confirmation and returns to the page; never forwarded.
+#[test]
+fn step_up_is_not_dodged_by_spelling() {
+    let vectors: Vec<&str> = include_str!("../../tests/data/step-up-paths.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(vectors.len() >= 40, "{} vectors", vectors.len());
+    let app = app_with(&[("STEP_UP_RULES", "/bank/* = app_auth"), ("API_PATHS", "/bank/api/*")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=plain&state={}", q["state"])).status, 303);
+    let session = Jar(jar.0.clone());
+    let mut seen = HashMap::<u16, usize>::new();
+    for target in vectors {
+        let Some(url) = IncomingRequest::get(&format!("https://shop.example{target}")) else { continue };
+        for (method, accept) in [("GET", "text/html"), ("HEAD", "text/html"), ("GET", "application/json")] {
+            let mut r = url.clone().with_header("cookie", &session.header()).with_header("accept", accept);
+            r.method = method.into();
+            let o = block_on(app.handle(&p, &r));
+            let Outcome::Reply(r) = o else { panic!("{method} {target} ({accept}) reached the origin with a weak session") };
+            *seen.entry(r.status).or_default() += 1;
+            match r.status {
+                400 => assert!(r.body.contains("request.path_refused"), "{target}: {}", r.body),
+                401 => assert!(r.body.contains("session.step_up_required"), "{target}: {}", r.body),
+                302 => {
+                    assert!(accept == "text/html" && !url.url.path().to_ascii_lowercase().contains("/api/"), "{target}: an API call redirected");
+                    let loc = r.header("location").unwrap();
+                    assert!(loc.starts_with("/auth/login?return_to="), "{target}: {loc}");
+                    let mut j = Jar(session.0.clone());
+                    let q = login_with(&app, &p, &mut j, loc.trim_start_matches("/auth/login?"));
+                    assert_eq!(q.get("acr_values").map(String::as_str), Some(APP_AUTH), "{target}: the step-up login asks for less");
+                }
+                s => panic!("{method} {target} ({accept}): {s} {}", r.body),
+            }
+        }
+    }
+    assert!(seen.get(&302).is_some_and(|n| *n >= 20) && seen.get(&401).is_some_and(|n| *n >= 20) && seen.contains_key(&400), "{seen:?}");
+}
