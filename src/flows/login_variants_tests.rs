@@ -374,3 +374,35 @@ fn step_up_is_not_dodged_by_spelling() {
     }
     assert!(seen.get(&302).is_some_and(|n| *n >= 20) && seen.get(&401).is_some_and(|n| *n >= 20) && seen.contains_key(&400), "{seen:?}");
 }
+
+/// The silent route answers with a redirect of its own (`?silent=1` while `SILENT_LOGIN` is off:
+/// at once, to the page with the marker): every vector of tests/data/open-redirects.txt as its
+/// `return_to` lands on this site's `/` or on exactly the accepted page, marker added, and the
+/// Location is itself a safe return path (no open redirect through the marker).
+#[test]
+fn the_silent_route_is_no_open_redirect() {
+    let app = app_with(&[("CORS_ORIGINS", "https://app.example.com, http://localhost:5173")]);
+    let front_ends = crate::policy::cors::FrontEndOrigins::parse(["https://app.example.com", "http://localhost:5173"]).0;
+    let p = FakePlatform::default();
+    let unescape = |l: &str| l.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r").replace("\\x00", "\0");
+    let mut n = 0;
+    for line in include_str!("../../tests/data/open-redirects.txt").lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let (input, want) = match line.strip_prefix("ok ").and_then(|rest| rest.split_once(" -> ")) {
+            Some((input, want)) => (unescape(input), Some(want.to_string())),
+            None => (unescape(line), None),
+        };
+        let url = format!("https://shop.example/auth/login?silent=1&return_to={}", crate::util::form_urlencode_component(&input));
+        let r = get_reply(&app, &p, &mut Jar::default(), &url);
+        assert_eq!(r.status, 303, "{input:?}");
+        let loc = r.header("location").unwrap();
+        let page = want.unwrap_or_else(|| "/".into());
+        let (before, frag) = page.split_once('#').map_or((page.as_str(), None), |(b, f)| (b, Some(f)));
+        let sep = if before.contains('?') { '&' } else { '?' };
+        let expected = format!("{before}{sep}vipps_login=silent_unavailable{}", frag.map(|f| format!("#{f}")).unwrap_or_default());
+        assert_eq!(loc, expected, "{input:?}");
+        assert_eq!(crate::return_to::SafeReturnPath::parse_for(loc, &front_ends).map(|s| s.as_str().to_string()).as_deref(), Some(loc), "{input:?} -> {loc}");
+        n += 1;
+    }
+    assert!(n >= 60, "{n}");
+    assert_eq!(p.count(DISCOVERY_URL), 0);
+}
