@@ -406,3 +406,21 @@ fn the_silent_route_is_no_open_redirect() {
     assert!(n >= 60, "{n}");
     assert_eq!(p.count(DISCOVERY_URL), 0);
 }
+
+/// A silent attempt the login hook does not allow (here: the hook fails, fail-closed) returns
+/// to the page with `silent_failed` and no session; the hook's code is logged.
+#[test]
+fn a_silent_attempt_the_hook_refuses_returns_without_a_page() {
+    let app = app_with(&[
+        ("SILENT_LOGIN", "no_dialog"),
+        ("LOGIN_HOOK_URL", "https://crm.example/vipps/login"),
+        ("LOGIN_HOOK_KEYS", "k1:0123456789abcdef0123456789abcdef"),
+    ]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = login_with(&app, &p, &mut jar, "silent=1&return_to=%2Fshop");
+    let r = finish(&app, &p, &mut jar, &format!("code=silent-hook&state={}", q["state"]));
+    assert_eq!((r.status, r.header("location")), (303, Some("/shop?vipps_login=silent_failed")), "{}", r.body);
+    assert!(!has_session_cookie(&r));
+    assert!(p.logged("hook.bad_response"), "{:?}", p.logs.borrow());
+}
