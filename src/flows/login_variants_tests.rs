@@ -424,3 +424,26 @@ fn a_silent_attempt_the_hook_refuses_returns_without_a_page() {
     assert!(!has_session_cookie(&r));
     assert!(p.logged("hook.bad_response"), "{:?}", p.logs.borrow());
 }
+
+/// A session whose ID token had no usable `auth_time` is not "recent": the callback refuses
+/// such a token for a `max_age` page, so the gate must not let the same token in by way of a
+/// login to another page (it would count from the login, as if the user had authenticated).
+#[test]
+fn a_token_without_auth_time_never_counts_as_recent() {
+    let app = app_with(&[BANK]);
+    for (n, hostile) in [None, Some(json!(0)), Some(json!(-5))].into_iter().enumerate() {
+        let p = FakePlatform::default();
+        let mut jar = Jar::default();
+        let h = hostile.clone();
+        *p.idp.id_token_claims.borrow_mut() = Box::new(move |c| match &h {
+            None => {
+                c.as_object_mut().unwrap().remove("auth_time");
+            }
+            Some(v) => c["auth_time"] = v.clone(),
+        });
+        let q = login_with(&app, &p, &mut jar, "return_to=%2F");
+        assert_eq!(finish(&app, &p, &mut jar, &format!("code=no-auth-time-{n}&state={}", q["state"])).status, 303, "{hostile:?}");
+        let r = get_reply(&app, &p, &mut jar, "https://shop.example/recent/x");
+        assert_eq!((r.status, r.header("location")), (302, Some("/auth/login?return_to=%2Frecent%2Fx")), "{hostile:?}: let in as recent");
+    }
+}
