@@ -5,15 +5,17 @@
 #   1. native unit tests of the protocol core and the simulator
 #   2. the wasm build, and `wrangler deploy --dry-run` bundling it
 #   3. end-to-end tests: the wasm Worker in workerd against the simulator (browser login, and
-#      login from phone number: tests/ciba.rs), and the pages people see (tests/pages.rs:
+#      login from phone number: tests/ciba.rs), the pages people see (tests/pages.rs:
 #      languages, brands, operator templates, health)
 #   4. conformance: hostile simulator modes, a broken network, Vipps down, bounded load (wrk),
 #      the gate (tests/gate.rs: path spellings, headers, cache, double callback, against the
 #      assets binding, a naive origin and nginx), and the rules (tests/rules.rs: access rules, API
 #      paths, forged identity headers), the login variants (tests/flows.rs: silent login,
 #      markets, registration scopes, step-up and acr, the retry after temporarily_unavailable),
-#      and the login hook (tests/hook.rs: a real backend on a loopback port allowing, denying,
-#      failing; the README's Node and Python verifiers); writes CONFORMANCE.md
+#      the login hook (tests/hook.rs: a real backend on a loopback port allowing, denying,
+#      failing; the README's Node and Python verifiers), and logins from apps and automatic
+#      return (tests/apps.rs: hand-offs, bearer sessions, the "continue as" confirmation);
+#      writes CONFORMANCE.md
 #   5. a real browser (headless chromium) logging in through the demo site, and a Norwegian
 #      browser seeing Norwegian pages
 set -euo pipefail
@@ -61,6 +63,7 @@ cargo test --test identity || status=$?
 cargo test --test rules -- --test-threads=2 || status=$?
 cargo test --test flows -- --test-threads=2 || status=$?
 cargo test --test hook -- --test-threads=2 || status=$?
+cargo test --test apps -- --test-threads=2 || status=$?
 bash scripts/conformance-table.sh
 [ "$status" = 0 ] || exit "$status"
 

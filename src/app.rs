@@ -106,6 +106,8 @@ impl App {
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
                 Route::Jwks => flows::jwks::run(&ctx),
                 Route::Ciba(op) => flows::ciba::run(&ctx, op).await,
+                Route::LoginConfirm => flows::auto_return::confirm(&ctx).await,
+                Route::App(op) => flows::app::run(&ctx, op).await,
                 Route::NotFound => flows::Answer::reply(Err(Error::from(Code::NotFound))),
                 Route::Public | Route::Protected | Route::ProtectedApi => flows::gate::run(&ctx, path, route).await,
             },

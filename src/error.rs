@@ -129,12 +129,33 @@ pub enum Code {
     HookUnavailable,
     /// The backend's answer was not `{"allow": bool, "claims"?: {...}}` within the limits.
     HookBadResponse,
+    // Logins from apps and automatic return (server-side login transactions)
+    /// A login flow this deployment does not allow (`LOGIN_FLOWS`).
+    FlowNotAllowed,
+    /// No stored login for the state: used already, expired, or never started.
+    StoredStateUnknown,
+    /// The login store (KV) could not be written or read.
+    LoginStoreFailed,
+    /// The "continue as" confirmation of a login that returned without this browser's cookie
+    /// was not this browser's, or was used or expired.
+    ConfirmInvalid,
+    /// An app's request that is not the expected JSON or form (or a challenge that is not S256).
+    AppBadRequest,
+    /// An app URI that is not one of `APP_URIS` exactly.
+    AppUriRefused,
+    /// A hand-off code that was never issued, or was redeemed already.
+    AppHandoffUnknown,
+    AppHandoffExpired,
+    /// The verifier does not match the app's challenge.
+    AppVerifierMismatch,
+    /// A bearer session that does not verify, or has expired or ended.
+    BearerInvalid,
     Internal,
 }
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 77] = {
+    pub const ALL: [Code; 87] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -152,6 +173,8 @@ impl Code {
             CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
             IdTokenAcrMissing, IdTokenAcrMismatch, IdTokenAuthTooOld, StepUpRequired,
             HookDenied, HookUnavailable, HookBadResponse, CibaUnknownLogin, CibaStoreFailed,
+            FlowNotAllowed, StoredStateUnknown, LoginStoreFailed, ConfirmInvalid, AppBadRequest, AppUriRefused,
+            AppHandoffUnknown, AppHandoffExpired, AppVerifierMismatch, BearerInvalid,
         ]
     };
 
@@ -234,6 +257,16 @@ impl Code {
             HookDenied => "hook.denied",
             HookUnavailable => "hook.unavailable",
             HookBadResponse => "hook.bad_response",
+            FlowNotAllowed => "login.flow_not_allowed",
+            StoredStateUnknown => "state.unknown",
+            LoginStoreFailed => "login.store_failed",
+            ConfirmInvalid => "login.confirm_invalid",
+            AppBadRequest => "app.bad_request",
+            AppUriRefused => "app.uri_refused",
+            AppHandoffUnknown => "app.handoff_unknown",
+            AppHandoffExpired => "app.handoff_expired",
+            AppVerifierMismatch => "app.verifier_mismatch",
+            BearerInvalid => "bearer.invalid",
             Internal => "internal",
         }
     }
@@ -273,6 +306,10 @@ impl Code {
             HookDenied => 403,
             HookUnavailable => 503,
             HookBadResponse => 502,
+            FlowNotAllowed | StoredStateUnknown | ConfirmInvalid | AppBadRequest | AppUriRefused | AppHandoffUnknown
+            | AppHandoffExpired | AppVerifierMismatch => 400,
+            BearerInvalid => 401,
+            LoginStoreFailed => 503,
             TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => {
                 502
             }

@@ -343,6 +343,32 @@ proptest! {
     }
 
     #[test]
+    fn fuzz_app_and_auto_return_requests(body in prop_oneof![any_text(), "\\{\"(app_uri|code_challenge|code_challenge_method|flow|handoff|code|state|code_verifier|final_redirect_is_app)\":(\"[ -~]{0,50}\"|true|1|null)(,\"(app_uri|handoff|code|state|code_verifier)\":\"[ -~]{0,50}\"){0,4}\\}"],
+            auth in prop_oneof![any_text(), "Bearer vel_v1\\.[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,43}"], query in any_text(), form in any::<bool>()) {
+        let m = vars(&[("VIPPS_DISCOVERY_URL", DISCOVERY_URL), ("LOGIN_FLOWS", "automatic_return, app_to_app_v2, app_to_app, final_redirect_is_app"),
+            ("APP_URIS", "myapp://login/done"), ("API_PATHS", "/api/*")]);
+        let app = App::new(Config::from_lookup(&|k| m.get(k).cloned()));
+        let p = FakePlatform::default();
+        for path in ["/auth/app/start", "/auth/app/token", "/auth/app/logout", "/auth/login/confirm", "/auth/session", "/api/x", "/auth/callback", "/auth/login"] {
+            let mut url = url::Url::parse("https://shop.example/").unwrap();
+            url.set_path(path);
+            url.set_query(Some(&query));
+            let method = if path.ends_with("/session") || path.starts_with("/api") || path.ends_with("/callback") || path.ends_with("/login") { "GET" } else { "POST" };
+            let ct = if form { "application/x-www-form-urlencoded" } else { "application/json" };
+            let req = IncomingRequest { method: method.into(), url, headers: vec![("authorization".into(), auth.clone()), ("content-type".into(), ct.into()), ("cookie".into(), query.clone())], body: Some(body.clone().into_bytes()) };
+            match block_on(app.handle(&p, &req)) {
+                Outcome::Reply(r) => {
+                    prop_assert!(r.status >= 200 && r.status < 600);
+                    prop_assert!(!r.set_cookies().any(|c| c.starts_with("__Host-vipps-session=") && !c.contains("Max-Age=0")), "no session from garbage");
+                    prop_assert!(!r.body.contains("\"access_token\""), "no bearer from garbage");
+                }
+                Outcome::Forward(crate::policy::forward::Forward { user, .. }) => prop_assert!(user.is_none()),
+            }
+        }
+        prop_assert_eq!(p.count(crate::testkit::TOKEN_URL), 0);
+    }
+
+    #[test]
     fn fuzz_accept_language(header in prop_oneof![any_text(), "([a-zA-Z*-]{0,12}(;q=[0-9.]{0,6})?, ?){0,40}"], html in any::<bool>()) {
         for brand in [crate::pages::Brand::Vipps, crate::pages::Brand::MobilePay] {
             let look = crate::pages::Look::negotiate(Some(&header), brand);

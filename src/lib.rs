@@ -55,3 +55,5 @@ mod rules_tests;
 pub mod testkit;
 #[cfg(test)]
 mod webhook_tests;
+#[cfg(test)]
+mod apps_tests;

@@ -51,6 +51,11 @@ pub trait Platform {
     async fn sleep(&self, ms: u64);
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn kv_put(&self, key: &str, value: String, ttl_secs: u64) -> Result<(), StoreError>;
+    /// Deletes a key (a single-use record once used). Platforms without KV answer an error.
+    async fn kv_delete(&self, key: &str) -> Result<(), StoreError> {
+        let _ = key;
+        Err(StoreError("no KV delete on this platform".into()))
+    }
     /// A file of the static assets (an operator's page template): `Ok(None)` when there is no
     /// such file. Read with a cap of [`crate::pages::template::MAX_TEMPLATE`] + 1 bytes.
     async fn asset(&self, path: &str) -> Result<Option<Vec<u8>>, String> {

@@ -28,6 +28,11 @@ pub enum Route {
     Jwks,
     /// `POST {prefix}/ciba/start|poll|user-exists`, when `CIBA_API_KEYS` is set.
     Ciba(crate::flows::ciba::Op),
+    /// `POST {prefix}/login/confirm`: a login that came back without the login cookie is
+    /// confirmed (`LOGIN_FLOWS` has `automatic_return`).
+    LoginConfirm,
+    /// `POST {prefix}/app/start|token|logout`, when `LOGIN_FLOWS` has an app flow.
+    App(crate::flows::app::Op),
     /// Under the auth prefix but not a route.
     NotFound,
     /// Anyone may see it; forwarded with the user when there is a session.
@@ -86,8 +91,9 @@ impl Spec {
 const NAVIGATION: &[&str] = &["accept", "sec-fetch-mode", "accept-language"];
 const WITH_SESSION: &[&str] = &["cookie", "accept", "sec-fetch-mode", "accept-language"];
 /// A route front ends call with credentials: the session, and what CORS reads.
+/// `authorization`: a native app's bearer session (read only when app logins are on).
 const CORS_WITH_SESSION: &[&str] =
-    &["cookie", "accept", "sec-fetch-mode", "accept-language", "origin", "access-control-request-method"];
+    &["cookie", "accept", "sec-fetch-mode", "accept-language", "origin", "access-control-request-method", "authorization"];
 
 impl Route {
     pub fn spec(self) -> &'static Spec {
@@ -133,6 +139,21 @@ impl Route {
                 methods: &["POST"],
                 body_cap: Some(crate::flows::ciba::MAX_BODY),
                 headers: &["authorization"],
+                errors: Errors::Json,
+                cors: false,
+            },
+            Route::LoginConfirm => &Spec {
+                methods: &["POST"],
+                body_cap: None,
+                headers: &["cookie", "accept-language", "origin", "sec-fetch-site"],
+                errors: Errors::Page,
+                cors: false,
+            },
+            // Native apps: JSON in and out, no cookies.
+            Route::App(_) => &Spec {
+                methods: &["POST"],
+                body_cap: Some(crate::flows::app::MAX_BODY),
+                headers: &["authorization", "content-type"],
                 errors: Errors::Json,
                 cors: false,
             },
@@ -202,6 +223,10 @@ pub fn route(config: &Config, path: &CanonicalPath) -> Route {
                 "/ciba/start" if config.ciba.is_some() => Route::Ciba(crate::flows::ciba::Op::Start),
                 "/ciba/poll" if config.ciba.is_some() => Route::Ciba(crate::flows::ciba::Op::Poll),
                 "/ciba/user-exists" if config.ciba.is_some() => Route::Ciba(crate::flows::ciba::Op::UserExists),
+                "/login/confirm" if config.apps.allows(crate::config::apps::Flow::AutomaticReturn) => Route::LoginConfirm,
+                "/app/start" if config.apps.apps_enabled() => Route::App(crate::flows::app::Op::Start),
+                "/app/token" if config.apps.apps_enabled() => Route::App(crate::flows::app::Op::Token),
+                "/app/logout" if config.apps.apps_enabled() => Route::App(crate::flows::app::Op::Logout),
                 _ => match (rest.strip_prefix(WEBHOOK_PATH), &config.consent) {
                     // Constant-time: the secret segment is the webhook's only credential.
                     (Some(given), Some(w)) if w.secrets.iter().any(|s| crate::util::ct_eq(given.as_bytes(), s.expose().as_bytes())) => {

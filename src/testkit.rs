@@ -297,6 +297,7 @@ pub struct Counts {
     pub other: u64,
     pub kv_get: u64,
     pub kv_put: u64,
+    pub kv_delete: u64,
 }
 
 impl Counts {
@@ -313,6 +314,7 @@ impl Counts {
             other: self.other - b.other,
             kv_get: self.kv_get - b.kv_get,
             kv_put: self.kv_put - b.kv_put,
+            kv_delete: self.kv_delete - b.kv_delete,
         }
     }
     pub fn plus(&self, b: &Counts) -> Counts {
@@ -325,11 +327,12 @@ impl Counts {
             other: self.other + b.other,
             kv_get: self.kv_get + b.kv_get,
             kv_put: self.kv_put + b.kv_put,
+            kv_delete: self.kv_delete + b.kv_delete,
         }
     }
     pub fn to_json(&self) -> Value {
         json!({"discovery": self.discovery, "jwks": self.jwks, "token": self.token, "userinfo": self.userinfo,
-            "backchannel": self.backchannel, "other": self.other, "subrequests": self.subrequests(), "kv_get": self.kv_get, "kv_put": self.kv_put})
+            "backchannel": self.backchannel, "other": self.other, "subrequests": self.subrequests(), "kv_get": self.kv_get, "kv_put": self.kv_put, "kv_delete": self.kv_delete})
     }
     fn subrequest(&mut self, url: &str) {
         *match url {
@@ -481,6 +484,15 @@ impl Platform for FakePlatform {
         }
         self.kv_expires.borrow_mut().insert(key.to_string(), self.now() + ttl_secs);
         self.kv.borrow_mut().insert(key.to_string(), value);
+        Ok(())
+    }
+    async fn kv_delete(&self, key: &str) -> Result<(), StoreError> {
+        self.counts.borrow_mut().kv_delete += 1;
+        if self.kv_broken.get() {
+            return Err(StoreError("kv down".into()));
+        }
+        self.kv_expires.borrow_mut().remove(key);
+        self.kv.borrow_mut().remove(key);
         Ok(())
     }
     async fn asset(&self, path: &str) -> Result<Option<Vec<u8>>, String> {

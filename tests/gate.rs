@@ -287,6 +287,8 @@ fn header_variants(w: &Worker, o: &NaiveOrigin, session: &str, sub: &str) {
         ("`Vipps-Login-Sub: attacker` twice", &[("Vipps-Login-Sub", "attacker"), ("Vipps-Login-Sub", "attacker")]),
         ("`Vipps-Login-Sub: attacker, other`", &[("Vipps-Login-Sub", "attacker, other")]),
         ("`Vipps-Login-Email: a@b`", &[("Vipps-Login-Email", "a@b")]),
+        // A native app's bearer session token is ours, like our cookies: never forwarded.
+        ("`Authorization: Bearer vel_…` (our bearer token's shape)", &[("Authorization", "Bearer vel_v1.attacker.mac")]),
     ];
     // Binary, larger than one read: it must arrive byte for byte.
     let post_body: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(7).wrapping_add(i >> 8) % 256) as u8).collect();

@@ -31,6 +31,8 @@ mod tests_consent;
 mod tests_flows;
 #[cfg(test)]
 mod tests_hostile;
+#[cfg(test)]
+mod tests_apps;
 
 use std::io::Write;
 use std::process::ExitCode;

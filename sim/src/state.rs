@@ -34,6 +34,8 @@ pub struct PendingLogin {
     pub step_up: bool,
     /// `market`: NO, DK, FI or SE (the page's theme), when given and valid.
     pub market: Option<String>,
+    /// `requested_flow` and the app parameters (see `endpoints::app_flows`).
+    pub app: crate::endpoints::app_flows::AppFlow,
 }
 
 /// What an authorization code stands for.
@@ -155,6 +157,9 @@ pub struct Store {
     pub consents: BTreeMap<(String, String), Consent>,
     /// CIBA logins by `auth_req_id`; kept a minute past expiry so a late poll gets `expired_token`.
     pub ciba: BTreeMap<String, CibaRequest>,
+    /// `app_to_app` logins approved in the app, waiting for their `resume_uri`: the final
+    /// redirect and when it was made.
+    pub resumes: HashMap<String, (String, u64)>,
 }
 
 impl Store {
@@ -166,6 +171,7 @@ impl Store {
         self.used_codes.retain(|_, u| now < u.forget_at);
         self.access_tokens.retain(|_, t| now < t.expires_at);
         self.ciba.retain(|_, c| now < c.expires_at.saturating_add(60));
+        self.resumes.retain(|_, (_, at)| now < at.saturating_add(PENDING_LOGIN_TTL));
     }
 }
 

@@ -5,6 +5,7 @@
 //! public interface documented in the README.
 
 pub mod access;
+pub mod apps;
 pub mod backend;
 pub mod ciba;
 pub mod consent;
@@ -64,6 +65,8 @@ pub struct Config {
     pub login_options: login_options::LoginOptionsConfig,
     /// The login hook to the merchant's backend, when `LOGIN_HOOK_URL` is set.
     pub hook: Option<HookConfig>,
+    /// Logins from apps and automatic return (`LOGIN_FLOWS`, `APP_URIS`): off when empty.
+    pub apps: apps::AppsConfig,
 }
 
 /// Is this host loopback? Plain http is allowed only there (the simulator, local development).
@@ -105,13 +108,14 @@ impl Config {
         let identity = identity::parse(&mut r, session.as_ref().map(|s| s.claims.as_slice()));
         let pages = pages::parse(&mut r);
         let login_options = login_options::parse(&mut r, &gate);
+        let apps = apps::parse(&mut r, session.as_ref().map_or(86_400, |s| s.ttl));
         if let Some(v) = &vipps {
             check_callback_path(&mut r, v.redirect_uri.url().path(), &gate);
             access::check_scope(&mut r, &access, &v.scope);
         }
         match (vipps, session) {
             (Some(vipps), Some(session)) if r.problems.is_empty() => {
-                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, login_options, hook })
+                Ok(Config { vipps, session, gate, access, front_end, backend, upstream, consent, identity, pages, ciba, login_options, hook, apps })
             }
             _ if !r.problems.is_empty() => Err(ConfigErrors(r.problems)),
             _ => Err(ConfigErrors(vec![Problem { var: "config", message: "incomplete".into() }])),
@@ -154,7 +158,10 @@ impl Config {
 fn check_callback_path(r: &mut Reader, path: &str, gate: &GateConfig) {
     let Ok(canonical) = CanonicalPath::parse(path) else { return };
     let prefix = gate.auth_prefix.as_str();
-    let ours = ["/login", "/register", "/session", "/logout", "/logged-out", "/health", "/jwks.json"].iter().any(|route| path == format!("{prefix}{route}"))
+    let ours = ["/login", "/register", "/session", "/logout", "/logged-out", "/health", "/jwks.json", "/login/confirm"]
+        .iter()
+        .any(|route| path == format!("{prefix}{route}"))
+        || path.starts_with(&format!("{prefix}/app/"))
         || path.starts_with(&format!("{prefix}{CIBA_PATH}"))
         || path.starts_with(&format!("{prefix}{}", WEBHOOK_PATH.trim_end_matches('/')));
     let shadows = path == "/" || gate.public_paths.iter().any(|p| p.matches(&canonical));

@@ -107,6 +107,11 @@ impl Platform for EdgePlatform<'_> {
             .map_err(|e| StoreError(e.to_string()))
     }
 
+    async fn kv_delete(&self, key: &str) -> Result<(), StoreError> {
+        let kv = self.env.kv(KV_BINDING).map_err(|e| StoreError(e.to_string()))?;
+        kv.delete(key).await.map_err(|e| StoreError(e.to_string()))
+    }
+
     async fn asset(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
         super::convert::asset(self.env, path).await
     }

@@ -26,6 +26,10 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
         Ok(params) => params,
         Err(e) => return Answer::reply(Err(e)),
     };
+    // Logins kept server-side (automatic return, native apps): see super::stored_login.
+    if let Some(answer) = super::stored_login::run(ctx, &params).await {
+        return answer;
+    }
     // Login from phone number finished in the phone's browser: a code and no state.
     if params.state.is_none() && config.ciba.as_ref().is_some_and(|c| c.login_to_webpage) {
         return super::ciba_redirect::run(ctx, params).await;

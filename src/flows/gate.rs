@@ -13,7 +13,7 @@ use crate::router::Route;
 use crate::session::Session;
 
 pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, route: Route) -> Answer {
-    let current = ctx.state.revocations.current_session(ctx.p, ctx.config, &ctx.req.cookie_header()).await;
+    let current = super::app::current_session(ctx).await;
     let protected = matches!(route, Route::Protected | Route::ProtectedApi);
     let result = match (current.session, protected) {
         (Some(s), true) => admitted(ctx, &path, &s).and_then(|()| {

@@ -14,6 +14,10 @@ use crate::session::TransactionCookie;
 use crate::util::b64url;
 
 pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
+    // `?flow=automatic_return` (when LOGIN_FLOWS allows it): see super::auto_return.
+    if let Some(flow) = super::auto_return::requested(ctx) {
+        return super::auto_return::start(ctx, &flow).await;
+    }
     start(ctx, false).await
 }
 

@@ -3,6 +3,8 @@
 //! whatever the outcome. Errors are returned, never rendered here: [`crate::respond`] does
 //! that, once.
 
+pub mod app;
+pub mod auto_return;
 pub mod callback;
 pub mod ciba;
 pub mod ciba_redirect;
@@ -19,6 +21,7 @@ pub mod login_variants;
 mod login_variants_tests;
 pub mod logout;
 pub mod session;
+pub mod stored_login;
 
 use crate::config::Config;
 use crate::error::Error;
@@ -41,6 +44,8 @@ pub struct IsolateState {
     pub assertions: Assertions,
     /// Operators' page templates, read at first use.
     pub templates: Templates,
+    /// When this isolate last checked each bearer session against KV.
+    pub bearers: crate::session::bearer::Bearers,
 }
 
 /// What a flow works with.

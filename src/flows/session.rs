@@ -5,7 +5,7 @@ use crate::http::Reply;
 use crate::platform::Platform;
 
 pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
-    let current = ctx.state.revocations.current_session(ctx.p, ctx.config, &ctx.req.cookie_header()).await;
+    let current = super::app::current_session(ctx).await;
     let reply = match current.session {
         Some(s) => Reply::json(200, &s.to_json()),
         // Polled by front ends: not worth an error log line per call.

@@ -11,6 +11,7 @@
 //! hover effect, at least as large as the buttons next to it, black in high-contrast mode.
 //! It only ever starts a login; other actions (log out, back) are neutral buttons.
 
+pub mod confirm;
 pub mod lang;
 pub mod store;
 pub mod template;

@@ -282,7 +282,13 @@ impl Msg {
             MethodNotAllowed => Msg::MethodNotAllowed,
             PathRefused | RequestInvalid => Msg::BadAddress,
             BackendUnavailable => Msg::SiteDown,
-            Internal => Msg::Internal,
+            Internal | LoginStoreFailed => Msg::Internal,
+            FlowNotAllowed => Msg::BadAddress,
+            StoredStateUnknown | AppHandoffUnknown => Msg::AnswerUsed,
+            AppHandoffExpired => Msg::Expired,
+            ConfirmInvalid => Msg::NotStarted,
+            AppBadRequest | AppUriRefused | AppVerifierMismatch => Msg::ApiRefused,
+            BearerInvalid => Msg::LoginRequired,
         }
     }
 

@@ -64,12 +64,16 @@ pub fn strip_own_cookies(cookie_header: &str) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 
-/// The headers the backend receives: the client's, minus reserved names and the Worker's
-/// cookies, plus the Worker's identity headers.
+/// The headers the backend receives: the client's, minus reserved names, the Worker's
+/// cookies and its bearer session token, plus the Worker's identity headers.
 pub fn request_headers(incoming: impl IntoIterator<Item = (String, String)>, identity: &[(String, String)]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (name, value) in incoming {
         if is_reserved_header(&name) {
+            continue;
+        }
+        // A native app's bearer session is ours, like our cookies: never the origin's to read.
+        if name.eq_ignore_ascii_case("authorization") && crate::session::bearer::token_in(Some(&value)).is_some() {
             continue;
         }
         if name.eq_ignore_ascii_case("cookie") {

@@ -86,12 +86,34 @@ impl Revocations {
         if !config.session.end_on_logout || s.sid().is_empty() {
             return Ok(());
         }
-        let handle = sid_handle(s.sid());
+        self.end_session_until(p, s.sid(), s.ends_at(config)).await
+    }
+
+    /// Ends the session `sid`, which would end by itself at `ends_at` (a cookie's idle end, a
+    /// bearer session's expiry): here at once, elsewhere at its next check.
+    pub(crate) async fn end_session_until<P: Platform>(&self, p: &P, sid: &str, ends_at: u64) -> Result<(), StoreError> {
+        let handle = sid_handle(sid);
         let now = p.now();
-        self.ended.keep_max(s.sid().to_string(), now);
+        self.ended.keep_max(sid.to_string(), now);
         // Kept until the session would have ended anyway.
-        let ttl = s.ends_at(config).saturating_sub(now).saturating_add(60).max(60);
+        let ttl = ends_at.saturating_sub(now).saturating_add(60).max(60);
         p.kv_put(&ended_key(&handle), now.to_string(), ttl).await
+    }
+
+    /// Whether a session that carries no check time of its own (a bearer session: it is never
+    /// re-issued) is still valid. `checked_at` is when this isolate last asked KV about it;
+    /// the answer says when it asked now, if it did.
+    pub(crate) async fn still_valid<P: Platform>(&self, p: &P, config: &Config, s: Session, checked_at: Option<u64>) -> (Option<Session>, Option<u64>) {
+        let now = p.now();
+        let s = match checked_at {
+            Some(t) => s.checked(t),
+            None => s,
+        };
+        match self.check(p, config, s, now).await {
+            Checked::Ended => (None, None),
+            Checked::Kept(s) => (Some(s), None),
+            Checked::Rechecked(s) => (Some(s), Some(now)),
+        }
     }
 
     /// Ends every session of this session's user that began up to now ("log out everywhere").

@@ -80,6 +80,16 @@ impl LoginTransaction {
     }
 }
 
+impl LoginTransaction {
+    /// A transaction kept server-side ([`super::stored_tx`]): found by its `state` in KV and
+    /// deleted there, the only way such a login can be finished.
+    pub(in crate::session) fn from_store(state: String, nonce: String, code_verifier: Secret, return_to: SafeReturnPath) -> Self {
+        // The login variants (silent, step-up, market...) are the browser login route's: a
+        // stored login asks for none of them.
+        LoginTransaction { state, nonce, code_verifier, return_to, options: LoginOptions::default() }
+    }
+}
+
 /// PKCE verifier for `state`: 43 base64url chars = 256 bits (RFC 7636 §4.1).
 fn derive_verifier(key: &[u8; 32], state: &str) -> Secret {
     Secret::new(b64url(&hmac_sha256(key, &[b"pkce-verifier\0", state.as_bytes()])))

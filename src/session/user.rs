@@ -242,6 +242,23 @@ impl Session {
         self
     }
 
+    /// The signed payload of a bearer session ([`super::bearer`]): the cookie's own fields.
+    pub(crate) fn to_payload(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.0).unwrap_or_default()
+    }
+
+    /// A session from a payload whose MAC the caller verified (expiry is the caller's to check).
+    pub(crate) fn from_verified_payload(bytes: &[u8]) -> Option<Session> {
+        let p: Payload = serde_json::from_slice(bytes).ok()?;
+        (!p.sub.is_empty()).then_some(Session(p))
+    }
+
+    /// The same session, ending at `exp` at the latest.
+    pub(crate) fn ending_by(mut self, exp: u64) -> Session {
+        self.0.exp = self.0.exp.min(exp);
+        self
+    }
+
     /// The JSON `GET /auth/session` answers.
     pub fn to_json(&self) -> Value {
         let mut m = self.0.claims.clone();

@@ -127,6 +127,18 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
         }
     };
 
+    // The app flows' own parameters (app_flows.rs).
+    let app = match super::app_flows::from_authorize(
+        params.get_nonempty("requested_flow"),
+        params.get_nonempty("app_callback_uri"),
+        params.get_nonempty("final_redirect_is_app"),
+        client,
+        challenge.as_ref(),
+    ) {
+        Ok(a) => a,
+        Err((error, description)) => return fail(error, &description),
+    };
+
     // A simulated refusal (`authorize_error`): temporarily_unavailable, or an undocumented one.
     let simulated = sim.update_settings_and_keys(|s, _| {
         let e = s.authorize_error.as_mut()?;
@@ -152,6 +164,7 @@ pub fn authorize(sim: &Sim, req: &Request) -> Response {
         nonce: nonce.map(str::to_string),
         challenge,
         created_at: sim.now(),
+        app,
         app_auth,
         step_up: params.get("step_up") == Some("true"),
         market: params
@@ -288,7 +301,10 @@ fn grant_code(sim: &Sim, pending: PendingLogin, user: &User, remember: bool) -> 
     if let Some(iss) = &iss {
         params.push(("iss", iss));
     }
-    let location = append_query(&pending.redirect_uri, &params);
+    let location = match super::app_flows::after_approval(sim, &mut store, &pending.app, &pending.state, append_query(&pending.redirect_uri, &params)) {
+        Ok(l) => l,
+        Err(response) => return response,
+    };
     // Confirming is consenting: Vipps remembers it for the next login.
     let consent = store
         .consents
@@ -338,18 +354,32 @@ fn grant_code(sim: &Sim, pending: PendingLogin, user: &User, remember: bool) -> 
     }
 }
 
-/// `POST .../oauth2/auth/cancel` (form `req`): the user cancels; Vipps answers `access_denied`.
+/// `POST .../oauth2/auth/cancel` (form `req`, optional `error`): the user cancels (Vipps answers
+/// `access_denied`), or the login ends with another documented redirect error
+/// (`outdated_app_version`, `wrong_challenge`, `unknown_reject_reason`, ...). An `app_to_app`
+/// login's error goes to its app callback URI, in the docs' malformed form.
 pub fn cancel(sim: &Sim, req: &Request) -> Response {
     let form = req.form_params();
+    let error = match form.get_nonempty("error") {
+        None => "access_denied",
+        Some(e) => match super::app_flows::REDIRECT_ERRORS.iter().find(|k| **k == e) {
+            Some(k) => k,
+            None => return error_page("Unknown error to answer with"),
+        },
+    };
     let Some(pending) = form
         .get("req")
         .and_then(|id| sim.store().pending.remove(id))
     else {
         return error_page("This login request is unknown, already used or has expired");
     };
+    if let Some(location) = super::app_flows::error_to_app(&pending.app, &pending.state, error) {
+        return Response::redirect(&location);
+    }
+    let description = if error == "access_denied" { "User cancelled the login" } else { "The login was not completed in the app" };
     let mut params = vec![
-        ("error", "access_denied"),
-        ("error_description", "User cancelled the login"),
+        ("error", error),
+        ("error_description", description),
         ("state", &pending.state),
     ];
     let iss = iss_param(sim);

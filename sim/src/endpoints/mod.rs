@@ -1,6 +1,7 @@
 //! Routing: one function per endpoint, each in the module named after its protocol step.
 //! Paths mirror Vipps' exactly.
 
+pub mod app_flows;
 pub mod authorize;
 pub mod ciba;
 pub mod client_auth;
@@ -36,6 +37,7 @@ pub fn handle(sim: &Sim, req: &Request) -> Response {
         AUTHORIZE_PATH => (Some(Endpoint::Authorize), &["GET"], authorize::authorize),
         CONFIRM_PATH => (Some(Endpoint::Confirm), &["POST"], authorize::confirm),
         CANCEL_PATH => (Some(Endpoint::Cancel), &["POST"], authorize::cancel),
+        app_flows::RESUME_PATH => (None, &["GET"], app_flows::resume),
         TOKEN_PATH => (Some(Endpoint::Token), &["POST"], token::token),
         USERINFO_PATH => (Some(Endpoint::Userinfo), &["GET"], userinfo::userinfo),
         ciba::BACKCHANNEL_PATH => (Some(Endpoint::Backchannel), &["POST"], ciba::backchannel),
