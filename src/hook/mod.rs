@@ -52,6 +52,8 @@ pub enum Flow {
     Ciba,
     /// Login from phone number finished in the phone's browser (`login_to_webpage`).
     CibaRedirect,
+    /// A native app's login (`app_to_app_v2`, `app_to_app`), handed to the app.
+    App,
 }
 
 impl Flow {
@@ -60,6 +62,7 @@ impl Flow {
             Flow::Browser => "browser",
             Flow::Ciba => "ciba",
             Flow::CibaRedirect => "ciba_redirect",
+            Flow::App => "app",
         }
     }
 }
