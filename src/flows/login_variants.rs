@@ -167,6 +167,28 @@ pub async fn instead_of_error<P: Platform>(
     None
 }
 
+/// A silent attempt that failed after the provider's answer or before it (Vipps unreachable, a
+/// token refused, no in-app confirmation or an old `auth_time` for the page): the page gets the
+/// marker and the backoff cookie instead of an error page, and no session. `login_required`
+/// when the token could not show what the page needs (the user must act), `silent_failed`
+/// otherwise. The error is logged here with its code, as respond.rs would. `None` when the
+/// attempt was not silent.
+pub fn instead_of_failure<P: Platform>(ctx: &Ctx<'_, P>, silent: bool, return_to: &SafeReturnPath, e: &Error) -> Option<Reply> {
+    if !silent {
+        return None;
+    }
+    let outcome = match e.code {
+        Code::IdTokenAcrMissing | Code::IdTokenAcrMismatch | Code::IdTokenAuthTooOld => SilentOutcome::LoginRequired,
+        _ => SilentOutcome::Failed,
+    };
+    let level = if outcome == SilentOutcome::Failed { Level::Warn } else { Level::Info };
+    ctx.p.log(level, e.code.as_str(), &format!("{} (a silent attempt: back to the page with {MARKER}={})", e.detail, outcome.as_str()));
+    let to = return_to.with_query_param(MARKER, outcome.as_str());
+    let reply = Reply::redirect(303, to.as_str());
+    let backoff = ctx.config.login_options.silent_backoff;
+    Some(if backoff > 0 { reply.with_cookie(cookie::set_cookie(SILENT_COOKIE, outcome.as_str(), backoff)) } else { reply })
+}
+
 /// A new login with `options` to `return_to`: a fresh state in this browser's transaction and
 /// the `302` to Vipps (as `/auth/login` does).
 async fn restart<P: Platform>(ctx: &Ctx<'_, P>, tx: &mut TransactionCookie, return_to: &SafeReturnPath, options: LoginOptions) -> Result<Reply, Error> {
