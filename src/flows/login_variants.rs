@@ -71,10 +71,10 @@ pub fn requested_market(config: &crate::config::Config, req: &crate::http::Incom
     Market::parse(&m).filter(|m| config.login_options.markets.contains(m))
 }
 
-/// The step-up requirements of the page a login returns to (same-origin paths only).
-fn requirement_of(config: &crate::config::Config, return_to: &SafeReturnPath) -> crate::policy::step_up::Requirement {
-    let raw = return_to.as_str();
-    if config.login_options.step_up.is_empty() || !raw.starts_with('/') {
+/// The step-up requirements of a same-origin path (with or without its query); nothing for
+/// anything else.
+fn requirement_of(config: &crate::config::Config, raw: &str) -> crate::policy::step_up::Requirement {
+    if config.login_options.step_up.is_empty() || !raw.starts_with('/') || raw.starts_with("//") {
         return Default::default();
     }
     let path = raw.split(['?', '#']).next().unwrap_or("/");
@@ -97,7 +97,14 @@ pub fn requested<P: Platform>(ctx: &Ctx<'_, P>, return_to: &SafeReturnPath, regi
     if market.is_none() && query(ctx, "market").is_some() {
         ctx.p.log(Level::Info, "login.market_refused", "market is not one of VIPPS_MARKETS; using the configured market");
     }
-    let need = requirement_of(config, return_to);
+    // What the page needs, and what `step_up_for` names: a same-origin path (an API path a
+    // front end on another origin was refused with `session.step_up_required`) whose
+    // requirements are added. Requirements only add up: a login never asks for less than its
+    // return path needs.
+    let mut need = requirement_of(config, return_to.as_str());
+    if let Some(extra) = query(ctx, "step_up_for") {
+        need = need.and(requirement_of(config, &extra));
+    }
     Ok(LoginOptions {
         silent,
         register,

@@ -447,3 +447,31 @@ fn a_token_without_auth_time_never_counts_as_recent() {
         assert_eq!((r.status, r.header("location")), (302, Some("/auth/login?return_to=%2Frecent%2Fx")), "{hostile:?}: let in as recent");
     }
 }
+
+#[test]
+fn step_up_for_adds_an_api_paths_requirements_to_a_front_end_login() {
+    let app = app_with(&[BANK, ("API_PATHS", "/bank/api/*"), ("CORS_ORIGINS", "https://app.example")]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=a&state={}", q["state"])).status, 303);
+    assert_eq!(json_get(&app, &p, &jar, "https://shop.example/bank/api/x").status, 401);
+    // A front end on another origin returns to its own page: no requirement of its own.
+    let q = login_with(&app, &p, &mut jar, "return_to=https%3A%2F%2Fapp.example%2Fpay");
+    assert!(!q.contains_key("acr_values"));
+    // With step_up_for the login asks for what the API path needs, and returns to the front end.
+    let q = login_with(&app, &p, &mut jar, "return_to=https%3A%2F%2Fapp.example%2Fpay&step_up_for=%2Fbank%2Fapi%2Fx");
+    assert_eq!(q["acr_values"], APP_AUTH);
+    *p.idp.id_token_claims.borrow_mut() = Box::new(|c| c["acr"] = json!(APP_AUTH));
+    let r = finish(&app, &p, &mut jar, &format!("code=b&state={}", q["state"]));
+    assert_eq!((r.status, r.header("location")), (303, Some("https://app.example/pay")), "{}", r.body);
+    assert!(forwarded(&block_on(app.handle(&p, &IncomingRequest::get("https://shop.example/bank/api/x").unwrap().with_header("cookie", &jar.header()).with_header("accept", "application/json")))));
+    // step_up_for only adds: a path with no rule, another origin, or garbage asks for nothing
+    // more, and never less than the return path needs.
+    for extra in ["%2Fopen", "https%3A%2F%2Fevil.example%2Fbank%2Fapi%2Fx", "%2F%2Fevil.example%2Fbank%2Fapi%2Fx", "%2Fbank%2F..%2Fbank%2Fapi%2Fx", ""] {
+        let q = login_with(&app, &p, &mut jar, &format!("return_to=%2F&step_up_for={extra}"));
+        assert!(!q.contains_key("acr_values"), "{extra}");
+        let q = login_with(&app, &p, &mut jar, &format!("return_to=%2Fbank%2Fpay&step_up_for={extra}"));
+        assert_eq!(q["acr_values"], APP_AUTH, "{extra}");
+    }
+}
