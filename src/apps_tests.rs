@@ -432,3 +432,28 @@ fn kv_costs_are_what_the_readme_says() {
     assert_eq!(app_token(&app, &p, json!({"handoff": handoff_from(&r), "code_verifier": VERIFIER})).status, 200);
     assert_eq!(kv(&p.counts().minus(&c2)), (1, 0, 1));
 }
+
+/// The login hook runs on every login (README, "Login hook"; issue 13: "every flow"): a native
+/// app's login and an automatic return are logins too. With a backend that does not allow
+/// (here it answers 404: a failure, and LOGIN_HOOK_ON_ERROR is deny), neither hands out a
+/// session, and the backend was asked.
+#[test]
+fn the_login_hook_decides_app_and_automatic_return_logins_too() {
+    const HOOK: &str = "https://crm.example/vipps/login";
+    let hook = [("LOGIN_HOOK_URL", HOOK), ("LOGIN_HOOK_KEYS", "k1:0123456789abcdef0123456789abcdef")];
+    let asked = |p: &FakePlatform| p.requests.borrow().iter().filter(|r| r.url == HOOK).count();
+
+    let app = app_with(&[APPS, &hook].concat());
+    let p = FakePlatform::default();
+    let q = app_login(&app, &p, json!({}));
+    let r = callback(&app, &p, &mut Jar::default(), &format!("code=c&state={}", q["state"]));
+    assert!(!r.header("location").is_some_and(|l| l.contains("handoff=")), "a hand-off without the hook: {:?} {}", r.header("location"), r.body);
+    assert_eq!(asked(&p), 1, "the backend was not asked");
+
+    let app = app_with(&[AUTO, &hook].concat());
+    let p = FakePlatform::default();
+    let q = start_auto(&app, &p, &mut Jar::default(), "/private/x");
+    let r = callback(&app, &p, &mut Jar::default(), &format!("code=c&state={}", q["state"]));
+    assert!(!has_session_cookie(&r) && !r.body.contains("Continue as"), "{}", r.body);
+    assert_eq!(asked(&p), 1, "the backend was not asked");
+}

@@ -121,6 +121,9 @@ pub enum Code {
     CibaUnknownLogin,
     /// A started login could not be recorded (KV): it could not be finished.
     CibaStoreFailed,
+    /// `login_to_webpage`: too many callbacks without `state` failed in this isolate in the last
+    /// minute; no token request was made for this one.
+    CibaCallbackThrottled,
     // The login hook (the merchant's backend)
     /// The backend answered `{"allow": false}`: no session.
     HookDenied,
@@ -155,7 +158,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 87] = {
+    pub const ALL: [Code; 88] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -172,7 +175,7 @@ impl Code {
             CibaBadBindingMessage, CibaBadExpiry, CibaBadScope, CibaBadHandle, CibaForeignHandle, CibaTooEarly,
             CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
             IdTokenAcrMissing, IdTokenAcrMismatch, IdTokenAuthTooOld, StepUpRequired,
-            HookDenied, HookUnavailable, HookBadResponse, CibaUnknownLogin, CibaStoreFailed,
+            HookDenied, HookUnavailable, HookBadResponse, CibaUnknownLogin, CibaStoreFailed, CibaCallbackThrottled,
             FlowNotAllowed, StoredStateUnknown, LoginStoreFailed, ConfirmInvalid, AppBadRequest, AppUriRefused,
             AppHandoffUnknown, AppHandoffExpired, AppVerifierMismatch, BearerInvalid,
         ]
@@ -253,6 +256,7 @@ impl Code {
             CibaUnsupported => "ciba.unsupported",
             CibaRejected => "ciba.rejected",
             CibaUnknownLogin => "ciba.unknown_login",
+            CibaCallbackThrottled => "ciba.callback_throttled",
             CibaStoreFailed => "ciba.store_failed",
             HookDenied => "hook.denied",
             HookUnavailable => "hook.unavailable",
@@ -302,6 +306,7 @@ impl Code {
             CibaTooEarly | CibaRateLimited => 429,
             CibaUnsupported | CibaRejected => 502,
             CibaUnknownLogin => 400,
+            CibaCallbackThrottled => 429,
             CibaStoreFailed => 503,
             HookDenied => 403,
             HookUnavailable => 503,

@@ -2,7 +2,7 @@
 //! methods, and none hands out a borrow: no `RefCell` borrow can be held across an `.await`,
 //! by construction.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -21,6 +21,28 @@ impl<T: Clone> Slot<T> {
     }
     pub fn set(&self, value: Option<T>) {
         *self.0.borrow_mut() = value;
+    }
+}
+
+/// Events counted in a fixed window of time (per isolate): a cheap rate limit.
+#[derive(Default)]
+pub struct Window {
+    start: Cell<u64>,
+    count: Cell<u32>,
+}
+
+impl Window {
+    /// Whether `max` events were already counted in the window of `secs` seconds around `now`.
+    pub fn full(&self, now: u64, secs: u64, max: u32) -> bool {
+        now < self.start.get().saturating_add(secs) && self.count.get() >= max
+    }
+    /// Counts one event, starting a new window when the last one is over.
+    pub fn note(&self, now: u64, secs: u64) {
+        if now >= self.start.get().saturating_add(secs) {
+            self.start.set(now);
+            self.count.set(0);
+        }
+        self.count.set(self.count.get().saturating_add(1));
     }
 }
 
@@ -76,5 +98,18 @@ mod tests {
         m.keep_max("c", 1);
         assert_eq!(m.get(&"a"), None, "cleared at the bound");
         assert_eq!(m.get(&"c"), Some(1));
+    }
+
+    #[test]
+    fn window_counts_per_window() {
+        let w = Window::default();
+        assert!(!w.full(1000, 60, 2));
+        w.note(1000, 60);
+        w.note(1010, 60);
+        assert!(w.full(1059, 60, 2));
+        assert!(!w.full(1060, 60, 2), "a new window");
+        w.note(1060, 60);
+        assert!(!w.full(1061, 60, 2));
+        assert!(!w.full(u64::MAX, 60, 2));
     }
 }

@@ -95,6 +95,32 @@ fn silent_login_market_and_registration() {
             }),
         ),
         (
+            "silent attempt, token too old for the page",
+            Box::new(|| {
+                // A remembered user, and a Vipps whose ID token says the authentication is a day
+                // old: the /recent/ page (max_age=300) cannot be met without the user, so the
+                // page gets the marker, never the "Recent login needed" error page.
+                let mut b = Browser::new();
+                let first = authorize_url(&mut b, &w, "/auth/login?return_to=%2F");
+                let cb = confirm(&mut b, &w, &first, true);
+                assert_eq!(b.get(&cb).status, 303);
+                b.jar.retain(|k, _| k == "vipps-sim-remember");
+                w.sim.set(json!({"mode": "auth-time-old"}));
+                let authorize = authorize_url(&mut b, &w, "/auth/login?silent=1&return_to=%2Frecent%2Fx");
+                let cb = b.get(&authorize).location.unwrap_or_default();
+                let r = b.get(&cb);
+                w.sim.reset();
+                let ok = r.status == 303 && r.location.as_deref() == Some("/recent/x?vipps_login=login_required") && !r.sets_session();
+                t.borrow_mut().row(
+                    "silent attempt, remembered user, auth_time too old for the page",
+                    "303 to the page with vipps_login=login_required, no session, no error page",
+                    &format!("{} {:?} session={}", r.status, r.location, r.sets_session()),
+                    ok,
+                );
+                assert!(ok, "{} {:?} {}", r.status, r.location, r.body);
+            }),
+        ),
+        (
             "silent attempt, not remembered",
             Box::new(|| {
                 let mut b = Browser::new();

@@ -207,3 +207,56 @@ fn a_backend_that_is_down_fails_closed_or_open_as_configured() {
     let warned = logged(&w, "hook.failed_open");
     rows.row("failing open is logged", "hook.failed_open", &warned.to_string(), warned);
 }
+
+/// A native app's login is a login too: the backend is asked (flow "app") before the hand-off,
+/// its claims reach the app's bearer session, and a deny hands nothing to the app.
+#[test]
+fn native_app_logins_ask_the_backend_too() {
+    const APP_URI: &str = "myapp://login/done";
+    const VERIFIER: &str = "hook-app-verifier-0123456789-hook-app-verifier";
+    let challenge = {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(VERIFIER.as_bytes()))
+    };
+    let mut rows = Table::new("11-hook");
+    for (mode, allowed) in [(Mode::Allow(claims()), true), (Mode::Deny, false)] {
+        let hook = HookServer::start(mode);
+        let w = Worker::start(
+            "hook-app",
+            &[
+                ("LOGIN_HOOK_URL", &hook.url()),
+                ("LOGIN_HOOK_KEYS", &format!("k2:{K2}")),
+                ("LOGIN_FLOWS", "app_to_app_v2"),
+                ("APP_URIS", APP_URI),
+            ],
+            &[],
+        );
+        let mut b = Browser::new();
+        let r = b.post_json(&w.url("/auth/app/start"), &json!({"app_uri": APP_URI, "code_challenge": challenge, "code_challenge_method": "S256"}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let authorize = serde_json::from_str::<Value>(&r.body).unwrap()["authorize_url"].as_str().unwrap().to_string();
+        let page = b.get(&authorize);
+        let p = authorize_page(&page.body);
+        let c = b.post_form(&format!("{}/access-management-1.0/access/oauth2/auth/confirm", w.sim.base), &[("req", &p.req), ("user", &p.users[0])]);
+        let r = b.get(&c.location.unwrap());
+        let asked = hook.requests();
+        let flow = asked.first().map(|r| r.json()["flow"].clone()).unwrap_or_default();
+        let handed = r.location.as_deref().is_some_and(|l| l.starts_with(&format!("{APP_URI}?handoff=")));
+        let app_claims = if handed {
+            let code = param(&r.location.clone().unwrap().replacen(APP_URI, "https://x.invalid/", 1), "handoff");
+            let ok = Browser::new().post_json(&w.url("/auth/app/token"), &json!({"handoff": code, "code_verifier": VERIFIER}));
+            serde_json::from_str::<Value>(&ok.body).unwrap_or_default()["session"]["app"].clone()
+        } else {
+            Value::Null
+        };
+        let ok = asked.len() == 1 && flow == "app" && handed == allowed && (if allowed { app_claims == claims() } else { r.location.as_deref().is_some_and(|l| l.starts_with(&format!("{APP_URI}?error=hook.denied"))) });
+        rows.row(
+            &format!("native app login, backend {}", if allowed { "allows with claims" } else { "denies" }),
+            if allowed { "asked once (flow app), hand-off, claims in the app's session" } else { "asked once (flow app), the app gets error=hook.denied, no hand-off" },
+            &format!("asked {} flow {flow} {} handoff={handed} app={app_claims}", asked.len(), r.status),
+            ok,
+        );
+        assert!(ok, "{} {:?} {} asked={} flow={flow} app={app_claims}", r.status, r.location, r.body, asked.len());
+    }
+}

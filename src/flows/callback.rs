@@ -59,10 +59,13 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
             // From here on the page the user wanted is known: a retry leads back to it.
             let wanted = txn.return_to().clone();
             let brand = txn.options().brand();
+            let silent = txn.options().silent;
             match params.provider_error() {
                 Err(e) => Err(e),
                 Ok(()) => finish(ctx, txn, params).await,
             }
+            // A silent attempt returns to its page with the marker, never an error page.
+            .or_else(|e| super::login_variants::instead_of_failure(ctx, silent, &wanted, &e).ok_or(e))
             .map_err(|e| e.wanting(&wanted).branded(brand))
         }
     };

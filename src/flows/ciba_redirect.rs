@@ -51,10 +51,27 @@ pub async fn record_start<P: Platform>(p: &P, key_name: &str, auth_req_id: &str,
         .map_err(|e| Error::new(Code::CibaStoreFailed, format!("recording a login_to_webpage start: {}", e.0)))
 }
 
+/// Failed callbacks without `state` an isolate accepts per [`FAILED_WINDOW_SECS`]: such a
+/// callback needs no cookie, so anyone can make the Worker spend a token request (with its
+/// client credentials, against Vipps' rate limits) by sending made-up codes. Beyond this many
+/// failures, further ones are refused without a call until the window ends.
+pub const MAX_FAILED_PER_WINDOW: u32 = 20;
+pub const FAILED_WINDOW_SECS: u64 = 60;
+
 /// The callback without `state`, when `CIBA_LOGIN_TO_WEBPAGE` is on.
 pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, params: CallbackParams) -> Answer {
     let landing = ctx.config.ciba.as_ref().map(|c| c.landing_page.clone());
-    let result = finish(ctx, params).await;
+    let failed = &ctx.state.failed_blind_callbacks;
+    let result = if failed.full(ctx.p.now(), FAILED_WINDOW_SECS, MAX_FAILED_PER_WINDOW) {
+        Err(Error::new(Code::CibaCallbackThrottled, "too many failed callbacks without state in this isolate; no token request made"))
+    } else {
+        let r = finish(ctx, params).await;
+        // Vipps or KV being down is not the caller's doing; everything else counts.
+        if matches!(&r, Err(e) if !e.code.is_broken()) {
+            failed.note(ctx.p.now(), FAILED_WINDOW_SECS);
+        }
+        r
+    };
     Answer::reply(match (result, landing) {
         (Err(e), Some(l)) => Err(e.wanting(&l)),
         (r, _) => r,

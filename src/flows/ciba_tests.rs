@@ -366,3 +366,28 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn made_up_codes_without_state_are_bounded_per_isolate() {
+    use crate::flows::ciba_redirect::{FAILED_WINDOW_SECS, MAX_FAILED_PER_WINDOW};
+    let (app, p) = (web_app(), Till::default());
+    // Every made-up code: a token request, refused by the ID token naming no login here.
+    *p.inner.idp.id_token_claims.borrow_mut() = Box::new(|c| c["auth_req_id"] = json!("not-ours"));
+    for _ in 0..MAX_FAILED_PER_WINDOW {
+        assert_eq!(phone_callback(&app, &p).status, 400);
+    }
+    let tokens = p.count(TOKEN_URL);
+    assert_eq!(tokens, MAX_FAILED_PER_WINDOW as usize);
+    // Beyond the bound: refused without a token request, no session, a page with the code.
+    let r = phone_callback(&app, &p);
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("ciba.callback_throttled") && cookie_pair(&r, "__Host-vipps-session").is_none());
+    assert_eq!(p.count(TOKEN_URL), tokens, "no token request once throttled");
+    assert!(p.inner.logged("ciba.callback_throttled"));
+    // The window ends: a started login finishes again.
+    p.inner.advance(FAILED_WINDOW_SECS);
+    assert_eq!(post(&app, &p, "start", Some(KEY_A), json!({"phone": "12345678", "flow": "login_to_webpage"})).0, 200);
+    *p.inner.idp.id_token_claims.borrow_mut() = Box::new(|c| c["auth_req_id"] = json!("req-1"));
+    let r = phone_callback(&app, &p);
+    assert_eq!((r.status, r.header("location")), (303, Some("/account/")), "{}", r.body);
+}

@@ -53,7 +53,11 @@ async fn begin<P: Platform>(ctx: &Ctx<'_, P>, register: bool) -> Result<Answer, 
         Ok(o) => o,
         Err(answer) => return Ok(answer),
     };
-    let disc = ctx.state.docs.discovery(p, config, &ctx.budget()).await?;
+    let disc = match ctx.state.docs.discovery(p, config, &ctx.budget()).await {
+        Ok(d) => d,
+        // A silent attempt returns to its page with the marker, never an error page.
+        Err(e) => return super::login_variants::instead_of_failure(ctx, options.silent, &return_to, &e).map(|r| Answer::reply(Ok(r))).ok_or(e),
+    };
     let mut state_bytes = [0u8; 16];
     p.fill_random(&mut state_bytes).map_err(|e| Error::new(Code::Internal, format!("random: {e}")))?;
     let state = b64url(&state_bytes);

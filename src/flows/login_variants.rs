@@ -71,10 +71,10 @@ pub fn requested_market(config: &crate::config::Config, req: &crate::http::Incom
     Market::parse(&m).filter(|m| config.login_options.markets.contains(m))
 }
 
-/// The step-up requirements of the page a login returns to (same-origin paths only).
-fn requirement_of(config: &crate::config::Config, return_to: &SafeReturnPath) -> crate::policy::step_up::Requirement {
-    let raw = return_to.as_str();
-    if config.login_options.step_up.is_empty() || !raw.starts_with('/') {
+/// The step-up requirements of a same-origin path (with or without its query); nothing for
+/// anything else.
+fn requirement_of(config: &crate::config::Config, raw: &str) -> crate::policy::step_up::Requirement {
+    if config.login_options.step_up.is_empty() || !raw.starts_with('/') || raw.starts_with("//") {
         return Default::default();
     }
     let path = raw.split(['?', '#']).next().unwrap_or("/");
@@ -97,7 +97,14 @@ pub fn requested<P: Platform>(ctx: &Ctx<'_, P>, return_to: &SafeReturnPath, regi
     if market.is_none() && query(ctx, "market").is_some() {
         ctx.p.log(Level::Info, "login.market_refused", "market is not one of VIPPS_MARKETS; using the configured market");
     }
-    let need = requirement_of(config, return_to);
+    // What the page needs, and what `step_up_for` names: a same-origin path (an API path a
+    // front end on another origin was refused with `session.step_up_required`) whose
+    // requirements are added. Requirements only add up: a login never asks for less than its
+    // return path needs.
+    let mut need = requirement_of(config, return_to.as_str());
+    if let Some(extra) = query(ctx, "step_up_for") {
+        need = need.and(requirement_of(config, &extra));
+    }
     Ok(LoginOptions {
         silent,
         register,
@@ -165,6 +172,28 @@ pub async fn instead_of_error<P: Platform>(
         return Some(Answer::reply(result).with_cookie(Some(tx.to_set_cookie(ctx.config))));
     }
     None
+}
+
+/// A silent attempt that failed after the provider's answer or before it (Vipps unreachable, a
+/// token refused, no in-app confirmation or an old `auth_time` for the page): the page gets the
+/// marker and the backoff cookie instead of an error page, and no session. `login_required`
+/// when the token could not show what the page needs (the user must act), `silent_failed`
+/// otherwise. The error is logged here with its code, as respond.rs would. `None` when the
+/// attempt was not silent.
+pub fn instead_of_failure<P: Platform>(ctx: &Ctx<'_, P>, silent: bool, return_to: &SafeReturnPath, e: &Error) -> Option<Reply> {
+    if !silent {
+        return None;
+    }
+    let outcome = match e.code {
+        Code::IdTokenAcrMissing | Code::IdTokenAcrMismatch | Code::IdTokenAuthTooOld => SilentOutcome::LoginRequired,
+        _ => SilentOutcome::Failed,
+    };
+    let level = if outcome == SilentOutcome::Failed { Level::Warn } else { Level::Info };
+    ctx.p.log(level, e.code.as_str(), &format!("{} (a silent attempt: back to the page with {MARKER}={})", e.detail, outcome.as_str()));
+    let to = return_to.with_query_param(MARKER, outcome.as_str());
+    let reply = Reply::redirect(303, to.as_str());
+    let backoff = ctx.config.login_options.silent_backoff;
+    Some(if backoff > 0 { reply.with_cookie(cookie::set_cookie(SILENT_COOKIE, outcome.as_str(), backoff)) } else { reply })
 }
 
 /// A new login with `options` to `return_to`: a fresh state in this browser's transaction and

@@ -44,6 +44,9 @@ pub struct IsolateState {
     pub assertions: Assertions,
     /// Operators' page templates, read at first use.
     pub templates: Templates,
+    /// `login_to_webpage` callbacks (no `state`) that failed lately: each costs a token request
+    /// anyone can cause, so their number is bounded (see [`ciba_redirect`]).
+    pub failed_blind_callbacks: crate::memo::Window,
     /// When this isolate last checked each bearer session against KV.
     pub bearers: crate::session::bearer::Bearers,
 }

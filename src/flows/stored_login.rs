@@ -82,13 +82,18 @@ pub async fn exchange_session<P: Platform>(ctx: &Ctx<'_, P>, disc: &Discovery, c
     // As the browser flow: what the login asked for must show in the ID token.
     let options = checked.transaction().options();
     options.check_id_token(verified.claims(), p.now())?;
+    // The merchant's backend decides these logins too, as every other (the login hook).
+    let flow = match Kind::of_state(checked.transaction().state()) {
+        Some(Kind::App) => crate::hook::Flow::App,
+        _ => crate::hook::Flow::Browser,
+    };
+    let login = crate::hook::Login { flow, sub: verified.sub(), userinfo: &info, api_key: None };
+    let app = crate::hook::run(ctx, budget, &login).await?;
     let sid = random_b64(p, 12)?;
     p.log(Level::Info, "login.ok", "");
-    Ok(Session::from_userinfo(config, verified.sub(), sid, &info, p.now()).with_login(
-        verified.claims().acr.as_deref(),
-        verified.claims().auth_time,
-        options.step_up,
-    ))
+    Ok(Session::from_userinfo(config, verified.sub(), sid, &info, p.now())
+        .with_login(verified.claims().acr.as_deref(), verified.claims().auth_time, options.step_up)
+        .with_app_claims(app))
 }
 
 /// A stored login's callback checked (provider error, `iss`, code present) and exchanged.

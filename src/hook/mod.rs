@@ -52,6 +52,8 @@ pub enum Flow {
     Ciba,
     /// Login from phone number finished in the phone's browser (`login_to_webpage`).
     CibaRedirect,
+    /// A native app's login (`app_to_app_v2`, `app_to_app`), handed to the app.
+    App,
 }
 
 impl Flow {
@@ -60,6 +62,7 @@ impl Flow {
             Flow::Browser => "browser",
             Flow::Ciba => "ciba",
             Flow::CibaRedirect => "ciba_redirect",
+            Flow::App => "app",
         }
     }
 }
@@ -336,4 +339,31 @@ mod tests {
         let big: Map<String, Value> = (0..8).map(|i| (format!("c{i}"), json!("z".repeat(200)))).collect();
         assert!(AppClaims::parse(&Value::Object(big)).unwrap_err().contains("bytes"));
     }
+
+    /// Every answer of tests/data/hook-answers.txt is a failure, never an allow with claims.
+    #[test]
+    fn answers_corpus_is_refused() {
+        let vectors: Vec<&str> = include_str!("../../tests/data/hook-answers.txt")
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .collect();
+        assert!(vectors.len() >= 45, "{}", vectors.len());
+        for body in vectors {
+            assert_eq!(process_response(&resp(200, body)).map_err(|e| e.code), Err(Code::HookBadResponse), "{body}");
+        }
+    }
+
+    /// Claims that pass (non-ASCII, a line separator, `%`) reach the origin as visible ASCII
+    /// header values only, under `Vipps-Login-App-` names.
+    #[test]
+    fn allowed_claims_cannot_inject_headers() {
+        let Verdict::Allow(c) = process_response(&resp(200, r#"{"allow":true,"claims":{"name":"Kåre\u2028Ø%0d%0a","roles":["a\u2029b"],"n":1e3}}"#)).unwrap() else { panic!() };
+        for (name, v) in c.into_map() {
+            let h = crate::config::identity::claim_header_name(&format!("app_{name}"));
+            let value = crate::policy::identity::header_value(&v);
+            assert!(h.starts_with("vipps-login-app-") && h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{h}");
+            assert!(value.bytes().all(|b| (0x20..0x7f).contains(&b)) && !value.contains("%0d%0a"), "{h}: {value}");
+        }
+    }
+
 }

@@ -80,3 +80,27 @@ mod tests {
         assert!(public_key(&[1u8; 32], &[2u8; 32]).is_none(), "not on the curve");
     }
 }
+
+#[cfg(test)]
+mod review_high_s {
+    use super::*;
+    use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
+
+    /// ES256 signatures are malleable (`s` and `n - s` both verify, RFC 7518 does not ask for
+    /// low-S). Harmless here: a token is never identified by its signature, the code behind it
+    /// is single-use, and the claims are what is checked. Pinned so a change is noticed.
+    #[test]
+    fn a_high_s_twin_verifies_and_changes_nothing_that_is_checked() {
+        let sk = SigningKey::from_slice(&[9u8; 32]).unwrap();
+        let vk = *sk.verifying_key();
+        let t = Es256.token(&Header::empty(), &Claims::new(serde_json::json!({"a": 1})), &sk).unwrap();
+        let (head, sig) = t.rsplit_once('.').unwrap();
+        let raw = crate::util::b64url_decode(sig).unwrap();
+        let s = p256::ecdsa::Signature::from_slice(&raw).unwrap();
+        let twin = p256::ecdsa::Signature::from_scalars(s.r(), -*s.s()).unwrap();
+        let forged = format!("{head}.{}", crate::util::b64url(&twin.to_bytes()));
+        assert_ne!(forged, t);
+        let ok = Es256.validator::<serde_json::Value>(&vk).validate(&UntrustedToken::new(&forged).unwrap());
+        assert!(ok.is_ok(), "p256 accepts high-S; if this changes, only this pin needs updating");
+    }
+}

@@ -141,7 +141,10 @@ impl LoginOptions {
             let now = now as i64;
             match claims.auth_time {
                 // Saturating: a hostile auth_time (i64::MIN) must not wrap into "recent".
-                Some(t) if t <= now.saturating_add(LEEWAY_SECS as i64) && now.saturating_sub(t) <= (max_age as i64).saturating_add(LEEWAY_SECS as i64) => {}
+                // Leeway for a clock ahead only: the age is measured exactly as the gate's
+                // step-up measures it (policy::step_up), else a token accepted here would be
+                // sent straight back to the login by the gate, again and again.
+                Some(t) if t <= now.saturating_add(LEEWAY_SECS as i64) && now.saturating_sub(t) <= max_age as i64 => {}
                 Some(_) => return Err(Error::new(Code::IdTokenAuthTooOld, format!("auth_time is more than {max_age} s ago (or in the future)"))),
                 None => return Err(Error::new(Code::IdTokenAuthTooOld, "auth_time missing and a maximum age applies")),
             }
@@ -205,6 +208,9 @@ mod tests {
         let fresh = LoginOptions { max_age: Some(300), ..Default::default() };
         assert!(fresh.check_id_token(&claims(json!({"auth_time": now - 300})), now).is_ok());
         assert_eq!(fresh.check_id_token(&claims(json!({"auth_time": now - 300 - LEEWAY_SECS - 1})), now).unwrap_err().code, Code::IdTokenAuthTooOld);
+        // No leeway on the age: what the callback accepts, the gate's step-up accepts too.
+        assert_eq!(fresh.check_id_token(&claims(json!({"auth_time": now - 301})), now).unwrap_err().code, Code::IdTokenAuthTooOld);
+        assert!(fresh.check_id_token(&claims(json!({"auth_time": now + LEEWAY_SECS})), now).is_ok(), "a Vipps clock ahead of ours");
         assert_eq!(fresh.check_id_token(&claims(json!({})), now).unwrap_err().code, Code::IdTokenAuthTooOld);
         for hostile in [i64::MIN, i64::MIN + 1, 0, -1, i64::MAX] {
             assert_eq!(fresh.check_id_token(&claims(json!({"auth_time": hostile})), now).unwrap_err().code, Code::IdTokenAuthTooOld, "{hostile}");

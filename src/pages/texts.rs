@@ -276,6 +276,8 @@ impl Msg {
             CibaUnsupported | CibaRejected => Msg::BadAnswer,
             HookDenied => Msg::LoginRefused,
             CibaUnknownLogin => Msg::PhoneLoginUnknown,
+            // The code was not spent: the same link works again in a minute.
+            CibaCallbackThrottled => Msg::Unreachable,
             CibaStoreFailed => Msg::Internal,
             HookUnavailable | HookBadResponse => Msg::SiteDown,
             NotFound => Msg::NotFound,

@@ -72,6 +72,9 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// The `at` of a login whose ID token had no usable `auth_time`: long ago.
+const UNKNOWN_AUTH_TIME: u64 = 1;
+
 /// The longest `acr` a session keeps (Vipps': 22 characters).
 const MAX_ACR: usize = 64;
 
@@ -166,7 +169,14 @@ impl Session {
     /// whether the login asked for `step_up`.
     pub fn with_login(mut self, acr: Option<&str>, auth_time: Option<i64>, step_up: bool) -> Session {
         self.0.acr = acr.filter(|a| !a.is_empty() && a.len() <= MAX_ACR && a.bytes().all(|b| b.is_ascii_graphic())).map(str::to_string);
-        self.0.at = auth_time.and_then(|t| u64::try_from(t).ok()).filter(|t| *t <= self.0.iat).unwrap_or(0);
+        self.0.at = match auth_time {
+            // Ahead of the login (a Vipps clock ahead of ours): at the login.
+            Some(t) if t > self.0.iat as i64 => 0,
+            Some(t) if t >= UNKNOWN_AUTH_TIME as i64 => t as u64,
+            // Missing or implausible: never recent, as the callback would refuse it for a page
+            // with a maximum age (0 would read as "at the login", the old cookies' meaning).
+            _ => UNKNOWN_AUTH_TIME,
+        };
         self.0.su = step_up;
         self
     }
@@ -261,7 +271,7 @@ impl Session {
         if let Some(acr) = &self.0.acr {
             m.insert("acr".into(), Value::String(acr.clone()));
         }
-        if self.0.at != 0 {
+        if self.0.at > UNKNOWN_AUTH_TIME {
             m.insert("auth_time".into(), Value::from(self.0.at));
         }
         Value::Object(m)
@@ -328,6 +338,12 @@ mod tests {
         // Implausible values are not kept: an auth_time after the login, an acr with spaces.
         let odd = s.clone().with_login(Some("a b"), Some(5000), false);
         assert_eq!((odd.acr(), odd.auth_time()), (None, 1000));
+        // No usable auth_time: never recent (and not shown).
+        for none in [None, Some(0), Some(-1), Some(i64::MIN)] {
+            let s = s.clone().with_login(None, none, false);
+            assert_eq!(s.auth_time(), 1, "{none:?}");
+            assert!(s.to_json().get("auth_time").is_none());
+        }
         // A cookie from before these fields: a session without in-app confirmation.
         let payload = br#"{"sub":"u1","iat":1000,"exp":999999,"claims":{}}"#;
         let v = cookie::sign(c.session.keys.session.first(), SESSION_COOKIE, payload);
