@@ -1135,7 +1135,23 @@ function report(R) {
       crow('first CIBA login of a fresh isolate, KV empty', K.first_login_cold_isolate)
       p()
     }
-    p('An idle hour costs nothing: discovery and the JWKS are needed only to start or finish a login, and are refetched')
+    if (C.apps) {
+      const A = C.apps
+      p('Automatic return and native apps (`LOGIN_FLOWS`), counted the same way (`apps` in the costs output). The default browser')
+      p('login above stays at zero KV writes; these flows keep their login in KV (keyed by a hash of `state`), as the README says.')
+      p()
+      p('| Scenario (a), apps | subrequests | token / userinfo | KV reads | KV writes | KV deletes |')
+      p('|---|---:|---:|---:|---:|---:|')
+      const arow = (label, c) => p(`| ${label} | ${fmtN(c.subrequests)} | ${fmtN(c.token)} / ${fmtN(c.userinfo)} | ${fmtN(c.kv_get)} | ${fmtN(c.kv_put)} | ${fmtN(c.kv_delete)} |`)
+      arow('automatic return, back in the same browser (start, callback)', A.automatic_return_same_browser)
+      arow('automatic return, back in another browser (start, callback, "Continue as" confirmed)', A.automatic_return_other_browser_confirmed)
+      arow('native app login (`/auth/app/start`, callback, `/auth/app/token`)', A.native_app_login)
+      arow(`per protected request with a bearer session (${C.requests})`, A.per_protected_request_bearer)
+      p()
+    }
+    p('An idle hour makes no subrequest. Its KV reads are the session\'s revocation check (consent revocation, logout for good):')
+    p('two reads (the user\'s record and the session\'s) once per `SESSION_RECHECK` (240 s) for a browser, which keeps the cookie')
+    p('the Worker re-issues after each check, as the costs harness does. Discovery and the JWKS are needed only to start or finish a login, and are refetched')
     p('lazily, once per max-age, by the first login that finds them stale. That login first looks in KV (a read each) and,')
     p('finding the copy stale too, fetches and stores it (a write each): 2 KV reads, 2 fetches and 2 KV writes per busy hour.')
     p()
@@ -1176,6 +1192,7 @@ function report(R) {
   const refs = [
     ['session/verify', H, 'one HMAC-SHA256 over the cookie'],
     ['app/protected_request', H, 'one HMAC-SHA256 over the cookie'],
+    ['app/protected_request_bearer', H, 'a native app\'s request with its bearer session: one HMAC-SHA256 over the token'],
     ['session/issue', H, 'one HMAC-SHA256 over the cookie'],
     ['id_token/verify_rs256_2048', RS, 'the bare RS256 check: one RSA-2048 public operation and a SHA-256'],
     ['app/callback_warm', RS, 'the bare RS256 check'],

@@ -117,6 +117,12 @@ fn benches(c: &mut Criterion) {
     c.bench_function("app/protected_request", |b| {
         b.iter(|| protected(&app, &p, black_box(&session_pair)))
     });
+    let apps = apps_app();
+    let _ = login(&apps, &p);
+    let bearer = bearer_login(&apps, &p);
+    c.bench_function("app/protected_request_bearer", |b| {
+        b.iter(|| protected_bearer(&apps, &p, black_box(&bearer)))
+    });
     c.bench_function("app/login_start", |b| {
         b.iter(|| {
             reply(block_on(app.handle(

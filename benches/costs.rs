@@ -41,11 +41,13 @@ fn main() {
     login(&app2, &p);
     let new_isolate_login = p.counts().minus(&c0);
 
-    // 5. An idle hour: no logins, one protected request a minute.
+    // 5. An idle hour: no logins, one protected request a minute, from a browser that takes
+    //    the cookie the Worker re-issues (so the revocation check runs once per SESSION_RECHECK).
     let c0 = p.counts();
+    let mut kept = session.clone();
     for _ in 0..60 {
         p.advance(60);
-        protected(&app, &p, &session);
+        protected_keeping(&app, &p, &mut kept);
     }
     let idle_hour = p.counts().minus(&c0);
 
@@ -121,12 +123,38 @@ fn main() {
     assert_eq!(r.status, 303, "{}", r.body);
     let webpage_login = cp.counts().minus(&c0);
 
+    // 8. Automatic return and native apps (`LOGIN_FLOWS`), warm caches: KV per login, and the
+    //    protected request with a bearer session.
+    let ap = platform(provider(signing_jwks()));
+    let apps = apps_app();
+    let _ = login(&apps, &ap); // warms discovery and JWKS
+    let measure = |f: &dyn Fn()| {
+        let c0 = ap.counts();
+        f();
+        ap.counts().minus(&c0)
+    };
+    let auto_same = measure(&|| {
+        auto_return_login(&apps, &ap, true);
+    });
+    let auto_other = measure(&|| {
+        auto_return_login(&apps, &ap, false);
+    });
+    let app_login = measure(&|| {
+        bearer_login(&apps, &ap);
+    });
+    let token = bearer_login(&apps, &ap);
+    let bearer_hot = measure(&|| {
+        for _ in 0..REQUESTS {
+            protected_bearer(&apps, &ap, &token);
+        }
+    });
+
     let per = |c: &Counts, n: u64| {
         json!({
             "subrequests": c.subrequests() as f64 / n as f64,
             "discovery": c.discovery as f64 / n as f64, "jwks": c.jwks as f64 / n as f64,
             "token": c.token as f64 / n as f64, "userinfo": c.userinfo as f64 / n as f64, "backchannel": c.backchannel as f64 / n as f64,
-            "kv_get": c.kv_get as f64 / n as f64, "kv_put": c.kv_put as f64 / n as f64,
+            "kv_get": c.kv_get as f64 / n as f64, "kv_put": c.kv_put as f64 / n as f64, "kv_delete": c.kv_delete as f64 / n as f64,
         })
     };
     let out = json!({
@@ -146,6 +174,12 @@ fn main() {
             "start_plus_one_pending_poll": one_start_one_poll.to_json(),
             "login_to_webpage_warm": webpage_login.to_json(),
         },
+        "apps": {
+            "automatic_return_same_browser": auto_same.to_json(),
+            "automatic_return_other_browser_confirmed": auto_other.to_json(),
+            "native_app_login": app_login.to_json(),
+            "per_protected_request_bearer": per(&bearer_hot, REQUESTS),
+        },
     });
 
     println!("costs (native core over a counting platform, simulated clock):");
@@ -163,5 +197,9 @@ fn main() {
     println!("  {LOGINS} CIBA logins (1 pending poll):  {:?}", ciba_warm);
     println!("  CIBA start + one pending poll:       {:?}", one_start_one_poll);
     println!("  login_to_webpage (start + callback): {:?}", webpage_login);
+    println!("  automatic return, same browser:      {:?}", auto_same);
+    println!("  automatic return, other browser:     {:?}", auto_other);
+    println!("  native app login (start..token):     {:?}", app_login);
+    println!("  {REQUESTS} bearer protected requests:  {:?}", bearer_hot);
     println!("COSTS_JSON {out}");
 }

@@ -576,6 +576,106 @@ pub mod bench {
         App::new(Ok(config()))
     }
 
+    /// The app URI of [`apps_app`].
+    pub const APP_URI: &str = "myapp://login/done";
+    /// The app's PKCE verifier in [`bearer_login`].
+    pub const APP_VERIFIER: &str = "bench-app-verifier-bench-app-verifier-bench-app-verifier";
+
+    /// [`config`] with automatic return and native-app logins on (`LOGIN_FLOWS`, `APP_URIS`).
+    pub fn apps_app() -> App {
+        let vars: HashMap<&str, &str> = [
+            ("VIPPS_DISCOVERY_URL", DISCOVERY_URL),
+            ("VIPPS_CLIENT_ID", CLIENT_ID),
+            ("VIPPS_CLIENT_SECRET", "bench-client-secret"),
+            ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback"),
+            ("SESSION_SECRET", "bench-session-secret-0123456789abcdef"),
+            ("SESSION_CLAIMS", "name,given_name,family_name,email,email_verified"),
+            ("PUBLIC_PATHS", "/, /index.html, /favicon.ico, /assets/*"),
+            ("PROTECTED_PATHS", "/*"),
+            ("BACKEND", "assets"),
+            ("LOGIN_FLOWS", "automatic_return, app_to_app_v2"),
+            ("APP_URIS", APP_URI),
+        ]
+        .into_iter()
+        .collect();
+        App::new(Ok(Config::from_lookup(&|k| vars.get(k).map(|v| v.to_string())).expect("bench apps config")))
+    }
+
+    fn post_json(path: &str, body: &Value) -> IncomingRequest {
+        let mut req = IncomingRequest::get(&format!("{ORIGIN}{path}")).expect("url");
+        req.method = "POST".into();
+        req.body = Some(body.to_string().into_bytes());
+        req.with_header("content-type", "application/json")
+    }
+
+    /// A native app's whole login on [`apps_app`]: start with its challenge, the callback
+    /// (no cookie), the hand-off redeemed with its verifier. Returns the bearer token.
+    pub fn bearer_login(app: &App, p: &FakePlatform) -> String {
+        let challenge = crate::oidc::authorize::s256_challenge(&crate::secret::Secret::new(APP_VERIFIER));
+        let body = json!({"app_uri": APP_URI, "code_challenge": challenge, "code_challenge_method": "S256"});
+        let r = reply(block_on(app.handle(p, &post_json("/auth/app/start", &body))));
+        assert_eq!(r.status, 200, "app start: {}", r.body);
+        let v: Value = serde_json::from_str(&r.body).expect("JSON");
+        let authorize = v["authorize_url"].as_str().expect("authorize_url").to_string();
+        *p.idp.nonce.borrow_mut() = query_param(&authorize, "nonce");
+        let r = reply(block_on(app.handle(p, &callback_request(&[], "", &query_param(&authorize, "state")))));
+        assert_eq!(r.status, 303, "app callback: {}", r.body);
+        let handoff = query_param(r.header("location").expect("location"), "handoff");
+        let r = reply(block_on(app.handle(p, &post_json("/auth/app/token", &json!({"handoff": handoff, "code_verifier": APP_VERIFIER})))));
+        assert_eq!(r.status, 200, "app token: {}", r.body);
+        let v: Value = serde_json::from_str(&r.body).expect("JSON");
+        v["access_token"].as_str().expect("access_token").to_string()
+    }
+
+    /// A protected request from [`BROWSER`] that, like a browser, takes the session cookie the
+    /// Worker re-issues (after a revocation check, or sliding).
+    pub fn protected_keeping(app: &App, p: &FakePlatform, session: &mut String) {
+        match block_on(app.handle(p, &get(BROWSER, "/private/", session))) {
+            Outcome::Forward(Forward { user: Some(_), set_cookies, .. }) => {
+                if let Some(pair) = set_cookies.iter().filter_map(|c| c.split(';').next()).find(|c| c.starts_with("__Host-vipps-session=")) {
+                    *session = pair.to_string();
+                }
+            }
+            other => panic!("protected request not forwarded: {other:?}"),
+        }
+    }
+
+    /// A protected request from a native app with its bearer session; asserts it is let
+    /// through.
+    pub fn protected_bearer(app: &App, p: &FakePlatform, token: &str) {
+        let req = get(&[("accept", "application/json")], "/private/", "").with_header("authorization", &format!("Bearer {token}"));
+        match block_on(app.handle(p, &req)) {
+            Outcome::Forward(Forward { user: Some(_), .. }) => {}
+            other => panic!("bearer request not forwarded: {other:?}"),
+        }
+    }
+
+    /// An automatic-return login from [`BROWSER`] on [`apps_app`]; `same_browser`: the callback
+    /// comes back with the login cookie, else without (then confirmed on the "Continue as" page).
+    /// Returns the session cookie pair.
+    pub fn auto_return_login(app: &App, p: &FakePlatform, same_browser: bool) -> String {
+        let r = reply(block_on(app.handle(p, &get(BROWSER, "/auth/login?flow=automatic_return&return_to=%2Fprivate%2F", ""))));
+        assert_eq!(r.status, 302, "automatic return start: {}", r.body);
+        let loc = r.header("location").expect("location").to_string();
+        *p.idp.nonce.borrow_mut() = query_param(&loc, "nonce");
+        let tx = if same_browser { cookie_pair(&r, "__Host-vipps-login").expect("transaction cookie") } else { String::new() };
+        let r = reply(block_on(app.handle(p, &callback_request(BROWSER, &tx, &query_param(&loc, "state")))));
+        if same_browser {
+            assert_eq!(r.status, 303, "callback: {}", r.body);
+            return cookie_pair(&r, "__Host-vipps-session").expect("session cookie");
+        }
+        assert_eq!(r.status, 200, "the confirmation page: {}", r.body);
+        let confirm = cookie_pair(&r, "__Host-vipps-confirm").expect("confirmation cookie");
+        let start = r.body.find("action=\"").expect("a form") + 8;
+        let end = r.body[start..].find('"').expect("a form") + start;
+        let action = r.body[start..end].replace("&amp;", "&");
+        let mut req = get(BROWSER, &action, &confirm).with_header("origin", ORIGIN);
+        req.method = "POST".into();
+        let r = reply(block_on(app.handle(p, &req)));
+        assert_eq!(r.status, 303, "confirm: {}", r.body);
+        cookie_pair(&r, "__Host-vipps-session").expect("session cookie")
+    }
+
     /// The API key of login from phone number in [`ciba_app`].
     pub const TILL_KEY: &str = "bench-till-key-0123456789abcdef0123";
 
