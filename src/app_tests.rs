@@ -684,7 +684,7 @@ fn forwards_carry_claim_headers_and_a_verifiable_assertion() {
     let untrusted = UntrustedToken::new(&token).unwrap();
     assert_eq!(untrusted.algorithm(), "RS256");
     let key = set.select(untrusted.header().key_id.as_deref()).unwrap();
-    let verified = Rsa::rs256().validator::<serde_json::Value>(key.key.as_ref()).validate(&untrusted).unwrap();
+    let verified = Rsa::rs256().validator::<serde_json::Value>(&crate::testkit::rsa_public(&key.n_b64, &key.e_b64).unwrap()).validate(&untrusted).unwrap();
     let c = &verified.claims().custom;
     assert_eq!(c["iss"], "https://shop.example");
     assert_eq!(c["aud"], "https://origin.example");
@@ -695,7 +695,7 @@ fn forwards_carry_claim_headers_and_a_verifiable_assertion() {
     assert_eq!(lifetime, 60);
     // A key that is not in the JWKS does not verify it.
     let other = crate::oidc::jwks::parse(&json!({"keys": [jwk(&keys()[1], "x")]}).to_string()).unwrap();
-    assert!(Rsa::rs256().validator::<serde_json::Value>(other.keys[0].key.as_ref()).validate(&untrusted).is_err());
+    assert!(Rsa::rs256().validator::<serde_json::Value>(&crate::testkit::rsa_public(&other.keys[0].n_b64, &other.keys[0].e_b64).unwrap()).validate(&untrusted).is_err());
 
     // Reused while at least half its life is left, then signed anew.
     assert_eq!(forward(&p).identity, f.identity);

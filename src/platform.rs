@@ -64,12 +64,26 @@ pub trait Platform {
     }
     /// Checks an RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) of `data` with
     /// the RSA public key `(n, e)` (big-endian, base64url as in a JWK) using the runtime's own
-    /// crypto: `Some(valid)`, or `None` when the runtime has none or cannot decide, and the core
-    /// then checks in Rust (the same answer, more CPU: in wasm the Rust check is most of a
-    /// login's CPU).
+    /// crypto (WebCrypto in the Worker; the Worker holds no RSA code). `Some(valid)`, or `None`
+    /// when the runtime cannot decide (it refuses the key, it fails): the core refuses the
+    /// token then, with the same code as a bad signature. Never "accepted" without a check.
     async fn verify_rs256(&self, n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
         let _ = (n_b64, e_b64, data, signature);
         None
+    }
+    /// Checks an ES256 signature (ECDSA on P-256 with SHA-256, RFC 7518 §3.4: `r || s`, 64
+    /// bytes) of `data` with the P-256 public key `(x, y)` (base64url as in a JWK), as
+    /// [`Platform::verify_rs256`]: `None` (a point off the curve, a failure) is a refusal.
+    async fn verify_es256(&self, x_b64: &str, y_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        let _ = (x_b64, y_b64, data, signature);
+        None
+    }
+    /// Signs `data` with RS256 using our own RSA private key, given as a private JWK (`kty`,
+    /// `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`) and known by `key_id` (the runtime may keep
+    /// the imported key under that id). `Err` when the runtime cannot import the key or sign.
+    async fn sign_rs256(&self, key_id: &str, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+        let _ = (key_id, private_jwk, data);
+        Err("no RSA signing on this platform".into())
     }
     /// One structured log line. `detail` must never hold secrets, tokens or personal data.
     fn log(&self, level: Level, code: &str, detail: &str);

@@ -39,6 +39,13 @@ pub fn jwk(key: &RsaPrivateKey, kid: &str) -> Value {
     v
 }
 
+/// The RSA public key of a JWK's base64url `n` and `e` (`None` when they are not one).
+pub fn rsa_public(n_b64: &str, e_b64: &str) -> Option<RsaPublicKey> {
+    let n = rsa::BigUint::from_bytes_be(&crate::util::b64url_decode(n_b64)?);
+    let e = rsa::BigUint::from_bytes_be(&crate::util::b64url_decode(e_b64)?);
+    RsaPublicKey::new(n, e).ok()
+}
+
 /// Signs `claims` as RS256 with `key`, header `kid`.
 pub fn sign(key: &RsaPrivateKey, kid: Option<&str>, claims: &Value) -> String {
     let mut header = Header::empty().with_token_type("JWT");
@@ -380,9 +387,9 @@ pub struct FakePlatform {
     pub assets: RefCell<HashMap<String, Vec<u8>>>,
     pub asset_reads: Cell<usize>,
     pub assets_broken: Cell<bool>,
-    /// Answers [`Platform::verify_rs256`] (with the `rsa` crate, standing in for the runtime's
-    /// crypto) instead of leaving the check to the core's Rust path.
-    pub runtime_rs256: Cell<bool>,
+    /// The runtime's crypto refuses every key (WebCrypto failing): [`Platform::verify_rs256`]
+    /// and [`Platform::verify_es256`] answer `None`, [`Platform::sign_rs256`] an error.
+    pub runtime_crypto_broken: Cell<bool>,
     /// When set, [`Platform::verify_rs256`] answers this without checking (benches: the
     /// runtime's crypto is measured apart, in workerd).
     pub runtime_rs256_verdict: Cell<Option<bool>>,
@@ -415,7 +422,7 @@ impl FakePlatform {
             assets: RefCell::new(HashMap::new()),
             asset_reads: Cell::new(0),
             assets_broken: Cell::new(false),
-            runtime_rs256: Cell::new(false),
+            runtime_crypto_broken: Cell::new(false),
             runtime_rs256_verdict: Cell::new(None),
         }
     }
@@ -510,18 +517,39 @@ impl Platform for FakePlatform {
         }
         Ok(self.assets.borrow().get(path).cloned())
     }
+    // The runtime's crypto (WebCrypto in the Worker), done with the Rust crates: the same
+    // answers, natively.
     async fn verify_rs256(&self, n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
         if let Some(v) = self.runtime_rs256_verdict.get() {
             return Some(v);
         }
-        if !self.runtime_rs256.get() {
+        if self.runtime_crypto_broken.get() {
             return None;
         }
-        let n = rsa::BigUint::from_bytes_be(&crate::util::b64url_decode(n_b64)?);
-        let e = rsa::BigUint::from_bytes_be(&crate::util::b64url_decode(e_b64)?);
-        let key = rsa::RsaPublicKey::new(n, e).ok()?;
+        let key = rsa_public(n_b64, e_b64)?;
         let digest = crate::util::sha256(data);
         Some(key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, signature).is_ok())
+    }
+    async fn verify_es256(&self, x_b64: &str, y_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        use p256::ecdsa::signature::Verifier;
+        if self.runtime_crypto_broken.get() {
+            return None;
+        }
+        let key = crate::oidc::es256::public_key(&crate::util::b64url_decode(x_b64)?, &crate::util::b64url_decode(y_b64)?)?;
+        let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else { return Some(false) };
+        Some(key.verify(data, &sig).is_ok())
+    }
+    async fn sign_rs256(&self, _key_id: &str, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+        if self.runtime_crypto_broken.get() {
+            return Err("the runtime refused the key".into());
+        }
+        let jwk: Value = serde_json::from_str(private_jwk).map_err(|e| e.to_string())?;
+        let int = |name: &str| {
+            let b = jwk[name].as_str().and_then(crate::util::b64url_decode).ok_or(format!("no {name}"))?;
+            Ok::<_, String>(rsa::BigUint::from_bytes_be(&b))
+        };
+        let key = RsaPrivateKey::from_components(int("n")?, int("e")?, int("d")?, vec![int("p")?, int("q")?]).map_err(|e| e.to_string())?;
+        key.sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &crate::util::sha256(data)).map_err(|e| e.to_string())
     }
 
     fn log(&self, level: Level, code: &str, detail: &str) {

@@ -2,25 +2,26 @@
 //! assertion (a short-lived RS256 JWT) that origins verify against the Worker's JWKS.
 
 use super::reader::Reader;
-use crate::util::NonEmpty;
-use jwt_compact::alg::{RsaPrivateKey, RsaPublicKey};
+use crate::secret::Secret;
+use crate::util::{b64url, NonEmpty};
 use jwt_compact::jwk::JsonWebKey;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Assertion lifetime bounds, in seconds.
 pub const MIN_TTL: u64 = 10;
 pub const MAX_TTL: u64 = 3600;
 
-/// One signing key: the private key, and its public JWK with a key id (the RFC 7638
-/// thumbprint, so the same key always gets the same id).
+/// One signing key: the private key (as a private JWK, for the runtime's crypto to import:
+/// [`crate::platform::Platform::sign_rs256`]), and its public JWK with a key id (the RFC 7638
+/// thumbprint, so the same key always gets the same id). The PEM is read here, at start, with
+/// DER parsers only: no RSA arithmetic is compiled into the Worker.
 #[derive(Clone)]
 pub struct SigningKey {
     pub kid: String,
-    pub private: RsaPrivateKey,
+    /// `{"kty":"RSA","n":..,"e":..,"d":..,"p":..,"q":..,"dp":..,"dq":..,"qi":..}`
+    pub private_jwk: Secret,
     /// `{"kty":"RSA","n":..,"e":..,"kid":..,"alg":"RS256","use":"sig"}`
     pub public_jwk: Value,
 }
@@ -31,24 +32,46 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// The bit length of a big-endian unsigned integer (DER strips leading zeros).
+fn bits(be: &[u8]) -> usize {
+    be.first().map_or(0, |first| (be.len() - 1) * 8 + (8 - first.leading_zeros() as usize))
+}
+
 impl SigningKey {
     /// From one PEM block: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`),
-    /// RSA of at least 2048 bits.
+    /// two-prime RSA of 2048 to 4096 bits. Whether the numbers make a working key is the
+    /// runtime's import to say, at first use (and at `/auth/health`).
     fn from_pem(pem: &str) -> Result<SigningKey, &'static str> {
-        let private = RsaPrivateKey::from_pkcs8_pem(pem)
-            .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
-            .map_err(|_| "is not an RSA private key in PEM (PKCS#8 or PKCS#1)")?;
-        if private.size() * 8 < 2048 {
-            return Err("must be an RSA key of at least 2048 bits");
+        const NOT_RSA: &str = "is not an RSA private key in PEM (PKCS#8 or PKCS#1)";
+        let (label, doc) = der::Document::from_pem(pem).map_err(|_| NOT_RSA)?;
+        let pkcs1_der = match label {
+            "PRIVATE KEY" => {
+                let info = pkcs8::PrivateKeyInfo::try_from(doc.as_bytes()).map_err(|_| NOT_RSA)?;
+                if info.algorithm.oid != pkcs1::ALGORITHM_OID {
+                    return Err(NOT_RSA);
+                }
+                info.private_key.to_vec()
+            }
+            "RSA PRIVATE KEY" => doc.as_bytes().to_vec(),
+            _ => return Err(NOT_RSA),
+        };
+        let k = pkcs1::RsaPrivateKey::try_from(pkcs1_der.as_slice()).map_err(|_| NOT_RSA)?;
+        if k.other_prime_infos.is_some() {
+            return Err("must be a two-prime RSA key");
         }
-        let public = RsaPublicKey::from(&private);
-        let jwk = JsonWebKey::from(&public);
-        let kid = crate::util::b64url(&jwk.thumbprint::<sha2::Sha256>());
-        let mut public_jwk = serde_json::to_value(&jwk).map_err(|_| "could not be serialised")?;
-        public_jwk["kid"] = json!(kid);
-        public_jwk["alg"] = json!("RS256");
-        public_jwk["use"] = json!("sig");
-        Ok(SigningKey { kid, private, public_jwk })
+        let (n, e) = (k.modulus.as_bytes(), k.public_exponent.as_bytes());
+        if !(2048..=4096).contains(&bits(n)) {
+            return Err("must be an RSA key of 2048 to 4096 bits");
+        }
+        let jwk = JsonWebKey::Rsa { modulus: Cow::Borrowed(n), public_exponent: Cow::Borrowed(e), private_parts: None };
+        let kid = b64url(&jwk.thumbprint::<sha2::Sha256>());
+        let public_jwk = json!({"kty": "RSA", "n": b64url(n), "e": b64url(e), "kid": kid, "alg": "RS256", "use": "sig"});
+        let private_jwk = json!({
+            "kty": "RSA", "n": b64url(n), "e": b64url(e), "d": b64url(k.private_exponent.as_bytes()),
+            "p": b64url(k.prime1.as_bytes()), "q": b64url(k.prime2.as_bytes()),
+            "dp": b64url(k.exponent1.as_bytes()), "dq": b64url(k.exponent2.as_bytes()), "qi": b64url(k.coefficient.as_bytes()),
+        });
+        Ok(SigningKey { kid, private_jwk: Secret::new(private_jwk.to_string()), public_jwk })
     }
 }
 

@@ -5,7 +5,8 @@
 //! (`"alg": "none"`), "no more secure than a regular JSON": the endpoint is authenticated by
 //! its unguessable path, and the body is parsed as untrusted input. Should Vipps start signing
 //! (the stated reason for the JWT format), an `RS256` token is verified against the provider's
-//! JWKS by [`UntrustedEvent::verify`]; any other algorithm is refused.
+//! JWKS by [`UntrustedEvent::verify`] (the signature math is the runtime's crypto,
+//! [`Platform::verify_rs256`]); any other algorithm is refused.
 //!
 //! Parsing is strict about shape and types and bounded in size; it never panics. The claims
 //! are reachable only through [`UntrustedEvent::verify`]: signature (when signed) and clock
@@ -13,9 +14,9 @@
 
 use crate::error::{Code, Error};
 use crate::oidc::jwks::Jwks;
+use crate::platform::Platform;
 use crate::util::b64url_decode;
-use jwt_compact::alg::Rsa;
-use jwt_compact::{AlgorithmExt, UntrustedToken};
+use jwt_compact::UntrustedToken;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -64,12 +65,12 @@ impl UntrustedEvent {
     }
 
     /// The event, once the signature (for a signed token, against `keys`) and the clock agree.
-    pub fn verify(self, keys: Option<ProviderKeys<'_>>, now: u64) -> Result<Event, Error> {
+    pub async fn verify<P: Platform>(self, p: &P, keys: Option<ProviderKeys<'_>>, now: u64) -> Result<Event, Error> {
         if let Protection::Rs256 { token } = &self.protection {
             let Some(keys) = keys else {
                 return Err(Error::new(Code::WebhookSignature, "a signed event needs the provider's keys"));
             };
-            verify_rs256(token, keys.jwks, keys.issuer)?;
+            verify_rs256(p, token, keys.jwks, keys.issuer).await?;
         }
         check(&self.claims, now)
     }
@@ -173,7 +174,8 @@ fn check(claims: &Map<String, Value>, now: u64) -> Result<Event, Error> {
 
 /// Verifies a signed (RS256) webhook token against the provider's keys. An `iss`, when present,
 /// must be the provider's issuer.
-fn verify_rs256(token: &str, jwks: &Jwks, issuer: &str) -> Result<(), Error> {
+/// A runtime that cannot decide (it refuses the key) is a refusal, as a bad signature.
+async fn verify_rs256<P: Platform>(p: &P, token: &str, jwks: &Jwks, issuer: &str) -> Result<(), Error> {
     let untrusted = UntrustedToken::new(token).map_err(|_| malformed("not a JWS compact token"))?;
     if untrusted.algorithm() != "RS256" {
         return Err(Error::new(Code::WebhookAlgorithm, "alg is not RS256"));
@@ -181,11 +183,16 @@ fn verify_rs256(token: &str, jwks: &Jwks, issuer: &str) -> Result<(), Error> {
     let key = jwks
         .select(untrusted.header().key_id.as_deref())
         .map_err(|e| Error::new(Code::WebhookSignature, format!("no key: {}", e.code)))?;
-    let verified = Rsa::rs256()
-        .validator::<Map<String, Value>>(key.key.as_ref())
-        .validate(&untrusted)
+    let data = token.rsplit_once('.').map(|(d, _)| d).unwrap_or_default();
+    match p.verify_rs256(&key.n_b64, &key.e_b64, data.as_bytes(), untrusted.signature_bytes()).await {
+        Some(true) => {}
+        Some(false) => return Err(Error::new(Code::WebhookSignature, "signature does not verify")),
+        None => return Err(Error::new(Code::WebhookSignature, "the runtime's crypto could not check the signature (key refused)")),
+    }
+    let verified = untrusted
+        .deserialize_claims_unchecked::<Map<String, Value>>()
         .map_err(|_| Error::new(Code::WebhookSignature, "signature does not verify"))?;
-    match verified.claims().custom.get("iss") {
+    match verified.custom.get("iss") {
         None => Ok(()),
         Some(Value::String(i)) if i == issuer => Ok(()),
         Some(_) => Err(Error::new(Code::WebhookSignature, "iss is not the provider's issuer")),
@@ -312,6 +319,8 @@ mod tests {
     #[test]
     fn rs256_tokens_verify_against_the_jwks() {
         use crate::testkit::{jwk, keys, sign, ISSUER};
+        let p = crate::testkit::FakePlatform::default();
+        let verify_rs256 = |t: &str, jwks: &Jwks, iss: &str| crate::testkit::block_on(super::verify_rs256(&p, t, jwks, iss));
         let jwks = crate::oidc::jwks::parse(&json!({"keys": [jwk(&keys()[0], "public:k0")]}).to_string()).unwrap();
         let good = sign(&keys()[0], Some("public:k0"), &vipps_claims());
         assert!(verify_rs256(&good, &jwks, ISSUER).is_ok());
@@ -331,6 +340,11 @@ mod tests {
         assert_eq!(verify_rs256(&swapped, &jwks, ISSUER).unwrap_err().code, Code::WebhookSignature);
         // Unknown kid with several keys: no key to check with.
         let e = verify_rs256(&sign(&keys()[0], Some("public:nope"), &vipps_claims()), &jwks, ISSUER).unwrap_err();
+        assert_eq!(e.code, Code::WebhookSignature);
+        // The runtime's crypto refusing the key or failing: refused, never accepted.
+        let broken = crate::testkit::FakePlatform::default();
+        broken.runtime_crypto_broken.set(true);
+        let e = crate::testkit::block_on(super::verify_rs256(&broken, &good, &jwks, ISSUER)).unwrap_err();
         assert_eq!(e.code, Code::WebhookSignature);
     }
 

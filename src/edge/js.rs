@@ -126,8 +126,40 @@ export async function edge_rs256(n, e, data, sig) {
     }
     return await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, sig, data)
   } catch (_) {
-    return null // undecided: the core checks in Rust
+    return null // undecided: the core refuses the token
   }
+}
+// ES256 (ECDSA P-256, SHA-256, `r || s`) with WebCrypto; keys kept as for RS256.
+const ecKeys = new Map()
+export async function edge_es256(x, y, data, sig) {
+  data = data.slice(); sig = sig.slice()
+  try {
+    const id = x + '.' + y
+    let key = ecKeys.get(id)
+    if (!key) {
+      key = await crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x, y, ext: true },
+        { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
+      if (ecKeys.size >= 64) ecKeys.clear()
+      ecKeys.set(id, key)
+    }
+    return await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, sig, data)
+  } catch (_) {
+    return null // undecided (a point off the curve...): the core refuses the token
+  }
+}
+// RS256 signing with our own keys (the identity assertion), a private JWK imported once per
+// isolate under its key id; a key WebCrypto refuses rejects, every time it is used.
+const signKeys = new Map()
+export async function edge_sign_rs256(id, jwk, data) {
+  data = data.slice()
+  let key = signKeys.get(id)
+  if (!key) {
+    key = await crypto.subtle.importKey('jwk', JSON.parse(jwk),
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
+    if (signKeys.size >= 16) signKeys.clear()
+    signKeys.set(id, key)
+  }
+  return new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, data))
 }
 export function edge_personal(resp, cacheControl, vary, cookies) {
   const r = new Response(resp.body, resp)
@@ -175,6 +207,8 @@ extern "C" {
         signal: &web_sys::AbortSignal,
     ) -> Result<js_sys::Promise, JsValue>;
     fn edge_rs256(n: &str, e: &str, data: &[u8], sig: &[u8]) -> js_sys::Promise;
+    fn edge_es256(x: &str, y: &str, data: &[u8], sig: &[u8]) -> js_sys::Promise;
+    fn edge_sign_rs256(id: &str, jwk: &str, data: &[u8]) -> js_sys::Promise;
     #[wasm_bindgen(catch)]
     fn edge_personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cookies: &str) -> Result<web_sys::Response, JsValue>;
 }
@@ -245,10 +279,22 @@ pub fn personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cooki
 }
 
 /// An RS256 signature check with the runtime's WebCrypto (the key imported once per isolate):
-/// `None` when WebCrypto refuses the key or fails, so the core checks in Rust.
+/// `None` when WebCrypto refuses the key or fails, and the core refuses the token.
 pub async fn rs256(n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
     let v = worker::wasm_bindgen_futures::JsFuture::from(edge_rs256(n_b64, e_b64, data, signature)).await.ok()?;
     v.as_bool()
+}
+
+/// An ES256 signature check, as [`rs256`].
+pub async fn es256(x_b64: &str, y_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+    let v = worker::wasm_bindgen_futures::JsFuture::from(edge_es256(x_b64, y_b64, data, signature)).await.ok()?;
+    v.as_bool()
+}
+
+/// An RS256 signature of `data` with our private JWK `jwk` (imported once per isolate as `id`).
+pub async fn sign_rs256(id: &str, jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+    let v = worker::wasm_bindgen_futures::JsFuture::from(edge_sign_rs256(id, jwk, data)).await.map_err(|e| super::convert::js_error(&e))?;
+    Ok(js_sys::Uint8Array::new(&v).to_vec())
 }
 
 /// A subrequest (the identity provider's endpoints): redirects are returned, not followed.

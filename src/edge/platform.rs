@@ -95,6 +95,14 @@ impl Platform for EdgePlatform<'_> {
         super::js::rs256(n_b64, e_b64, data, signature).await
     }
 
+    async fn verify_es256(&self, x_b64: &str, y_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        super::js::es256(x_b64, y_b64, data, signature).await
+    }
+
+    async fn sign_rs256(&self, key_id: &str, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+        super::js::sign_rs256(key_id, private_jwk, data).await
+    }
+
     fn log(&self, level: Level, code: &str, detail: &str) {
         log_line(level, code, detail);
     }

@@ -133,11 +133,11 @@ pub(crate) async fn verified_user<P: Platform>(
         now: p.now(),
     };
     let keys = docs.jwks(p, config, disc, false, budget).await?;
-    let verified = match id_token::verify_on(p, tokens.id_token.expose(), &keys, &expected).await {
+    let verified = match id_token::verify(p, tokens.id_token.expose(), &keys, &expected).await {
         Err(e) if e.code == Code::IdTokenUnknownKey && docs.may_force_jwks(p.now()) => {
             // Key rotation: one refetch, at most once per minute per isolate.
             let keys = docs.jwks(p, config, disc, true, budget).await?;
-            id_token::verify_on(p, tokens.id_token.expose(), &keys, &expected).await?
+            id_token::verify(p, tokens.id_token.expose(), &keys, &expected).await?
         }
         other => other?,
     };

@@ -103,10 +103,10 @@ async fn finish<P: Platform>(ctx: &Ctx<'_, P>, params: CallbackParams) -> Result
     };
     let docs = &ctx.state.docs;
     let keys = docs.jwks(p, config, &disc, false, &budget).await?;
-    let verified = match id_token::verify_redirect(tokens.id_token.expose(), &keys, &expected) {
+    let verified = match id_token::verify_redirect(p, tokens.id_token.expose(), &keys, &expected).await {
         Err(e) if e.code == Code::IdTokenUnknownKey && docs.may_force_jwks(p.now()) => {
             let keys = docs.jwks(p, config, &disc, true, &budget).await?;
-            id_token::verify_redirect(tokens.id_token.expose(), &keys, &expected)?
+            id_token::verify_redirect(p, tokens.id_token.expose(), &keys, &expected).await?
         }
         other => other?,
     };

@@ -84,6 +84,12 @@ impl Platform for Till {
     async fn kv_put(&self, key: &str, value: String, ttl: u64) -> Result<(), StoreError> {
         self.inner.kv_put(key, value, ttl).await
     }
+    async fn verify_rs256(&self, n_b64: &str, e_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        self.inner.verify_rs256(n_b64, e_b64, data, signature).await
+    }
+    async fn verify_es256(&self, x_b64: &str, y_b64: &str, data: &[u8], signature: &[u8]) -> Option<bool> {
+        self.inner.verify_es256(x_b64, y_b64, data, signature).await
+    }
     fn log(&self, level: Level, code: &str, detail: &str) {
         self.inner.log(level, code, detail)
     }

@@ -30,9 +30,9 @@ async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
     let event = if untrusted.is_signed() {
         let disc = ctx.state.docs.discovery(p, config, &budget).await?;
         let jwks = ctx.state.docs.jwks(p, config, &disc, false, &budget).await?;
-        untrusted.verify(Some(ProviderKeys { jwks: &jwks, issuer: disc.issuer() }), p.now())?
+        untrusted.verify(p, Some(ProviderKeys { jwks: &jwks, issuer: disc.issuer() }), p.now()).await?
     } else {
-        untrusted.verify(None, p.now())?
+        untrusted.verify(p, None, p.now()).await?
     };
     let (sub, revoked_at) = match event {
         Event::Other { event } => {

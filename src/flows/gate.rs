@@ -16,15 +16,16 @@ pub async fn run<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, route: Rout
     let current = super::app::current_session(ctx).await;
     let protected = matches!(route, Route::Protected | Route::ProtectedApi);
     let result = match (current.session, protected) {
-        (Some(s), true) => admitted(ctx, &path, &s).and_then(|()| {
+        (Some(s), true) => match admitted(ctx, &path, &s) {
+            Err(e) => Err(e),
             // A session too weak or too old for this path (STEP_UP_RULES) logs in again.
-            match super::login_variants::step_up(ctx, &path, &s, route == Route::ProtectedApi) {
+            Ok(()) => match super::login_variants::step_up(ctx, &path, &s, route == Route::ProtectedApi) {
                 Some(r) => r.map(Action::Reply),
-                None => Ok(forward(ctx, path, Some(&s))),
-            }
-        }),
-        (Some(s), false) => Ok(forward(ctx, path, Some(&s))),
-        (None, false) => Ok(forward(ctx, path, None)),
+                None => forward(ctx, path, Some(&s)).await,
+            },
+        },
+        (Some(s), false) => forward(ctx, path, Some(&s)).await,
+        (None, false) => forward(ctx, path, None).await,
         (None, true) => login_required(ctx, &path, route == Route::ProtectedApi).map(Action::Reply),
     };
     Answer { result, cookies: current.set_cookie.into_iter().collect() }
@@ -40,16 +41,17 @@ fn audience<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
     }
 }
 
-/// The forward plan, with the identity headers for the origin when there is a session.
-fn forward<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, session: Option<&Session>) -> Action {
+/// The forward plan, with the identity headers for the origin when there is a session (an
+/// assertion key the runtime cannot use refuses the request: never forwarded without it).
+async fn forward<P: Platform>(ctx: &Ctx<'_, P>, path: CanonicalPath, session: Option<&Session>) -> Result<Action, Error> {
     let identity = match session {
         Some(s) => {
             let audience = ctx.config.identity.assertion.as_ref().and_then(|_| audience(ctx));
-            ctx.state.assertions.headers(ctx.config, s, audience.as_deref(), ctx.p.now())
+            ctx.state.assertions.headers(ctx.p, ctx.config, s, audience.as_deref()).await?
         }
         None => Vec::new(),
     };
-    Action::Forward(Forward { path, user: session.map(|s| s.sub().to_string()), identity, set_cookies: Vec::new() })
+    Ok(Action::Forward(Forward { path, user: session.map(|s| s.sub().to_string()), identity, set_cookies: Vec::new() }))
 }
 
 /// A logged-in user the access rules do not admit gets `403 access.forbidden`: a page for a

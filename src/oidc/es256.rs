@@ -1,6 +1,8 @@
 //! ES256 (RFC 7518 §3.4: ECDSA on P-256 with SHA-256) as a jwt-compact [`Algorithm`], on the
-//! pure-Rust `p256` crate with only its `ecdsa` feature. Vipps signs the ID token of a login from
-//! phone number finished in a browser (`login_to_webpage`) with it; every other ID token is RS256.
+//! pure-Rust `p256` crate with only its `ecdsa` feature: test support only (the testkit signs
+//! tokens and its fake platform verifies with it). The Worker verifies ES256 with the runtime's
+//! WebCrypto ([`crate::platform::Platform::verify_es256`]). Vipps signs the ID token of a login
+//! from phone number finished in a browser (`login_to_webpage`) with it.
 //!
 //! (jwt-compact 0.8.0's own `p256` feature does not build on its own: its JWK helpers are
 //! compiled only with other curve features.)

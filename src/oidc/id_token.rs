@@ -7,14 +7,16 @@
 //! be `RS256` or `ES256`, exactly, and each looks only at JWKS keys of its own type (RSA for
 //! RS256, P-256 for ES256), so no key is ever used with another algorithm. Claims are typed: a claim of the wrong JSON type is a
 //! malformed token, not a coercion.
+//!
+//! jwt-compact parses the token and its claims; the signature math is the runtime's
+//! ([`Platform::verify_rs256`], [`Platform::verify_es256`]: WebCrypto in the Worker, the Rust
+//! crates in the testkit). A runtime that cannot decide is a refusal, never an acceptance.
 
-use super::es256::Es256;
 use super::jwks::Jwks;
 use crate::platform::Platform;
 use crate::error::{Code, Error};
 use crate::util::{b64url, ct_eq, sha256};
-use jwt_compact::alg::Rsa;
-use jwt_compact::{AlgorithmExt, UntrustedToken, ValidationError};
+use jwt_compact::UntrustedToken;
 use serde::Deserialize;
 
 /// Clock skew we tolerate on `exp`, `iat` and `nbf`.
@@ -117,16 +119,16 @@ fn err(code: Code, detail: &str) -> Error {
 }
 
 /// Validates `token` against `jwks` and `expected`: RS256 only, `nonce` required.
-pub fn verify(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
-    verify_with(token, jwks, expected, Algs::Rs256, true)
+pub async fn verify<P: Platform>(p: &P, token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
+    verify_with(p, token, jwks, expected, Algs::Rs256, true).await
 }
 
 /// The ID token of a login from phone number finished in a browser (`login_to_webpage`):
 /// ES256 (or RS256), every other check as [`verify`], except `nonce`: the login, and so the
 /// nonce sent with it, is known only from the verified token's `auth_req_id`; the caller then
 /// checks both ([`check_nonce_if_present`]).
-pub fn verify_redirect(token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
-    verify_with(token, jwks, expected, Algs::Rs256OrEs256, false)
+pub async fn verify_redirect<P: Platform>(p: &P, token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
+    verify_with(p, token, jwks, expected, Algs::Rs256OrEs256, false).await
 }
 
 /// `login_to_webpage`, OIDC Core §3.1.3.7 step 11 once the login is known: the token's `nonce`,
@@ -139,64 +141,53 @@ pub fn check_nonce_if_present(token: &VerifiedIdToken, sent: &str) -> Result<(),
     }
 }
 
-fn signature_error(e: ValidationError) -> Error {
-    match e {
-        ValidationError::MalformedClaims(_) => err(Code::IdTokenMalformed, "claims are not the expected JSON types"),
-        ValidationError::AlgorithmMismatch { .. } => err(Code::IdTokenAlgorithm, "alg mismatch"),
-        _ => err(Code::IdTokenSignature, "signature does not verify"),
-    }
-}
-
-fn verify_with(token: &str, jwks: &Jwks, expected: &Expected<'_>, algs: Algs, nonce_required: bool) -> Result<VerifiedIdToken, Error> {
+async fn verify_with<P: Platform>(
+    p: &P,
+    token: &str,
+    jwks: &Jwks,
+    expected: &Expected<'_>,
+    algs: Algs,
+    nonce_required: bool,
+) -> Result<VerifiedIdToken, Error> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(err(Code::IdTokenMalformed, "token too long"));
     }
     let untrusted = UntrustedToken::new(token).map_err(|_| err(Code::IdTokenMalformed, "not a JWS compact token"))?;
     let kid = untrusted.header().key_id.as_deref();
+    // The JWS signing input: everything before the last dot, as received (RFC 7515 §5.2).
+    let data = token.rsplit_once('.').map(|(d, _)| d).unwrap_or_default().as_bytes();
+    let signature = untrusted.signature_bytes();
 
     // 7. alg must be one we expect, compared exactly: no `none`, `NONE`, `HS256`, `rs256`.
     // 6. Validate the signature with the key the JWKS names by kid, of the algorithm's type.
-    let claims = match (untrusted.algorithm(), algs) {
+    let verdict = match (untrusted.algorithm(), algs) {
         ("RS256", _) => {
             let key = jwks.select(kid)?;
-            Rsa::rs256().validator::<IdTokenClaims>(key.key.as_ref()).validate(&untrusted).map_err(signature_error)?.into_parts().1
+            p.verify_rs256(&key.n_b64, &key.e_b64, data, signature).await
         }
         ("ES256", Algs::Rs256OrEs256) => {
             let key = jwks.select_ec(kid)?;
-            Es256.validator::<IdTokenClaims>(&key.key).validate(&untrusted).map_err(signature_error)?.into_parts().1
+            // RFC 7518 §3.4: `r || s`, 64 bytes (a DER signature is refused as it stands).
+            if signature.len() != 64 {
+                return Err(err(Code::IdTokenSignature, "not a 64-byte ES256 signature"));
+            }
+            p.verify_es256(&key.x_b64, &key.y_b64, data, signature).await
         }
         (alg, _) => {
             let want = if algs == Algs::Rs256 { "RS256" } else { "RS256 or ES256" };
             return Err(Error::new(Code::IdTokenAlgorithm, format!("alg {:?} is not {want}", crate::oidc::safe_code(alg))));
         }
     };
-    check_claims(claims, expected, nonce_required)
-}
-
-/// As [`verify`], with an RS256 signature checked by the runtime's own crypto when it has it
-/// ([`Platform::verify_rs256`]; in wasm the Rust check is most of a login's CPU). Anything
-/// else (a token refused before its signature, a runtime that cannot decide) takes the Rust
-/// path of [`verify`]: same checks, same order, same errors.
-pub async fn verify_on<P: Platform>(p: &P, token: &str, jwks: &Jwks, expected: &Expected<'_>) -> Result<VerifiedIdToken, Error> {
-    let Some((untrusted, key)) = UntrustedToken::new(token)
-        .ok()
-        .filter(|u| token.len() <= MAX_TOKEN_LEN && u.algorithm() == "RS256")
-        .and_then(|u| jwks.select(u.header().key_id.as_deref()).ok().map(|k| (u, k)))
-    else {
-        return verify(token, jwks, expected);
-    };
-    let data = token.rsplit_once('.').map(|(d, _)| d).unwrap_or_default();
-    match p.verify_rs256(&key.n_b64, &key.e_b64, data.as_bytes(), untrusted.signature_bytes()).await {
-        None => verify(token, jwks, expected),
-        Some(false) => Err(err(Code::IdTokenSignature, "signature does not verify")),
-        // 6. The signature verified; the claims are read only now.
-        Some(true) => {
-            let claims = untrusted
-                .deserialize_claims_unchecked::<IdTokenClaims>()
-                .map_err(|_| err(Code::IdTokenMalformed, "claims are not the expected JSON types"))?;
-            check_claims(claims, expected, true)
-        }
+    match verdict {
+        Some(true) => {}
+        Some(false) => return Err(err(Code::IdTokenSignature, "signature does not verify")),
+        None => return Err(err(Code::IdTokenSignature, "the runtime's crypto could not check the signature (key refused)")),
     }
+    // The signature verified; the claims are read only now.
+    let claims = untrusted
+        .deserialize_claims_unchecked::<IdTokenClaims>()
+        .map_err(|_| err(Code::IdTokenMalformed, "claims are not the expected JSON types"))?;
+    check_claims(claims, expected, nonce_required)
 }
 
 /// The claims of a token whose signature verified, OIDC Core §3.1.3.7.
@@ -286,14 +277,12 @@ mod tests {
     fn check(c: Value) -> Result<VerifiedIdToken, Error> {
         both(&sign(&keys()[0], Some("public:k0"), &c), &one_key())
     }
-    /// Verifies in Rust and with the runtime's crypto (the fake's stand-in): the same answer.
+    /// Verifies with the fake platform's crypto (the Rust crates standing in for WebCrypto).
     fn both(token: &str, jwks: &Jwks) -> Result<VerifiedIdToken, Error> {
-        let rust = verify(token, jwks, &expected());
-        let p = crate::testkit::FakePlatform::default();
-        p.runtime_rs256.set(true);
-        let runtime = crate::testkit::block_on(verify_on(&p, token, jwks, &expected()));
-        assert_eq!(rust.as_ref().map(|v| v.sub().to_string()).map_err(|e| e.code), runtime.as_ref().map(|v| v.sub().to_string()).map_err(|e| e.code));
-        rust
+        crate::testkit::block_on(verify(&crate::testkit::FakePlatform::default(), token, jwks, &expected()))
+    }
+    fn redirect(token: &str, jwks: &Jwks) -> Result<VerifiedIdToken, Error> {
+        crate::testkit::block_on(verify_redirect(&crate::testkit::FakePlatform::default(), token, jwks, &expected()))
     }
     fn code_of(c: Value) -> Code {
         check(c).unwrap_err().code
@@ -393,7 +382,7 @@ mod tests {
         let mac = crate::util::hmac_sha256(n.as_bytes(), &[signing_input.as_bytes()]);
         let t = format!("{signing_input}.{}", crate::util::b64url(&mac));
         assert_eq!(both(&t, &one_key()).unwrap_err().code, Code::IdTokenAlgorithm);
-        assert_eq!(verify("a.b", &one_key(), &expected()).unwrap_err().code, Code::IdTokenMalformed);
+        assert_eq!(both("a.b", &one_key()).unwrap_err().code, Code::IdTokenMalformed);
         assert_eq!(both(&"a".repeat(MAX_TOKEN_LEN + 1), &one_key()).unwrap_err().code, Code::IdTokenMalformed);
     }
 
@@ -441,27 +430,27 @@ mod tests {
             sign_es256(&ec_key(0), Some("public:ec0"), c)
         }
         fn code(t: &str) -> Code {
-            verify_redirect(t, &set(), &expected()).unwrap_err().code
+            redirect(t, &set()).unwrap_err().code
         }
 
         #[test]
         fn es256_and_rs256_by_the_jwks_key() {
             let mut c = claims();
             c["auth_req_id"] = json!("req-1");
-            let t = verify_redirect(&es(&c), &set(), &expected()).unwrap();
+            let t = redirect(&es(&c), &set()).unwrap();
             assert_eq!((t.sub(), t.auth_req_id()), (SUB, Some("req-1")));
-            assert!(verify_redirect(&sign(&keys()[0], Some("public:k0"), &c), &set(), &expected()).is_ok());
+            assert!(redirect(&sign(&keys()[0], Some("public:k0"), &c), &set()).is_ok());
             // The browser flow stays RS256-only.
-            assert_eq!(verify(&es(&c), &set(), &expected()).unwrap_err().code, Code::IdTokenAlgorithm);
+            assert_eq!(both(&es(&c), &set()).unwrap_err().code, Code::IdTokenAlgorithm);
             // authReqId as one example spells it; both present and different: none.
             let camel = with(|c| c["authReqId"] = json!("req-2"));
-            assert_eq!(verify_redirect(&es(&camel), &set(), &expected()).unwrap().auth_req_id(), Some("req-2"));
+            assert_eq!(redirect(&es(&camel), &set()).unwrap().auth_req_id(), Some("req-2"));
             let both = with(|c| { c["authReqId"] = json!("req-2"); c["auth_req_id"] = json!("req-3"); });
-            assert_eq!(verify_redirect(&es(&both), &set(), &expected()).unwrap().auth_req_id(), None);
+            assert_eq!(redirect(&es(&both), &set()).unwrap().auth_req_id(), None);
             // nonce: checked by the caller once the login is known, when present.
-            let none = verify_redirect(&es(&with(|c| { c.as_object_mut().unwrap().remove("nonce"); })), &set(), &expected()).unwrap();
+            let none = redirect(&es(&with(|c| { c.as_object_mut().unwrap().remove("nonce"); })), &set()).unwrap();
             assert!(check_nonce_if_present(&none, "n-123456789").is_ok());
-            let other = verify_redirect(&es(&with(|c| c["nonce"] = json!("other"))), &set(), &expected()).unwrap();
+            let other = redirect(&es(&with(|c| c["nonce"] = json!("other"))), &set()).unwrap();
             assert_eq!(check_nonce_if_present(&other, "n-123456789").unwrap_err().code, Code::IdTokenNonce);
             assert!(check_nonce_if_present(&t, "n-123456789").is_ok());
             // The other checks still apply.
@@ -511,7 +500,27 @@ mod tests {
                 {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "kid": "short"},
                 {"kty": "EC", "crv": "P-256", "x": crate::util::b64url(&[1; 32]), "y": crate::util::b64url(&[2; 32]), "kid": "off-curve"},
             ]}).to_string()).unwrap();
-            assert_eq!(set.ec_keys.len(), 0);
+            // A point off the curve is kept (the runtime's import is what checks the curve), and
+            // nothing verifies with it: the import fails, and that is a refusal.
+            assert_eq!(set.ec_keys.iter().map(|k| k.kid.as_deref()).collect::<Vec<_>>(), [Some("off-curve")]);
+            let t = sign_es256(&ec_key(0), Some("off-curve"), &claims());
+            assert_eq!(redirect(&t, &set).unwrap_err().code, Code::IdTokenSignature);
+        }
+
+        #[test]
+        fn a_runtime_that_cannot_decide_refuses() {
+            // WebCrypto refusing the key or failing is `None`: refused as a bad signature.
+            let p = crate::testkit::FakePlatform::default();
+            p.runtime_crypto_broken.set(true);
+            let mut c = claims();
+            c["auth_req_id"] = json!("req-1");
+            let rs = sign(&keys()[0], Some("public:k0"), &c);
+            let es = sign_es256(&ec_key(0), Some("public:ec0"), &c);
+            assert!(redirect(&rs, &set()).is_ok() && redirect(&es, &set()).is_ok());
+            let refused = |r: Result<VerifiedIdToken, Error>| r.unwrap_err().code;
+            assert_eq!(refused(crate::testkit::block_on(verify(&p, &rs, &set(), &expected()))), Code::IdTokenSignature);
+            assert_eq!(refused(crate::testkit::block_on(verify_redirect(&p, &rs, &set(), &expected()))), Code::IdTokenSignature);
+            assert_eq!(refused(crate::testkit::block_on(verify_redirect(&p, &es, &set(), &expected()))), Code::IdTokenSignature);
         }
     }
 }

@@ -3,35 +3,33 @@
 //! (`login_to_webpage`). Each algorithm looks only at keys of its own type.
 //!
 //! Only keys that can verify RS256 are kept: `kty` RSA, `use` absent or `sig`, `alg` absent or
-//! `RS256`, no private parts, at least 2048 bits. Anything else in the set is skipped by a cheap
-//! field check; at most [`MAX_KEYS`] RSA keys are ever constructed, so a set padded with
-//! thousands of junk keys (bounded by the 1 MiB body cap) costs a scan, not thousands of keys.
+//! `RS256`, no private parts, a modulus of 2048 to 4096 bits, an exponent from 3 to 2^33 - 1.
+//! Anything else in the set is skipped by a cheap field check; at most [`MAX_KEYS`] keys of
+//! each type are kept, so a set padded with thousands of junk keys (bounded by the 1 MiB body
+//! cap) costs a scan, not thousands of keys. Keys stay as their base64url parts: the runtime's
+//! crypto imports them ([`crate::platform::Platform`]), and refuses a P-256 point off the curve.
 
 use crate::error::{Code, Error};
-use jwt_compact::alg::{RsaPublicKey, StrongKey};
-use jwt_compact::jwk::JsonWebKey;
 use serde::Deserialize;
-use std::borrow::Cow;
 
 pub const MAX_KEYS: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct VerifyingKey {
     pub kid: Option<String>,
-    pub key: StrongKey<RsaPublicKey>,
-    /// The JWK's `n` and `e` as received (base64url), for the runtime's own crypto
+    /// The JWK's `n` and `e` as received (base64url), for the runtime's crypto
     /// ([`crate::platform::Platform::verify_rs256`]).
     pub n_b64: String,
     pub e_b64: String,
 }
 
-/// A P-256 public key (ES256).
-pub type EcPublicKey = super::es256::VerifyingKey;
-
+/// A P-256 public key (ES256): the JWK's `x` and `y` as received (base64url, 32 bytes each),
+/// for [`crate::platform::Platform::verify_es256`].
 #[derive(Debug, Clone)]
 pub struct EcVerifyingKey {
     pub kid: Option<String>,
-    pub key: EcPublicKey,
+    pub x_b64: String,
+    pub y_b64: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -79,14 +77,20 @@ fn usable(raw: RawKey) -> Option<VerifyingKey> {
     let (n_b64, e_b64) = (raw.n?, raw.e?);
     let n = crate::util::b64url_decode(&n_b64)?;
     let e = crate::util::b64url_decode(&e_b64)?;
-    if n.len() > 1024 || e.len() > 8 {
+    // RFC 7518 §3.3: RS256 keys are at least 2048 bits; 4096 is the most we accept.
+    if !(2048..=4096).contains(&bits(&n)) || !(2..=33).contains(&bits(&e)) || e.last().is_none_or(|b| b & 1 == 0) {
         return None;
     }
-    let jwk = JsonWebKey::Rsa { modulus: Cow::Owned(n), public_exponent: Cow::Owned(e), private_parts: None };
-    let key = RsaPublicKey::try_from(&jwk).ok()?;
-    // RFC 7518 §3.3: RS256 keys are at least 2048 bits.
-    let key = StrongKey::try_from(key).ok()?;
-    Some(VerifyingKey { kid: raw.kid, key, n_b64, e_b64 })
+    Some(VerifyingKey { kid: raw.kid, n_b64, e_b64 })
+}
+
+/// The bit length of a big-endian unsigned integer.
+fn bits(be: &[u8]) -> usize {
+    let be = &be[be.iter().take_while(|b| **b == 0).count()..];
+    match be.first() {
+        Some(first) => (be.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+        None => 0,
+    }
 }
 
 #[derive(Deserialize)]
@@ -108,7 +112,8 @@ struct RawEcKey {
 }
 
 /// An ES256 key: `kty` EC, `crv` P-256, `use` absent or `sig`, `alg` absent or `ES256`, no
-/// private part, a point on the curve.
+/// private part, 32-byte coordinates (whether the point is on the curve is the runtime's
+/// import to say: a key off the curve never verifies anything).
 fn usable_ec(raw: RawEcKey) -> Option<EcVerifyingKey> {
     if raw.crv.as_deref() != Some("P-256")
         || raw.use_.as_deref().is_some_and(|u| u != "sig")
@@ -118,13 +123,13 @@ fn usable_ec(raw: RawEcKey) -> Option<EcVerifyingKey> {
     {
         return None;
     }
-    let x = crate::util::b64url_decode(raw.x.as_deref()?)?;
-    let y = crate::util::b64url_decode(raw.y.as_deref()?)?;
+    let (x_b64, y_b64) = (raw.x?, raw.y?);
+    let x = crate::util::b64url_decode(&x_b64)?;
+    let y = crate::util::b64url_decode(&y_b64)?;
     if x.len() != 32 || y.len() != 32 {
         return None;
     }
-    let key = super::es256::public_key(&x, &y)?;
-    Some(EcVerifyingKey { kid: raw.kid, key })
+    Some(EcVerifyingKey { kid: raw.kid, x_b64, y_b64 })
 }
 
 /// Parses a JWKS body. A set with no usable key is an error: nothing could ever verify.

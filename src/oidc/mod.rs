@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod ciba;
 pub mod callback;
 pub mod discovery;
+#[cfg(any(test, feature = "testkit"))]
 pub mod es256;
 pub mod id_token;
 pub mod jwks;

@@ -6,17 +6,20 @@
 //! Assertion claims: `iss` (the Worker's public origin), `aud` (the origin, or
 //! `IDENTITY_ASSERTION_AUDIENCE`), `sub`, `iat`, `nbf`, `exp` (`IDENTITY_ASSERTION_TTL`
 //! later), `auth_time` (the login), the session's claims, and `app` (the login hook's claims,
-//! which also go out as `Vipps-Login-App-<Name>` headers). Signing costs an RSA operation,
-//! so an isolate reuses an assertion for the same session and audience while at least half of
-//! its lifetime is left.
+//! which also go out as `Vipps-Login-App-<Name>` headers). Signing costs an RSA operation (the
+//! runtime's WebCrypto, [`Platform::sign_rs256`]), so an isolate reuses an assertion for the
+//! same session and audience while at least half of its lifetime is left. A key the runtime
+//! cannot import or use is a configuration error (`config.invalid`, naming
+//! `IDENTITY_ASSERTION_KEYS`): the request is refused, never forwarded without its assertion.
 
 use super::forward::USER_HEADER;
 use crate::config::identity::claim_header_name;
 use crate::config::Config;
+use crate::error::{Code, Error};
 use crate::memo::BoundedCache;
+use crate::platform::Platform;
 use crate::session::Session;
-use jwt_compact::alg::Rsa;
-use jwt_compact::{AlgorithmExt, Claims, Header};
+use crate::util::b64url;
 use serde_json::{Map, Value};
 
 /// The header that carries the assertion.
@@ -57,7 +60,8 @@ pub fn header_value(v: &Value) -> String {
 impl Assertions {
     /// The headers a forward to an origin adds for `session`. `audience` is the origin the
     /// assertion is for (`None`: no assertion, e.g. static assets).
-    pub fn headers(&self, config: &Config, session: &Session, audience: Option<&str>, now: u64) -> Vec<(String, String)> {
+    pub async fn headers<P: Platform>(&self, p: &P, config: &Config, session: &Session, audience: Option<&str>) -> Result<Vec<(String, String)>, Error> {
+        let now = p.now();
         let mut out = vec![(USER_HEADER.to_string(), session.sub().to_string())];
         for claim in &config.identity.claim_headers {
             if let Some(v) = session.claims().get(claim).filter(|v| !v.is_null()) {
@@ -72,14 +76,16 @@ impl Assertions {
             let key_material = format!("{}\0{}\0{}", session.sub(), session.iat(), aud);
             let key = crate::util::sha256(key_material.as_bytes());
             let token = match self.cache.get(&key).filter(|(_, exp)| now.saturating_add(a.ttl / 2) < *exp) {
-                Some((token, _)) => Some(token),
-                None => sign(config, session, aud, now).inspect(|t| self.cache.put(key, (t.clone(), now.saturating_add(a.ttl)))),
+                Some((token, _)) => token,
+                None => {
+                    let t = sign(p, config, session, aud, now).await?;
+                    self.cache.put(key, (t.clone(), now.saturating_add(a.ttl)));
+                    t
+                }
             };
-            if let Some(token) = token {
-                out.push((ASSERTION_HEADER.to_string(), token));
-            }
+            out.push((ASSERTION_HEADER.to_string(), token));
         }
-        out
+        Ok(out)
     }
 }
 
@@ -98,8 +104,21 @@ pub fn issuer(config: &Config) -> String {
     config.vipps.redirect_uri.url().origin().ascii_serialization()
 }
 
-fn sign(config: &Config, session: &Session, audience: &str, now: u64) -> Option<String> {
-    let a = config.identity.assertion.as_ref()?;
+/// Signs a JWS (RFC 7515 compact, RS256) with the first configured key: the runtime's crypto.
+/// `Err` (a configuration error) when the runtime cannot import or use the key.
+pub async fn sign_jws<P: Platform>(p: &P, key: &crate::config::identity::SigningKey, claims: &Value) -> Result<String, Error> {
+    let header = serde_json::json!({"alg": "RS256", "kid": key.kid, "typ": "JWT"});
+    let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+    let sig = p.sign_rs256(&key.kid, key.private_jwk.expose(), input.as_bytes()).await.map_err(|why| {
+        Error::new(Code::ConfigInvalid, format!("IDENTITY_ASSERTION_KEYS: key {} cannot sign here: {why}", key.kid))
+    })?;
+    Ok(format!("{input}.{}", b64url(&sig)))
+}
+
+async fn sign<P: Platform>(p: &P, config: &Config, session: &Session, audience: &str, now: u64) -> Result<String, Error> {
+    let Some(a) = config.identity.assertion.as_ref() else {
+        return Err(Error::new(Code::Internal, "no assertion configured"));
+    };
     let key = a.keys.first();
     let mut claims: Map<String, Value> = session.claims().clone();
     claims.insert("iss".into(), Value::from(issuer(config)));
@@ -116,8 +135,7 @@ fn sign(config: &Config, session: &Session, audience: &str, now: u64) -> Option<
     if !session.app_claims().is_empty() {
         claims.insert("app".into(), Value::Object(session.app_claims().clone()));
     }
-    let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("JWT");
-    Rsa::rs256().token(&header, &Claims::new(claims), &key.private).ok()
+    sign_jws(p, key, &Value::Object(claims)).await
 }
 
 #[cfg(test)]
@@ -133,7 +151,9 @@ mod tests {
         let info = json!({"sub": "u1", "name": "Kari"});
         let app = AppClaims::parse(&json!({"customer_id": "C-1042", "roles": ["staff", "admin"], "tier": 3})).unwrap();
         let session = Session::from_userinfo(&config, "u1", "sid".into(), info.as_object().unwrap(), 1_700_000_000).with_app_claims(app);
-        let out = Assertions::default().headers(&config, &session, Some("https://origin.example"), 1_700_000_001);
+        let p = crate::testkit::FakePlatform::default();
+        p.now.set(1_700_000_001);
+        let out = crate::testkit::block_on(Assertions::default().headers(&p, &config, &session, Some("https://origin.example"))).unwrap();
         let h = |n: &str| out.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(h("vipps-login-app-customer-id"), Some("C-1042"));
         assert_eq!(h("vipps-login-app-roles"), Some(r#"["staff","admin"]"#));
@@ -145,7 +165,7 @@ mod tests {
         assert_eq!(session.to_json()["app"]["customer_id"], "C-1042");
         // Without hook claims: no app header, no app claim.
         let plain = Session::from_userinfo(&config, "u1", "sid".into(), info.as_object().unwrap(), 1_700_000_000);
-        let out = Assertions::default().headers(&config, &plain, Some("https://origin.example"), 1_700_000_001);
+        let out = crate::testkit::block_on(Assertions::default().headers(&p, &config, &plain, Some("https://origin.example"))).unwrap();
         assert!(!out.iter().any(|(k, _)| k.starts_with("vipps-login-app-")));
         assert!(plain.to_json().get("app").is_none());
     }
