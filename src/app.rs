@@ -112,7 +112,7 @@ impl App {
                 Route::LoggedOut => flows::logged_out::run(&ctx).await,
                 Route::Health => flows::health::run(&ctx).await,
                 Route::ConsentWebhook => flows::consent_webhook::run(&ctx).await,
-                Route::Jwks => flows::jwks::run(&ctx),
+                Route::Jwks => flows::jwks::run(&ctx).await,
                 Route::Ciba(op) => flows::ciba::run(&ctx, op).await,
                 Route::LoginConfirm => flows::auto_return::confirm(&ctx).await,
                 Route::App(op) => flows::app::run(&ctx, op).await,

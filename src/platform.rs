@@ -78,11 +78,17 @@ pub trait Platform {
         let _ = (x_b64, y_b64, data, signature);
         None
     }
-    /// Signs `data` with RS256 using our own RSA private key, given as a private JWK (`kty`,
-    /// `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`) and known by `key_id` (the runtime may keep
-    /// the imported key under that id). `Err` when the runtime cannot import the key or sign.
-    async fn sign_rs256(&self, key_id: &str, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
-        let _ = (key_id, private_jwk, data);
+    /// Imports our own RSA private key (PKCS#8 DER) for RS256 signing under `key_id` (the
+    /// runtime may keep it per isolate) and answers its public `(n, e)` (big-endian,
+    /// base64url as in a JWK). `Err` when the runtime refuses the key.
+    async fn rs256_key(&self, key_id: &str, pkcs8: &[u8]) -> Result<(String, String), String> {
+        let _ = (key_id, pkcs8);
+        Err("no RSA keys on this platform".into())
+    }
+    /// Signs `data` with RS256 (RSASSA-PKCS1-v1_5 with SHA-256) with the key of
+    /// [`Platform::rs256_key`]. `Err` when the runtime cannot import the key or sign.
+    async fn sign_rs256(&self, key_id: &str, pkcs8: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+        let _ = (key_id, pkcs8, data);
         Err("no RSA signing on this platform".into())
     }
     /// One structured log line. `detail` must never hold secrets, tokens or personal data.

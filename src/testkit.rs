@@ -426,6 +426,14 @@ impl FakePlatform {
             runtime_rs256_verdict: Cell::new(None),
         }
     }
+    /// A PKCS#8 RSA key as WebCrypto's `importKey('pkcs8')` reads it.
+    fn private_key(&self, pkcs8: &[u8]) -> Result<RsaPrivateKey, String> {
+        use rsa::pkcs8::DecodePrivateKey;
+        if self.runtime_crypto_broken.get() {
+            return Err("the runtime refused the key".into());
+        }
+        RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(|e| e.to_string())
+    }
     pub fn count(&self, url: &str) -> usize {
         self.requests.borrow().iter().filter(|r| r.url == url).count()
     }
@@ -539,16 +547,13 @@ impl Platform for FakePlatform {
         let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else { return Some(false) };
         Some(key.verify(data, &sig).is_ok())
     }
-    async fn sign_rs256(&self, _key_id: &str, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
-        if self.runtime_crypto_broken.get() {
-            return Err("the runtime refused the key".into());
-        }
-        let jwk: Value = serde_json::from_str(private_jwk).map_err(|e| e.to_string())?;
-        let int = |name: &str| {
-            let b = jwk[name].as_str().and_then(crate::util::b64url_decode).ok_or(format!("no {name}"))?;
-            Ok::<_, String>(rsa::BigUint::from_bytes_be(&b))
-        };
-        let key = RsaPrivateKey::from_components(int("n")?, int("e")?, int("d")?, vec![int("p")?, int("q")?]).map_err(|e| e.to_string())?;
+    async fn rs256_key(&self, _key_id: &str, pkcs8: &[u8]) -> Result<(String, String), String> {
+        use rsa::traits::PublicKeyParts;
+        let key = self.private_key(pkcs8)?;
+        Ok((b64url(&key.n().to_bytes_be()), b64url(&key.e().to_bytes_be())))
+    }
+    async fn sign_rs256(&self, _key_id: &str, pkcs8: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+        let key = self.private_key(pkcs8)?;
         key.sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &crate::util::sha256(data)).map_err(|e| e.to_string())
     }
 

@@ -2,10 +2,8 @@
 //! assertion (a short-lived RS256 JWT) that origins verify against the Worker's JWKS.
 
 use super::reader::Reader;
-use crate::secret::Secret;
 use crate::util::{b64url, NonEmpty};
 use jwt_compact::jwk::JsonWebKey;
-use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -13,66 +11,93 @@ use std::fmt;
 pub const MIN_TTL: u64 = 10;
 pub const MAX_TTL: u64 = 3600;
 
-/// One signing key: the private key (as a private JWK, for the runtime's crypto to import:
-/// [`crate::platform::Platform::sign_rs256`]), and its public JWK with a key id (the RFC 7638
-/// thumbprint, so the same key always gets the same id). The PEM is read here, at start, with
-/// DER parsers only: no RSA arithmetic is compiled into the Worker.
+/// One signing key as configured: its PKCS#8 DER (a PKCS#1 key is wrapped into PKCS#8, RFC
+/// 5208 §5), for the runtime's crypto to import ([`crate::platform::Platform::rs256_key`]).
+/// Only the PEM's shape is checked here, at start: no RSA code is compiled into the Worker. The
+/// runtime reads the key (its size, its public half, its RFC 7638 thumbprint as `kid`) at first
+/// use, and `/auth/health` reports a key it refuses ([`crate::policy::identity::Published`]).
 #[derive(Clone)]
 pub struct SigningKey {
-    pub kid: String,
-    /// `{"kty":"RSA","n":..,"e":..,"d":..,"p":..,"q":..,"dp":..,"dq":..,"qi":..}`
-    pub private_jwk: Secret,
-    /// `{"kty":"RSA","n":..,"e":..,"kid":..,"alg":"RS256","use":"sig"}`
-    pub public_jwk: Value,
+    /// This isolate's name for the key (a hash of the DER, never published).
+    pub id: String,
+    pub pkcs8: SecretBytes,
+}
+
+/// Key bytes whose `Debug` prints `[redacted]`.
+#[derive(Clone)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningKey({}, [redacted])", self.kid)
+        write!(f, "SigningKey({}, [redacted])", self.id)
     }
 }
 
-/// The bit length of a big-endian unsigned integer (DER strips leading zeros).
-fn bits(be: &[u8]) -> usize {
-    be.first().map_or(0, |first| (be.len() - 1) * 8 + (8 - first.leading_zeros() as usize))
+/// A DER length (X.690 §8.1.3, definite form).
+fn der_len(n: usize) -> Vec<u8> {
+    match n {
+        0..=127 => vec![n as u8],
+        128..=255 => vec![0x81, n as u8],
+        _ => vec![0x82, (n >> 8) as u8, n as u8],
+    }
+}
+
+/// `PrivateKeyInfo { version 0, AlgorithmIdentifier { rsaEncryption, NULL }, OCTET STRING
+/// pkcs1 }` (RFC 5208 §5, RFC 8017 Appendix A.1): what WebCrypto imports as `pkcs8`.
+fn pkcs8_of_pkcs1(pkcs1: &[u8]) -> Vec<u8> {
+    const VERSION_AND_ALGORITHM: [u8; 18] =
+        [0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+    let mut octets = vec![0x04];
+    octets.extend(der_len(pkcs1.len()));
+    let inner = VERSION_AND_ALGORITHM.len() + octets.len() + pkcs1.len();
+    let mut out = vec![0x30];
+    out.extend(der_len(inner));
+    out.extend(VERSION_AND_ALGORITHM);
+    out.extend(octets);
+    out.extend(pkcs1);
+    out
 }
 
 impl SigningKey {
-    /// From one PEM block: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`),
-    /// two-prime RSA of 2048 to 4096 bits. Whether the numbers make a working key is the
-    /// runtime's import to say, at first use (and at `/auth/health`).
+    /// From one PEM block (RFC 7468): PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA
+    /// PRIVATE KEY`), base64 of a DER SEQUENCE.
     fn from_pem(pem: &str) -> Result<SigningKey, &'static str> {
+        use base64::Engine;
         const NOT_RSA: &str = "is not an RSA private key in PEM (PKCS#8 or PKCS#1)";
-        let (label, doc) = der::Document::from_pem(pem).map_err(|_| NOT_RSA)?;
-        let pkcs1_der = match label {
-            "PRIVATE KEY" => {
-                let info = pkcs8::PrivateKeyInfo::try_from(doc.as_bytes()).map_err(|_| NOT_RSA)?;
-                if info.algorithm.oid != pkcs1::ALGORITHM_OID {
-                    return Err(NOT_RSA);
-                }
-                info.private_key.to_vec()
-            }
-            "RSA PRIVATE KEY" => doc.as_bytes().to_vec(),
+        let mut lines = pem.lines().map(str::trim).filter(|l| !l.is_empty());
+        let label = lines.next().and_then(|l| l.strip_prefix("-----BEGIN ")).and_then(|l| l.strip_suffix("-----")).ok_or(NOT_RSA)?;
+        let body: String = lines.take_while(|l| !l.starts_with("-----END ")).collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| NOT_RSA)?;
+        // A SEQUENCE, at most 64 KiB (a 4096-bit key is about 2.4 KB).
+        if der.first() != Some(&0x30) || der.len() > 0xffff {
+            return Err(NOT_RSA);
+        }
+        let pkcs8 = match label {
+            "PRIVATE KEY" => der,
+            "RSA PRIVATE KEY" => pkcs8_of_pkcs1(&der),
             _ => return Err(NOT_RSA),
         };
-        let k = pkcs1::RsaPrivateKey::try_from(pkcs1_der.as_slice()).map_err(|_| NOT_RSA)?;
-        if k.other_prime_infos.is_some() {
-            return Err("must be a two-prime RSA key");
-        }
-        let (n, e) = (k.modulus.as_bytes(), k.public_exponent.as_bytes());
-        if !(2048..=4096).contains(&bits(n)) {
-            return Err("must be an RSA key of 2048 to 4096 bits");
-        }
-        let jwk = JsonWebKey::Rsa { modulus: Cow::Borrowed(n), public_exponent: Cow::Borrowed(e), private_parts: None };
-        let kid = b64url(&jwk.thumbprint::<sha2::Sha256>());
-        let public_jwk = json!({"kty": "RSA", "n": b64url(n), "e": b64url(e), "kid": kid, "alg": "RS256", "use": "sig"});
-        let private_jwk = json!({
-            "kty": "RSA", "n": b64url(n), "e": b64url(e), "d": b64url(k.private_exponent.as_bytes()),
-            "p": b64url(k.prime1.as_bytes()), "q": b64url(k.prime2.as_bytes()),
-            "dp": b64url(k.exponent1.as_bytes()), "dq": b64url(k.exponent2.as_bytes()), "qi": b64url(k.coefficient.as_bytes()),
-        });
-        Ok(SigningKey { kid, private_jwk: Secret::new(private_jwk.to_string()), public_jwk })
+        let id = b64url(&crate::util::sha256(&pkcs8)[..12]);
+        Ok(SigningKey { id, pkcs8: SecretBytes(pkcs8) })
     }
+}
+
+/// The RFC 7638 thumbprint of an RSA public key (big-endian `n` and `e`): its `kid`.
+pub fn thumbprint(n: &[u8], e: &[u8]) -> String {
+    let jwk = JsonWebKey::Rsa { modulus: Cow::Borrowed(n), public_exponent: Cow::Borrowed(e), private_parts: None };
+    b64url(&jwk.thumbprint::<sha2::Sha256>())
 }
 
 #[derive(Debug, Clone)]
@@ -179,29 +204,72 @@ pub(crate) mod tests {
         parse(vars).err().is_some_and(|e| e.0.iter().any(|p| p.var == var))
     }
 
+    /// The keys as the runtime reads them (the fake platform's `rsa` crate standing in).
+    fn published(c: &crate::config::Config) -> Result<Vec<crate::policy::identity::Published>, crate::error::Error> {
+        let p = crate::testkit::FakePlatform::default();
+        let a = crate::policy::identity::Assertions::default();
+        crate::testkit::block_on(a.published(&p, c)).map(|k| k.to_vec())
+    }
+
     #[test]
     fn keys_rotate_and_are_published_by_thumbprint() {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::traits::PublicKeyParts;
         let both = format!("{}{}", pem(0), pem(1));
         let c = parse(&[("IDENTITY_ASSERTION_KEYS", &both)]).unwrap();
-        let a = c.identity.assertion.unwrap();
+        let a = c.identity.assertion.as_ref().unwrap();
         assert_eq!(a.keys.len(), 2);
-        assert_ne!(a.keys.first().kid, a.keys.get(1).unwrap().kid);
-        assert_eq!(a.keys.first().public_jwk["alg"], "RS256");
-        assert!(a.keys.first().public_jwk.get("d").is_none(), "no private part in the JWK");
         assert_eq!(a.ttl, 60);
+        let got = published(&c).unwrap();
+        assert_ne!(got[0].kid, got[1].kid);
+        assert_eq!(got[0].jwk["alg"], "RS256");
+        assert!(got[0].jwk.get("d").is_none(), "no private part in the JWK");
+        // The kid is the RFC 7638 thumbprint of the public key.
+        let public = keys()[0].to_public_key();
+        assert_eq!(got[0].kid, super::thumbprint(&public.n().to_bytes_be(), &public.e().to_bytes_be()));
+        assert_eq!(got[0].jwk["n"], crate::util::b64url(&public.n().to_bytes_be()));
         // Escaped newlines (one line in a secret store) work too, and give the same key id.
         let one_line = pem(0).replace('\n', "\\n");
         let c2 = parse(&[("IDENTITY_ASSERTION_KEYS", &one_line)]).unwrap();
-        assert_eq!(c2.identity.assertion.as_ref().unwrap().keys.first().kid, a.keys.first().kid);
+        assert_eq!(published(&c2).unwrap()[0].kid, got[0].kid);
         assert!(!format!("{c2:?}").contains("PRIVATE"), "keys never in Debug output");
+        // PKCS#1 (BEGIN RSA PRIVATE KEY): wrapped into PKCS#8, the same key and kid.
+        let pkcs1 = keys()[0].to_pkcs1_pem(LineEnding::LF).unwrap().to_string();
+        assert!(pkcs1.contains("BEGIN RSA PRIVATE KEY"));
+        let c3 = parse(&[("IDENTITY_ASSERTION_KEYS", &pkcs1)]).unwrap();
+        assert_eq!(published(&c3).unwrap()[0].kid, got[0].kid);
+        assert_eq!(c3.identity.assertion.as_ref().unwrap().keys.first().pkcs8.expose(), a.keys.first().pkcs8.expose());
+    }
+
+    #[test]
+    fn a_key_the_runtime_refuses_is_a_config_error_at_first_use() {
+        use crate::error::Code;
+        // Too small: the PEM is well formed; the runtime reads it, the size check refuses it.
+        let small = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 1024).unwrap().to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+        let c = parse(&[("IDENTITY_ASSERTION_KEYS", &small)]).unwrap();
+        let e = published(&c).unwrap_err();
+        assert_eq!(e.code, Code::ConfigInvalid);
+        assert!(e.detail.starts_with("IDENTITY_ASSERTION_KEYS: key 1 must be RSA of 2048"), "{}", e.detail);
+        // A well-formed PEM of something that is not an RSA key.
+        let junk = "-----BEGIN PRIVATE KEY-----\nMAMCAQA=\n-----END PRIVATE KEY-----\n";
+        let c = parse(&[("IDENTITY_ASSERTION_KEYS", junk)]).unwrap();
+        let e = published(&c).unwrap_err();
+        assert_eq!(e.code, Code::ConfigInvalid);
+        assert!(!e.detail.contains("MAMC"), "no key material in the report");
+        // The runtime failing: refused, the same way.
+        let c = parse(&[("IDENTITY_ASSERTION_KEYS", &pem(0))]).unwrap();
+        let p = crate::testkit::FakePlatform::default();
+        p.runtime_crypto_broken.set(true);
+        let a = crate::policy::identity::Assertions::default();
+        assert_eq!(crate::testkit::block_on(a.published(&p, &c)).unwrap_err().code, Code::ConfigInvalid);
     }
 
     #[test]
     fn bad_keys_headers_and_backends_are_named() {
         assert!(problem(&[("IDENTITY_ASSERTION_KEYS", "not a key")], "IDENTITY_ASSERTION_KEYS"));
         assert!(problem(&[("IDENTITY_ASSERTION_KEYS", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")], "IDENTITY_ASSERTION_KEYS"));
-        let small = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 1024).unwrap().to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
-        assert!(problem(&[("IDENTITY_ASSERTION_KEYS", &small)], "IDENTITY_ASSERTION_KEYS"));
+        assert!(problem(&[("IDENTITY_ASSERTION_KEYS", "-----BEGIN EC PRIVATE KEY-----\nMAMCAQA=\n-----END EC PRIVATE KEY-----")], "IDENTITY_ASSERTION_KEYS"));
+        assert!(problem(&[("IDENTITY_ASSERTION_KEYS", "-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----")], "IDENTITY_ASSERTION_KEYS"));
         assert!(problem(&[("IDENTITY_ASSERTION_AUDIENCE", "https://o.example")], "IDENTITY_ASSERTION_AUDIENCE"));
         assert!(problem(&[("IDENTITY_ASSERTION_TTL", "5")], "IDENTITY_ASSERTION_TTL"));
         assert!(problem(&[("IDENTITY_HEADERS", "address")], "IDENTITY_HEADERS"), "a claim the session does not keep");

@@ -147,18 +147,26 @@ export async function edge_es256(x, y, data, sig) {
     return null // undecided (a point off the curve...): the core refuses the token
   }
 }
-// RS256 signing with our own keys (the identity assertion), a private JWK imported once per
-// isolate under its key id; a key WebCrypto refuses rejects, every time it is used.
+// Our own RS256 signing keys (the identity assertion): PKCS#8 imported once per isolate under
+// the core's id; the first import answers the public half. A key WebCrypto refuses rejects.
 const signKeys = new Map()
-export async function edge_sign_rs256(id, jwk, data) {
-  data = data.slice()
+async function signKey(id, der) {
   let key = signKeys.get(id)
   if (!key) {
-    key = await crypto.subtle.importKey('jwk', JSON.parse(jwk),
-      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
+    key = await crypto.subtle.importKey('pkcs8', der.slice(),
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['sign'])
     if (signKeys.size >= 16) signKeys.clear()
     signKeys.set(id, key)
   }
+  return key
+}
+export async function edge_rs256_key(id, der) {
+  const jwk = await crypto.subtle.exportKey('jwk', await signKey(id, der))
+  return jwk.n + '.' + jwk.e
+}
+export async function edge_sign_rs256(id, der, data) {
+  data = data.slice()
+  const key = await signKey(id, der)
   return new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, data))
 }
 export function edge_personal(resp, cacheControl, vary, cookies) {
@@ -208,7 +216,8 @@ extern "C" {
     ) -> Result<js_sys::Promise, JsValue>;
     fn edge_rs256(n: &str, e: &str, data: &[u8], sig: &[u8]) -> js_sys::Promise;
     fn edge_es256(x: &str, y: &str, data: &[u8], sig: &[u8]) -> js_sys::Promise;
-    fn edge_sign_rs256(id: &str, jwk: &str, data: &[u8]) -> js_sys::Promise;
+    fn edge_rs256_key(id: &str, der: &[u8]) -> js_sys::Promise;
+    fn edge_sign_rs256(id: &str, der: &[u8], data: &[u8]) -> js_sys::Promise;
     #[wasm_bindgen(catch)]
     fn edge_personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cookies: &str) -> Result<web_sys::Response, JsValue>;
 }
@@ -291,9 +300,20 @@ pub async fn es256(x_b64: &str, y_b64: &str, data: &[u8], signature: &[u8]) -> O
     v.as_bool()
 }
 
-/// An RS256 signature of `data` with our private JWK `jwk` (imported once per isolate as `id`).
-pub async fn sign_rs256(id: &str, jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
-    let v = worker::wasm_bindgen_futures::JsFuture::from(edge_sign_rs256(id, jwk, data)).await.map_err(|e| super::convert::js_error(&e))?;
+/// Imports our RSA private key (PKCS#8 DER, kept per isolate as `id`): its public `(n, e)`,
+/// base64url.
+pub async fn rs256_key(id: &str, der: &[u8]) -> Result<(String, String), String> {
+    let v = worker::wasm_bindgen_futures::JsFuture::from(edge_rs256_key(id, der)).await.map_err(|e| super::convert::js_error(&e))?;
+    let s = v.as_string().unwrap_or_default();
+    match s.split_once('.') {
+        Some((n, e)) if !n.is_empty() && !e.is_empty() => Ok((n.to_string(), e.to_string())),
+        _ => Err("WebCrypto gave no public key".into()),
+    }
+}
+
+/// An RS256 signature of `data` with the key of [`rs256_key`].
+pub async fn sign_rs256(id: &str, der: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+    let v = worker::wasm_bindgen_futures::JsFuture::from(edge_sign_rs256(id, der, data)).await.map_err(|e| super::convert::js_error(&e))?;
     Ok(js_sys::Uint8Array::new(&v).to_vec())
 }
 

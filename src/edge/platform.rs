@@ -99,8 +99,12 @@ impl Platform for EdgePlatform<'_> {
         super::js::es256(x_b64, y_b64, data, signature).await
     }
 
-    async fn sign_rs256(&self, key_id: &str, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
-        super::js::sign_rs256(key_id, private_jwk, data).await
+    async fn rs256_key(&self, key_id: &str, pkcs8: &[u8]) -> Result<(String, String), String> {
+        super::js::rs256_key(key_id, pkcs8).await
+    }
+
+    async fn sign_rs256(&self, key_id: &str, pkcs8: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+        super::js::sign_rs256(key_id, pkcs8, data).await
     }
 
     fn log(&self, level: Level, code: &str, detail: &str) {

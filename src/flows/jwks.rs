@@ -11,10 +11,11 @@ use crate::policy::identity;
 /// between publishing a new key and signing with it.
 pub const MAX_AGE: u64 = 300;
 
-pub fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
-    Answer::reply(match identity::jwks(ctx.config) {
-        None => Err(Error::from(Code::NotFound)),
-        Some(keys) => {
+pub async fn run<P: Platform>(ctx: &Ctx<'_, P>) -> Answer {
+    Answer::reply(match identity::jwks(ctx.p, ctx.config, &ctx.state.assertions).await {
+        Err(e) => Err(e),
+        Ok(None) => Err(Error::from(Code::NotFound)),
+        Ok(Some(keys)) => {
             let mut r = Reply::json(200, &keys);
             r.headers.retain(|(k, _)| k != "cache-control");
             r.headers.push(("cache-control".into(), format!("public, max-age={MAX_AGE}")));

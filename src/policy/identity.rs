@@ -21,20 +21,81 @@ use crate::platform::Platform;
 use crate::session::Session;
 use crate::util::b64url;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// The header that carries the assertion.
 pub const ASSERTION_HEADER: &str = "vipps-login-assertion";
 /// Assertions an isolate keeps for reuse (forgotten all at once when full).
 const MAX_CACHED: usize = 10_000;
 
-/// Signed assertions of this isolate, by session and audience.
+/// Signed assertions of this isolate, by session and audience, and the configured keys as the
+/// runtime read them.
 pub struct Assertions {
     cache: BoundedCache<[u8; 32], (String, u64)>,
+    published: RefCell<Option<Rc<Vec<Published>>>>,
 }
 
 impl Default for Assertions {
     fn default() -> Self {
-        Assertions { cache: BoundedCache::new(MAX_CACHED) }
+        Assertions { cache: BoundedCache::new(MAX_CACHED), published: RefCell::new(None) }
+    }
+}
+
+/// A configured key as the runtime read it: its `kid` (RFC 7638 thumbprint) and public JWK.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub kid: String,
+    /// `{"kty":"RSA","n":..,"e":..,"kid":..,"alg":"RS256","use":"sig"}`
+    pub jwk: Value,
+}
+
+/// A key the runtime cannot use: a configuration error naming the variable (never the key).
+fn key_error(why: &str) -> Error {
+    Error::new(Code::ConfigInvalid, format!("IDENTITY_ASSERTION_KEYS: {why}"))
+}
+
+/// The runtime's reason, for a log line: printable ASCII, cut short.
+fn shown(why: &str) -> String {
+    why.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(120).collect()
+}
+
+/// The bit length of a big-endian unsigned integer.
+fn bits(be: &[u8]) -> usize {
+    let be = &be[be.iter().take_while(|b| **b == 0).count()..];
+    be.first().map_or(0, |first| (be.len() - 1) * 8 + (8 - first.leading_zeros() as usize))
+}
+
+impl Assertions {
+    /// Every configured key, imported by the runtime once per isolate: RSA of 2048 to 4096
+    /// bits. `Err` (`config.invalid`) when a key is refused; retried at the next use.
+    pub async fn published<P: Platform>(&self, p: &P, config: &Config) -> Result<Rc<Vec<Published>>, Error> {
+        if let Some(keys) = self.published.borrow().as_ref() {
+            return Ok(keys.clone());
+        }
+        let Some(a) = config.identity.assertion.as_ref() else {
+            return Ok(Rc::new(Vec::new()));
+        };
+        let mut out = Vec::new();
+        for (i, k) in a.keys.iter().enumerate() {
+            let n = i + 1;
+            let (n_b64, e_b64) = p
+                .rs256_key(&k.id, k.pkcs8.expose())
+                .await
+                .map_err(|why| key_error(&format!("key {n} is refused by the runtime's crypto: {}", shown(&why))))?;
+            let (Some(nb), Some(eb)) = (crate::util::b64url_decode(&n_b64), crate::util::b64url_decode(&e_b64)) else {
+                return Err(key_error(&format!("key {n}: the runtime gave no public key")));
+            };
+            if !(2048..=4096).contains(&bits(&nb)) {
+                return Err(key_error(&format!("key {n} must be RSA of 2048 to 4096 bits")));
+            }
+            let kid = crate::config::identity::thumbprint(&nb, &eb);
+            let jwk = serde_json::json!({"kty": "RSA", "n": n_b64, "e": e_b64, "kid": kid, "alg": "RS256", "use": "sig"});
+            out.push(Published { kid, jwk });
+        }
+        let out = Rc::new(out);
+        *self.published.borrow_mut() = Some(out.clone());
+        Ok(out)
     }
 }
 
@@ -78,7 +139,8 @@ impl Assertions {
             let token = match self.cache.get(&key).filter(|(_, exp)| now.saturating_add(a.ttl / 2) < *exp) {
                 Some((token, _)) => token,
                 None => {
-                    let t = sign(p, config, session, aud, now).await?;
+                    let keys = self.published(p, config).await?;
+                    let t = sign(p, config, &keys, session, aud, now).await?;
                     self.cache.put(key, (t.clone(), now.saturating_add(a.ttl)));
                     t
                 }
@@ -93,10 +155,14 @@ fn a_audience(config: &Config) -> Option<&str> {
     config.identity.assertion.as_ref().and_then(|a| a.audience.as_deref())
 }
 
-/// The JWKS that verifies assertions: every configured key's public half.
-pub fn jwks(config: &Config) -> Option<Value> {
-    let a = config.identity.assertion.as_ref()?;
-    Some(serde_json::json!({"keys": a.keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()}))
+/// The JWKS that verifies assertions: every configured key's public half. `Ok(None)` while the
+/// assertion is off.
+pub async fn jwks<P: Platform>(p: &P, config: &Config, assertions: &Assertions) -> Result<Option<Value>, Error> {
+    if config.identity.assertion.is_none() {
+        return Ok(None);
+    }
+    let keys = assertions.published(p, config).await?;
+    Ok(Some(serde_json::json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()})))
 }
 
 /// The assertion's issuer: the Worker's public origin.
@@ -104,19 +170,20 @@ pub fn issuer(config: &Config) -> String {
     config.vipps.redirect_uri.url().origin().ascii_serialization()
 }
 
-/// Signs a JWS (RFC 7515 compact, RS256) with the first configured key: the runtime's crypto.
-/// `Err` (a configuration error) when the runtime cannot import or use the key.
-pub async fn sign_jws<P: Platform>(p: &P, key: &crate::config::identity::SigningKey, claims: &Value) -> Result<String, Error> {
-    let header = serde_json::json!({"alg": "RS256", "kid": key.kid, "typ": "JWT"});
+/// Signs a JWS (RFC 7515 compact, RS256) with the runtime's crypto. `Err` (a configuration
+/// error) when the runtime cannot use the key.
+async fn sign_jws<P: Platform>(p: &P, key: &crate::config::identity::SigningKey, kid: &str, claims: &Value) -> Result<String, Error> {
+    let header = serde_json::json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
     let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
-    let sig = p.sign_rs256(&key.kid, key.private_jwk.expose(), input.as_bytes()).await.map_err(|why| {
-        Error::new(Code::ConfigInvalid, format!("IDENTITY_ASSERTION_KEYS: key {} cannot sign here: {why}", key.kid))
-    })?;
+    let sig = p
+        .sign_rs256(&key.id, key.pkcs8.expose(), input.as_bytes())
+        .await
+        .map_err(|why| key_error(&format!("key 1 cannot sign here: {}", shown(&why))))?;
     Ok(format!("{input}.{}", b64url(&sig)))
 }
 
-async fn sign<P: Platform>(p: &P, config: &Config, session: &Session, audience: &str, now: u64) -> Result<String, Error> {
-    let Some(a) = config.identity.assertion.as_ref() else {
+async fn sign<P: Platform>(p: &P, config: &Config, keys: &[Published], session: &Session, audience: &str, now: u64) -> Result<String, Error> {
+    let (Some(a), Some(first)) = (config.identity.assertion.as_ref(), keys.first()) else {
         return Err(Error::new(Code::Internal, "no assertion configured"));
     };
     let key = a.keys.first();
@@ -135,7 +202,7 @@ async fn sign<P: Platform>(p: &P, config: &Config, session: &Session, audience: 
     if !session.app_claims().is_empty() {
         claims.insert("app".into(), Value::Object(session.app_claims().clone()));
     }
-    sign_jws(p, key, &Value::Object(claims)).await
+    sign_jws(p, key, &first.kid, &Value::Object(claims)).await
 }
 
 #[cfg(test)]
