@@ -937,3 +937,29 @@ fn a_backend_that_does_not_answer_gets_the_routes_error_in_the_users_language() 
     assert_eq!(v["error"], "backend.unavailable");
     assert_eq!(r.header("cache-control"), Some("no-store"));
 }
+
+#[test]
+fn an_assertion_key_the_runtime_refuses_refuses_the_request_and_fails_health() {
+    let keys = crate::config::identity::tests::pem(0);
+    let app = app_with(&[("BACKEND", "https://origin.example/app"), ("IDENTITY_ASSERTION_KEYS", &keys)]);
+    let p = FakePlatform::default();
+    let mut jar = Jar::default();
+    let q = start(&app, &p, &mut jar, "/");
+    assert_eq!(finish(&app, &p, &mut jar, &format!("code=abc&state={}", q["state"])).status, 303);
+    // WebCrypto refuses the key (or fails): never forwarded without the assertion.
+    p.runtime_crypto_broken.set(true);
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/private/x", &jar))));
+    assert_eq!(r.status, 500);
+    assert!(p.logs.borrow().iter().any(|(_, code, detail)| code == "config.invalid" && detail.starts_with("IDENTITY_ASSERTION_KEYS")));
+    assert!(!p.logs.borrow().iter().any(|(_, _, detail)| detail.contains("MII")), "no key material logged");
+    assert_eq!(reply(block_on(app.handle(&p, &req("https://shop.example/auth/jwks.json", &Jar::default())))).status, 500);
+    let health = reply(block_on(app.handle(&p, &req("https://shop.example/auth/health", &Jar::default()))));
+    assert_eq!(health.status, 503);
+    let body: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+    assert_eq!(body["config"]["problems"], json!(["IDENTITY_ASSERTION_KEYS"]));
+    // The same key read by a working runtime: healthy, and the request is forwarded with it.
+    p.runtime_crypto_broken.set(false);
+    assert_eq!(reply(block_on(app.handle(&p, &req("https://shop.example/auth/health", &Jar::default())))).status, 200);
+    let Outcome::Forward(f) = block_on(app.handle(&p, &req("https://shop.example/private/x", &jar))) else { panic!("expected a forward") };
+    assert!(f.identity.iter().any(|(k, _)| k == "vipps-login-assertion"));
+}
