@@ -285,6 +285,8 @@ impl Msg {
             PathRefused | RequestInvalid => Msg::BadAddress,
             BackendUnavailable => Msg::SiteDown,
             Internal | LoginStoreFailed => Msg::Internal,
+            // "Try again in a moment", with the login button.
+            LoginBusy => Msg::Unreachable,
             FlowNotAllowed => Msg::BadAddress,
             StoredStateUnknown | AppHandoffUnknown => Msg::AnswerUsed,
             AppHandoffExpired => Msg::Expired,
