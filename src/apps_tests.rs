@@ -457,3 +457,34 @@ fn the_login_hook_decides_app_and_automatic_return_logins_too() {
     assert!(!has_session_cookie(&r) && !r.body.contains("Continue as"), "{}", r.body);
     assert_eq!(asked(&p), 1, "the backend was not asked");
 }
+
+/// Starts of logins kept in KV need no credential and each costs a KV write: an isolate admits
+/// `STORED_LOGINS_PER_MINUTE` of them a minute, then answers 429 `login.busy` without storing
+/// or calling anything, until the minute is over.
+#[test]
+fn stored_login_starts_are_bounded_per_isolate() {
+    let app = app_with(&[APPS, &[("LOGIN_FLOWS", "automatic_return, app_to_app_v2"), ("STORED_LOGINS_PER_MINUTE", "3")]].concat());
+    let p = FakePlatform::default();
+    let body = json!({"app_uri": "myapp://login/done", "code_challenge": challenge(), "code_challenge_method": "S256"});
+    assert_eq!(app_start(&app, &p, body.clone()).status, 200);
+    assert_eq!(app_start(&app, &p, body.clone()).status, 200);
+    start_auto(&app, &p, &mut Jar::default(), "/");
+    let (puts, fetches) = (p.counts().kv_put, p.requests.borrow().len());
+    let r = app_start(&app, &p, body.clone());
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("login.busy"));
+    let r = reply(block_on(app.handle(&p, &req("https://shop.example/auth/login?flow=automatic_return&return_to=%2F", &Jar::default()))));
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("login.busy") && !has_session_cookie(&r));
+    assert_eq!((p.counts().kv_put, p.requests.borrow().len()), (puts, fetches), "nothing stored, nothing fetched");
+    assert!(p.logged("login.busy"));
+    // The default browser login is not counted, and the next minute admits again.
+    assert!(!start(&app, &p, &mut Jar::default(), "/")["state"].is_empty());
+    p.advance(60);
+    assert_eq!(app_start(&app, &p, body).status, 200);
+    // 0: no bound.
+    let app = app_with(&[APPS, &[("STORED_LOGINS_PER_MINUTE", "0")]].concat());
+    for _ in 0..100 {
+        assert_eq!(app_start(&app, &p, json!({"app_uri": "myapp://login/done", "code_challenge": challenge(), "code_challenge_method": "S256"})).status, 200);
+    }
+}

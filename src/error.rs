@@ -139,6 +139,9 @@ pub enum Code {
     StoredStateUnknown,
     /// The login store (KV) could not be written or read.
     LoginStoreFailed,
+    /// More logins kept in KV (automatic return, apps) were started in this isolate within a
+    /// minute than `STORED_LOGINS_PER_MINUTE`: nothing stored, nothing sent to Vipps.
+    LoginBusy,
     /// The "continue as" confirmation of a login that returned without this browser's cookie
     /// was not this browser's, or was used or expired.
     ConfirmInvalid,
@@ -158,7 +161,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for tests that must cover them all (texts, statuses).
-    pub const ALL: [Code; 88] = {
+    pub const ALL: [Code; 89] = {
         use Code::*;
         [
             ConfigInvalid, CallbackDuplicateParam, CallbackMissingCode, CallbackIssMismatch,
@@ -176,7 +179,7 @@ impl Code {
             CibaRateLimited, CibaExpired, CibaDenied, CibaOldApp, CibaInvalidUser, CibaUnsupported, CibaRejected,
             IdTokenAcrMissing, IdTokenAcrMismatch, IdTokenAuthTooOld, StepUpRequired,
             HookDenied, HookUnavailable, HookBadResponse, CibaUnknownLogin, CibaStoreFailed, CibaCallbackThrottled,
-            FlowNotAllowed, StoredStateUnknown, LoginStoreFailed, ConfirmInvalid, AppBadRequest, AppUriRefused,
+            FlowNotAllowed, StoredStateUnknown, LoginStoreFailed, LoginBusy, ConfirmInvalid, AppBadRequest, AppUriRefused,
             AppHandoffUnknown, AppHandoffExpired, AppVerifierMismatch, BearerInvalid,
         ]
     };
@@ -264,6 +267,7 @@ impl Code {
             FlowNotAllowed => "login.flow_not_allowed",
             StoredStateUnknown => "state.unknown",
             LoginStoreFailed => "login.store_failed",
+            LoginBusy => "login.busy",
             ConfirmInvalid => "login.confirm_invalid",
             AppBadRequest => "app.bad_request",
             AppUriRefused => "app.uri_refused",
@@ -315,6 +319,7 @@ impl Code {
             | AppHandoffExpired | AppVerifierMismatch => 400,
             BearerInvalid => 401,
             LoginStoreFailed => 503,
+            LoginBusy => 429,
             TokenRejected | TokenBadResponse | UserinfoFailed | DiscoveryInvalid | JwksInvalid => {
                 502
             }

@@ -65,7 +65,8 @@ fn retry_for(code: Code, login: impl FnOnce() -> String, wanted: Option<&SafeRet
         | Msg::NeedsAppConfirmation
         | Msg::NeedsRecentLogin
         | Msg::LoginRequired
-        | Msg::Internal => Some(Retry::Login(login())),
+        | Msg::Internal
+        | Msg::Busy => Some(Retry::Login(login())),
     }
 }
 

@@ -44,6 +44,10 @@ pub struct AppsConfig {
     pub app_uris: Vec<String>,
     /// `APP_SESSION_TTL`: seconds a bearer session lives (it cannot slide: the app logs in again).
     pub bearer_ttl: u64,
+    /// `STORED_LOGINS_PER_MINUTE`: logins kept in KV (automatic return, apps) an isolate starts
+    /// per minute; anyone can start one, and each is a KV write (1,000 a day on the free plan).
+    /// `0`: no bound.
+    pub stored_per_minute: u32,
 }
 
 impl AppsConfig {
@@ -88,7 +92,7 @@ pub fn parse(r: &mut Reader, session_ttl: u64) -> AppsConfig {
         }
     }
     let app_uris = r.list("APP_URIS");
-    let config = AppsConfig { flows, app_uris, bearer_ttl: 0 };
+    let config = AppsConfig { flows, app_uris, bearer_ttl: 0, stored_per_minute: 0 };
     if config.apps_enabled() && config.app_uris.is_empty() {
         r.problem("APP_URIS", "is required with app_to_app_v2 or app_to_app in LOGIN_FLOWS: the exact URIs your app registered");
     }
@@ -102,7 +106,8 @@ pub fn parse(r: &mut Reader, session_ttl: u64) -> AppsConfig {
         r.problem("APP_URIS", "each must be an absolute URI without '#': https (http only on localhost), or an app scheme with a path such as myapp://login");
     }
     let bearer_ttl = r.number("APP_SESSION_TTL", session_ttl.min(86_400), 60, 31 * 86_400);
-    AppsConfig { bearer_ttl, ..config }
+    let stored_per_minute = r.number("STORED_LOGINS_PER_MINUTE", 60, 0, 100_000) as u32;
+    AppsConfig { bearer_ttl, stored_per_minute, ..config }
 }
 
 #[cfg(test)]

@@ -126,6 +126,7 @@ async fn start<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
         (_, Some(_)) => return Err(Error::new(Code::AppBadRequest, "app_callback_uri belongs to the app_to_app flow")),
         (_, None) => None,
     };
+    super::stored_login::admit_start(ctx)?;
     let disc = ctx.state.docs.discovery(p, config, &ctx.budget()).await?;
     let state = Kind::App.new_state(p)?;
     let nonce = random_b64(p, 32)?;

@@ -58,6 +58,7 @@ async fn begin<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
         .find(|(k, _)| k == "return_to")
         .and_then(|(_, v)| SafeReturnPath::parse_for(&v, &config.front_end.origins))
         .unwrap_or_else(SafeReturnPath::root);
+    super::stored_login::admit_start(ctx)?;
     let disc = ctx.state.docs.discovery(p, config, &ctx.budget()).await?;
     let state = Kind::AutoReturn.new_state(p)?;
     let mut tx = TransactionCookie::from_cookie_header(config, &req.cookie_header()).unwrap_or_default();

@@ -47,6 +47,8 @@ pub struct IsolateState {
     /// `login_to_webpage` callbacks (no `state`) that failed lately: each costs a token request
     /// anyone can cause, so their number is bounded (see [`ciba_redirect`]).
     pub failed_blind_callbacks: crate::memo::Window,
+    /// Logins kept in KV started lately (`STORED_LOGINS_PER_MINUTE`).
+    pub stored_logins: crate::memo::Window,
     /// When this isolate last checked each bearer session against KV.
     pub bearers: crate::session::bearer::Bearers,
 }

@@ -104,3 +104,17 @@ pub async fn finish<P: Platform>(ctx: &Ctx<'_, P>, txn: crate::session::LoginTra
     let checked = CheckedCallback::new(txn, params, disc.issuer())?;
     exchange_session(ctx, &disc, &checked, &budget).await
 }
+
+/// Admits one more start of a login kept in KV, within `STORED_LOGINS_PER_MINUTE` for this
+/// isolate: such a start needs no credential and costs a KV write, so anyone could otherwise
+/// spend the account's KV writes (1,000 a day on the free plan) and with them every KV-backed
+/// feature. Counted before any work; beyond the bound, `429 login.busy` and nothing stored.
+pub fn admit_start<P: Platform>(ctx: &Ctx<'_, P>) -> Result<(), Error> {
+    let max = ctx.config.apps.stored_per_minute;
+    let (now, window) = (ctx.p.now(), &ctx.state.stored_logins);
+    if max > 0 && window.full(now, 60, max) {
+        return Err(Error::new(Code::LoginBusy, format!("more than {max} logins kept in KV started in this isolate within a minute")));
+    }
+    window.note(now, 60);
+    Ok(())
+}

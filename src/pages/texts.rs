@@ -213,10 +213,12 @@ pub enum Msg {
     BadAddress,
     SiteDown,
     Internal,
+    /// Too many logins at once here (a per-isolate bound): try again in a minute.
+    Busy,
 }
 
 impl Msg {
-    pub const ALL: [Msg; 26] = [
+    pub const ALL: [Msg; 27] = [
         Msg::Cancelled,
         Msg::Expired,
         Msg::NotStarted,
@@ -243,6 +245,7 @@ impl Msg {
         Msg::BadAddress,
         Msg::SiteDown,
         Msg::Internal,
+        Msg::Busy,
     ];
 
     /// Every code says something: no wildcard, so a new code needs a decision here.
@@ -277,7 +280,7 @@ impl Msg {
             HookDenied => Msg::LoginRefused,
             CibaUnknownLogin => Msg::PhoneLoginUnknown,
             // The code was not spent: the same link works again in a minute.
-            CibaCallbackThrottled => Msg::Unreachable,
+            CibaCallbackThrottled => Msg::Busy,
             CibaStoreFailed => Msg::Internal,
             HookUnavailable | HookBadResponse => Msg::SiteDown,
             NotFound => Msg::NotFound,
@@ -285,6 +288,8 @@ impl Msg {
             PathRefused | RequestInvalid => Msg::BadAddress,
             BackendUnavailable => Msg::SiteDown,
             Internal | LoginStoreFailed => Msg::Internal,
+            // "Try again in a moment", with the login button.
+            LoginBusy => Msg::Busy,
             FlowNotAllowed => Msg::BadAddress,
             StoredStateUnknown | AppHandoffUnknown => Msg::AnswerUsed,
             AppHandoffExpired => Msg::Expired,
@@ -517,6 +522,11 @@ impl Msg {
             (Msg::Internal, Nb) => ("Noe gikk galt", "Prøv igjen om litt."),
             (Msg::Internal, Da) => ("Noget gik galt", "Prøv venligst igen om lidt."),
             (Msg::Internal, Fi) => ("Jokin meni vikaan", "Yritä hetken kuluttua uudelleen."),
+
+            (Msg::Busy, En) => ("Too many logins right now", "Too many logins were started here at once. Please try again in a minute."),
+            (Msg::Busy, Nb) => ("For mange innlogginger akkurat nå", "Det ble startet for mange innlogginger her på en gang. Prøv igjen om et minutt."),
+            (Msg::Busy, Da) => ("For mange login lige nu", "Der blev startet for mange login her på én gang. Prøv venligst igen om et minut."),
+            (Msg::Busy, Fi) => ("Liian monta kirjautumista juuri nyt", "Täällä aloitettiin liian monta kirjautumista kerralla. Yritä uudelleen minuutin kuluttua."),
         }
     }
 }
