@@ -89,14 +89,8 @@ pub fn keep_claims(rules: &AccessRules, claims: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::tests::parse;
+    use crate::config::tests::{parse, problems};
 
-    fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
-        match parse(pairs) {
-            Ok(_) => Vec::new(),
-            Err(e) => e.0.into_iter().map(|p| format!("{}: {}", p.var, p.message)).collect(),
-        }
-    }
 
     #[test]
     fn rules_in_lines_or_semicolons_with_comments() {

@@ -108,17 +108,11 @@ fn parse_rules(r: &mut Reader, gate: &GateConfig) -> StepUpRules {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::tests::parse;
+    use crate::config::tests::{parse, problems};
     use crate::oidc::options::{Market, SilentRequest};
     use crate::policy::path::CanonicalPath;
     use crate::policy::step_up::Requirement;
 
-    fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
-        match parse(pairs) {
-            Ok(_) => Vec::new(),
-            Err(e) => e.0.into_iter().map(|p| format!("{}: {}", p.var, p.message)).collect(),
-        }
-    }
 
     #[test]
     fn everything_is_off_by_default() {

@@ -203,6 +203,14 @@ pub(crate) mod tests {
         Config::from_lookup(&|k| m.get(k).cloned())
     }
 
+    /// The problems `pairs` give, as `VAR: message` lines (none when the configuration is valid).
+    pub fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
+        match parse(pairs) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.into_iter().map(|p| format!("{}: {}", p.var, p.message)).collect(),
+        }
+    }
+
     #[test]
     fn defaults_select_vipps_test_environment() {
         let c = parse(&[]).unwrap();

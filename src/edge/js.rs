@@ -317,15 +317,9 @@ pub async fn sign_rs256(id: &str, der: &[u8], data: &[u8]) -> Result<Vec<u8>, St
     Ok(js_sys::Uint8Array::new(&v).to_vec())
 }
 
-/// A subrequest (the identity provider's endpoints): redirects are returned, not followed.
-/// `None` for a header that cannot be sent (a name or value with CR or LF).
-pub async fn subrequest(
-    method: &str,
-    url: &str,
-    headers: &[(String, String)],
-    body: Option<String>,
-    signal: &web_sys::AbortSignal,
-) -> Option<Result<web_sys::Response, JsValue>> {
+/// Headers as `name\nvalue\n` pairs for the JS side; `None` when a name or value holds CR or
+/// LF (it could not be sent as one header).
+fn join_headers(headers: &[(String, String)]) -> Option<String> {
     let mut joined = String::new();
     for (k, v) in headers {
         if [k, v].iter().any(|s| s.contains(['\n', '\r'])) {
@@ -336,6 +330,19 @@ pub async fn subrequest(
         joined.push_str(v);
         joined.push('\n');
     }
+    Some(joined)
+}
+
+/// A subrequest (the identity provider's endpoints): redirects are returned, not followed.
+/// `None` for a header that cannot be sent (a name or value with CR or LF).
+pub async fn subrequest(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<String>,
+    signal: &web_sys::AbortSignal,
+) -> Option<Result<web_sys::Response, JsValue>> {
+    let joined = join_headers(headers)?;
     let run = async {
         let promise = edge_subrequest(method, url, &joined, body, signal)?;
         worker::wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
@@ -351,16 +358,7 @@ pub async fn binding_get(env: &JsValue, binding: &str, url: &str) -> Result<web_
 
 /// A response the core made in full. `None` for a header that cannot be sent (CR or LF).
 pub fn reply(status: u16, headers: &[(String, String)], body: &str) -> Option<Result<web_sys::Response, JsValue>> {
-    let mut joined = String::new();
-    for (k, v) in headers {
-        if [k, v].iter().any(|s| s.contains(['\n', '\r'])) {
-            return None;
-        }
-        joined.push_str(k);
-        joined.push('\n');
-        joined.push_str(v);
-        joined.push('\n');
-    }
+    let joined = join_headers(headers)?;
     Some(edge_reply(status, &joined, body))
 }
 
