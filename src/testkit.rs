@@ -583,26 +583,31 @@ pub mod bench {
     pub const BROWSER: &[(&str, &str)] = &[("accept", "text/html,application/xhtml+xml"), ("user-agent", "bench")];
 
     /// The vars of the root `wrangler.toml`, pointed at the fake provider.
-    pub fn config() -> Config {
-        let vars: HashMap<&str, &str> = [
-            ("VIPPS_DISCOVERY_URL", DISCOVERY_URL),
-            ("VIPPS_CLIENT_ID", CLIENT_ID),
-            ("VIPPS_CLIENT_SECRET", "bench-client-secret"),
-            ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback"),
-            ("SESSION_SECRET", "bench-session-secret-0123456789abcdef"),
-            ("VIPPS_SCOPE", "openid name email"),
-            ("VIPPS_TOKEN_AUTH_METHOD", "client_secret_basic"),
-            ("SESSION_TTL", "86400"),
-            ("SESSION_CLAIMS", "name,given_name,family_name,email,email_verified"),
-            ("LOGIN_TIMEOUT", "600"),
-            ("AUTH_PATH_PREFIX", "/auth"),
-            ("PUBLIC_PATHS", "/, /index.html, /favicon.ico, /assets/*"),
-            ("PROTECTED_PATHS", "/*"),
-            ("BACKEND", "assets"),
-        ]
-        .into_iter()
-        .collect();
+    const VARS: &[(&str, &str)] = &[
+        ("VIPPS_DISCOVERY_URL", DISCOVERY_URL),
+        ("VIPPS_CLIENT_ID", CLIENT_ID),
+        ("VIPPS_CLIENT_SECRET", "bench-client-secret"),
+        ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback"),
+        ("SESSION_SECRET", "bench-session-secret-0123456789abcdef"),
+        ("VIPPS_SCOPE", "openid name email"),
+        ("VIPPS_TOKEN_AUTH_METHOD", "client_secret_basic"),
+        ("SESSION_TTL", "86400"),
+        ("SESSION_CLAIMS", "name,given_name,family_name,email,email_verified"),
+        ("LOGIN_TIMEOUT", "600"),
+        ("AUTH_PATH_PREFIX", "/auth"),
+        ("PUBLIC_PATHS", "/, /index.html, /favicon.ico, /assets/*"),
+        ("PROTECTED_PATHS", "/*"),
+        ("BACKEND", "assets"),
+    ];
+
+    /// [`VARS`] with `extra` added (or replacing a var of the same name).
+    fn config_with(extra: &[(&str, &str)]) -> Config {
+        let vars: HashMap<&str, &str> = VARS.iter().chain(extra).copied().collect();
         Config::from_lookup(&|k| vars.get(k).map(|v| v.to_string())).expect("bench config")
+    }
+
+    pub fn config() -> Config {
+        config_with(&[])
     }
 
     pub fn new_app() -> App {
@@ -616,22 +621,7 @@ pub mod bench {
 
     /// [`config`] with automatic return and native-app logins on (`LOGIN_FLOWS`, `APP_URIS`).
     pub fn apps_app() -> App {
-        let vars: HashMap<&str, &str> = [
-            ("VIPPS_DISCOVERY_URL", DISCOVERY_URL),
-            ("VIPPS_CLIENT_ID", CLIENT_ID),
-            ("VIPPS_CLIENT_SECRET", "bench-client-secret"),
-            ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback"),
-            ("SESSION_SECRET", "bench-session-secret-0123456789abcdef"),
-            ("SESSION_CLAIMS", "name,given_name,family_name,email,email_verified"),
-            ("PUBLIC_PATHS", "/, /index.html, /favicon.ico, /assets/*"),
-            ("PROTECTED_PATHS", "/*"),
-            ("BACKEND", "assets"),
-            ("LOGIN_FLOWS", "automatic_return, app_to_app_v2"),
-            ("APP_URIS", APP_URI),
-        ]
-        .into_iter()
-        .collect();
-        App::new(Ok(Config::from_lookup(&|k| vars.get(k).map(|v| v.to_string())).expect("bench apps config")))
+        App::new(Ok(config_with(&[("LOGIN_FLOWS", "automatic_return, app_to_app_v2"), ("APP_URIS", APP_URI)])))
     }
 
     fn post_json(path: &str, body: &Value) -> IncomingRequest {
@@ -714,27 +704,13 @@ pub mod bench {
 
     /// [`config`] with login from phone number on (`CIBA_API_KEYS`, `login_to_webpage`).
     pub fn ciba_app() -> App {
-        let vars: HashMap<&str, String> = [
-            ("VIPPS_DISCOVERY_URL", DISCOVERY_URL.to_string()),
-            ("VIPPS_CLIENT_ID", CLIENT_ID.to_string()),
-            ("VIPPS_CLIENT_SECRET", "bench-client-secret".to_string()),
-            ("VIPPS_REDIRECT_URI", "https://shop.example/auth/callback".to_string()),
-            ("SESSION_SECRET", "bench-session-secret-0123456789abcdef".to_string()),
-            ("SESSION_CLAIMS", "name,given_name,family_name,email,email_verified".to_string()),
-            ("CIBA_API_KEYS", format!("till-1:{TILL_KEY}")),
-            ("CIBA_LOGIN_TO_WEBPAGE", "true".to_string()),
-        ]
-        .into_iter()
-        .collect();
-        App::new(Ok(Config::from_lookup(&|k| vars.get(k).cloned()).expect("bench CIBA config")))
+        let keys = format!("till-1:{TILL_KEY}");
+        App::new(Ok(config_with(&[("CIBA_API_KEYS", &keys), ("CIBA_LOGIN_TO_WEBPAGE", "true")])))
     }
 
     /// A merchant system's `POST {prefix}/ciba/{op}` with the till key and a JSON body.
     pub fn ciba_request(op: &str, body: &Value) -> IncomingRequest {
-        let mut req = IncomingRequest::get(&format!("{ORIGIN}/auth/ciba/{op}")).expect("url");
-        req.method = "POST".into();
-        req.body = Some(body.to_string().into_bytes());
-        req.with_header("authorization", &format!("Bearer {TILL_KEY}")).with_header("content-type", "application/json")
+        post_json(&format!("/auth/ciba/{op}"), body).with_header("authorization", &format!("Bearer {TILL_KEY}"))
     }
 
     pub fn userinfo() -> Value {
