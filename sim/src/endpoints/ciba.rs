@@ -210,33 +210,44 @@ pub fn token_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
         let Some(login) = store.ciba.remove(id) else {
             return server_error("ciba login vanished");
         };
-        store.access_tokens.insert(
-            access_token.clone(),
-            AccessGrant {
-                sub: sub.clone(),
-                sid: sid.clone(),
-                scopes: login.scopes.clone(),
-                expires_at: now.saturating_add(settings.access_token_ttl),
-                consents: false,
-            },
-        );
+        store.access_tokens.insert(access_token.clone(), access_grant(&login, &sub, &sid, now.saturating_add(settings.access_token_ttl)));
         (login, sub)
     };
-    let input = IdTokenInput {
+    let input = id_token_input(sim, &login, &sub, &access_token, &sid, &jti, now, settings.id_token_ttl);
+    respond_with_tokens(sim, &settings, &input, &login.scopes)
+}
+
+/// The access token's grant for a finished login from phone number.
+fn access_grant(login: &CibaRequest, sub: &str, sid: &str, expires_at: u64) -> AccessGrant {
+    AccessGrant { sub: sub.to_string(), sid: sid.to_string(), scopes: login.scopes.clone(), expires_at, consents: false }
+}
+
+/// The ID token of a finished login from phone number (no `acr`: nothing was asked for).
+#[allow(clippy::too_many_arguments)]
+fn id_token_input<'a>(
+    sim: &'a Sim,
+    login: &'a CibaRequest,
+    sub: &'a str,
+    access_token: &'a str,
+    sid: &'a str,
+    jti: &'a str,
+    now: u64,
+    ttl: u64,
+) -> IdTokenInput<'a> {
+    IdTokenInput {
         issuer: &sim.issuer,
-        sub: &sub,
+        sub,
         client_id: &login.client_id,
         nonce: login.nonce.as_deref().unwrap_or(""),
-        access_token: &access_token,
-        sid: &sid,
-        jti: &jti,
+        access_token,
+        sid,
+        jti,
         auth_time: login.answered_at,
         rat: login.created_at,
         acr: None,
         now,
-        ttl: settings.id_token_ttl,
-    };
-    respond_with_tokens(sim, &settings, &input, &login.scopes)
+        ttl,
+    }
 }
 
 /// The token endpoint's `login_to_webpage` grant: the code, once (a second use is
@@ -270,32 +281,10 @@ pub fn redirect_grant(sim: &Sim, client: &Client, form: &Params) -> Response {
         let Some(sub) = login.sub.clone() else {
             return error(400, "invalid_user", "No Vipps user has this phone number");
         };
-        store.access_tokens.insert(
-            access_token.clone(),
-            AccessGrant {
-                sub: sub.clone(),
-                sid: sid.clone(),
-                scopes: login.scopes.clone(),
-                expires_at: now.saturating_add(settings.access_token_ttl),
-                consents: false,
-            },
-        );
+        store.access_tokens.insert(access_token.clone(), access_grant(&login, &sub, &sid, now.saturating_add(settings.access_token_ttl)));
         (id, login, sub)
     };
-    let input = IdTokenInput {
-        issuer: &sim.issuer,
-        sub: &sub,
-        client_id: &login.client_id,
-        nonce: login.nonce.as_deref().unwrap_or(""),
-        access_token: &access_token,
-        sid: &sid,
-        jti: &jti,
-        auth_time: login.answered_at,
-        rat: login.created_at,
-        acr: None,
-        now,
-        ttl: settings.id_token_ttl,
-    };
+    let input = id_token_input(sim, &login, &sub, &access_token, &sid, &jti, now, settings.id_token_ttl);
     let id_token = match redirect_id_token(sim, &input, &id, settings.ciba_redirect_fault.as_deref()) {
         Ok(t) => t,
         Err(e) => return server_error(&e),
