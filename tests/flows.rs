@@ -69,6 +69,18 @@ fn code(body: &str) -> String {
     worker_code(body).unwrap_or_else(|| "-".into())
 }
 
+/// A browser whose user logged in once ticking "remember me in this browser" at the
+/// simulator, with only that simulator cookie kept: a fresh session here, the same browser at
+/// Vipps.
+fn remembered_browser(w: &Worker) -> Browser {
+    let mut b = Browser::new();
+    let first = authorize_url(&mut b, w, "/auth/login?return_to=%2F");
+    let cb = confirm(&mut b, w, &first, true);
+    assert_eq!(b.get(&cb).status, 303);
+    b.jar.retain(|k, _| k == "vipps-sim-remember");
+    b
+}
+
 #[test]
 fn silent_login_market_and_registration() {
     let w = worker("flows-silent");
@@ -77,13 +89,7 @@ fn silent_login_market_and_registration() {
         (
             "silent attempt, user remembered",
             Box::new(|| {
-                let mut b = Browser::new();
-                // A first login that ticks "remember me in this browser".
-                let first = authorize_url(&mut b, &w, "/auth/login?return_to=%2F");
-                let cb = confirm(&mut b, &w, &first, true);
-                assert_eq!(b.get(&cb).status, 303);
-                // A fresh session, same browser at Vipps: only the simulator's cookie kept.
-                b.jar.retain(|k, _| k == "vipps-sim-remember");
+                let mut b = remembered_browser(&w);
                 let authorize = authorize_url(&mut b, &w, "/auth/login?silent=1&return_to=%2F%3Ffrom%3Dsilent");
                 assert_eq!(query_of(&authorize)["requested_flow"], "no_dialog");
                 let r = b.get(&authorize);
@@ -100,11 +106,7 @@ fn silent_login_market_and_registration() {
                 // A remembered user, and a Vipps whose ID token says the authentication is a day
                 // old: the /recent/ page (max_age=300) cannot be met without the user, so the
                 // page gets the marker, never the "Recent login needed" error page.
-                let mut b = Browser::new();
-                let first = authorize_url(&mut b, &w, "/auth/login?return_to=%2F");
-                let cb = confirm(&mut b, &w, &first, true);
-                assert_eq!(b.get(&cb).status, 303);
-                b.jar.retain(|k, _| k == "vipps-sim-remember");
+                let mut b = remembered_browser(&w);
                 w.sim.set(json!({"mode": "auth-time-old"}));
                 let authorize = authorize_url(&mut b, &w, "/auth/login?silent=1&return_to=%2Frecent%2Fx");
                 let cb = b.get(&authorize).location.unwrap_or_default();

@@ -31,7 +31,7 @@ pub struct HookRequest {
 
 impl HookRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        super::origin::first(&self.headers, name)
     }
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("hook body is JSON")

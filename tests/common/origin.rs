@@ -97,7 +97,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn first<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The first header field of that name (any case).
+pub fn first<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
