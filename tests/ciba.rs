@@ -73,13 +73,7 @@ fn wait(secs: u64) {
 
 /// Whether workerd logged `code` (its log reaches the file a moment after the response).
 fn logged(w: &Worker, code: &str) -> bool {
-    for _ in 0..40 {
-        if w.log().contains(&format!("\"code\":\"{code}\"")) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+    w.log_shows(&format!("\"code\":\"{code}\""), Duration::from_secs(4))
 }
 
 fn counts(w: &Worker) -> (u64, u64, u64) {

@@ -642,7 +642,7 @@ fn gate_with_a_backend_that_does_not_answer() {
         &format!("{}", public.status),
         public.status == 502 && public.text().contains(r#"href="/""#),
     );
-    assert!(w.log_shows("\"code\":\"backend.unavailable\""), "an operator sees the code");
+    assert!(w.log_shows("\"code\":\"backend.unavailable\"", std::time::Duration::from_secs(10)), "an operator sees the code");
 }
 
 /// The harness itself, without a Worker: the naive origin really is naive (it would serve the

@@ -143,10 +143,7 @@ fn mobilepay_market_and_an_operator_template_from_the_assets() {
         assert!(body.contains("Du er logget ud") && body.contains("Log ind med MobilePay") && body.contains("<main>"), "{body}");
     }
     // wrangler writes the Worker's log lines a moment later.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !w.log().contains("page.template_unusable") && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    w.log_shows("page.template_unusable", Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(500));
     let log = w.log();
     assert_eq!(log.matches("page.template_unusable").count(), 1, "{log}");

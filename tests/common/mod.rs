@@ -265,10 +265,10 @@ impl Worker {
         std::fs::read_to_string(self.dir.join("wrangler.log")).unwrap_or_default()
     }
 
-    /// Whether the Worker's log shows `needle` within 10 s (its console lines reach the log
+    /// Whether the Worker's log shows `needle` within `within` (its console lines reach the log
     /// after the response).
-    pub fn log_shows(&self, needle: &str) -> bool {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    pub fn log_shows(&self, needle: &str, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
         loop {
             if self.log().contains(needle) {
                 return true;
