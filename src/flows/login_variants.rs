@@ -74,7 +74,7 @@ pub fn requested_market(config: &crate::config::Config, req: &crate::http::Incom
 /// The step-up requirements of a same-origin path (with or without its query); nothing for
 /// anything else.
 fn requirement_of(config: &crate::config::Config, raw: &str) -> crate::policy::step_up::Requirement {
-    if config.login_options.step_up.is_empty() || !raw.starts_with('/') || raw.starts_with("//") {
+    if config.login_options.step_up.is_empty() || !raw.starts_with('/') {
         return Default::default();
     }
     let path = raw.split(['?', '#']).next().unwrap_or("/");
