@@ -301,9 +301,10 @@ async function startDev(key, configFile, port, sim, { cookie } = {}) {
 }
 
 /** One workerd process running the deployable bundle (bench/serve.mjs). */
-async function startDirect(key, bundle, port, sim, { cookie, probe } = {}) {
+async function startDirect(key, bundle, port, sim, { cookie, probe, inspectorPort } = {}) {
   const n = ++startCount
   const spec = {
+    ...(inspectorPort ? { inspectorPort } : {}),
     dir: bundle.dir, main: bundle.main, port,
     compatibilityDate: bundle.toml.compatibilityDate, compatibilityFlags: bundle.toml.compatibilityFlags,
     assets: path.join(ROOT, 'demo/public'),
@@ -586,7 +587,10 @@ async function wasmCore(R, compatibilityDate) {
     const idToken = `${input}.${b64u(crypto.sign('sha256', Buffer.from(input), privateKey))}`
     const t = await post('/token', JSON.stringify({ access_token: s.access_token, id_token: idToken, token_type: 'bearer', expires_in: 599, scope: 'openid name email' }))
     if (t.status !== 303) throw new Error(`wasmcore: the callback answered ${t.status}, not 303`)
-    const ops = { protected: 20000, hmac: 20000, login_start: 5000, callback: 400, id_token: 400, callback_runtime_crypto: 2000, webcrypto_rs256: 2000 }
+    // The origin path, with our own identity-assertion key (PKCS#8 PEM, as IDENTITY_ASSERTION_KEYS takes it).
+    const ownKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' })
+    if ((await post('/origin', JSON.stringify({ pem: ownKey }))).ok !== 1) throw new Error('wasmcore: the origin path did not forward with (and without) an assertion')
+    const ops = { protected: 20000, hmac: 20000, url_decide: 20000, url_parse: 20000, origin_plain: 20000, origin_assertion: 20000, webcrypto_sign_rs256: 1000, login_start: 5000, callback: 400, id_token: 400, callback_runtime_crypto: 2000, webcrypto_rs256: 2000 }
     const run = async (op, n) => {
       const c0 = w.cpu()
       const r = await fetch(`${w.base}/run?op=${op}&n=${n}`)
@@ -656,7 +660,9 @@ export default {
 }
 `
       fs.writeFileSync(path.join(src.dir, 'bench-harness.mjs'), harness)
-      servers[k] = await startDirect(`isolate-${k}`, { ...src, main: 'bench-harness.mjs', toml: { ...src.toml, vars: {}, kv: [] } }, port, null, { probe: '/?n=0' })
+      const inspectorPort = env.BENCH_PROFILE === k ? await freePort() : undefined
+      servers[k] = await startDirect(`isolate-${k}`, { ...src, main: 'bench-harness.mjs', toml: { ...src.toml, vars: {}, kv: [] } }, port, null, { probe: '/?n=0', inspectorPort })
+      servers[k].inspectorPort = inspectorPort
     }
     const N = Number(env.BENCH_ISOLATE_N || 20000)
     R.isolateN = N
@@ -670,6 +676,10 @@ export default {
       return cpu
     }
     for (const k of targets) await run(k, 2000) // warm-up (V8 tiers up)
+    if (env.BENCH_PROFILE) { // tuning aid: V8's sampling profile of one target's loop, by self time
+      await profileIsolate(servers[env.BENCH_PROFILE].inspectorPort, () => run(env.BENCH_PROFILE, N))
+      return
+    }
     for (let rep = 0; rep < Number(env.BENCH_ISOLATE_REPS || 7); rep++) {
       for (const k of rotate(targets, rep)) {
         const base = median([await run(k, 0), await run(k, 0), await run(k, 0)])
@@ -680,6 +690,41 @@ export default {
   } finally {
     for (const w of Object.values(servers)) await stopGroup(w.child)
   }
+}
+
+/** V8's CPU profile (inspector protocol) while `work` runs; prints the functions by self time and
+ *  keeps the profile in target/ (open it in Chrome's DevTools). A tuning aid: BENCH_PROFILE=a. */
+async function profileIsolate(port, work) {
+  const { default: WebSocket } = await import(path.join(ROOT, 'node_modules/ws/index.js'))
+  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()
+  if (env.BENCH_PROFILE_LIST) console.log(JSON.stringify(list, null, 1))
+  const target = list.find((t) => /core:user/.test(t.id + t.title + t.url)) ?? list.find((t) => !/entry|assets|router/.test(t.title)) ?? list[0]
+  const ws = new WebSocket(target.webSocketDebuggerUrl)
+  await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej) })
+  let id = 0
+  const pending = new Map()
+  ws.on('message', (m) => { const j = JSON.parse(m); if (j.id && pending.has(j.id)) { pending.get(j.id)(j); pending.delete(j.id) } })
+  const call = (method, params = {}) => new Promise((res) => { const i = ++id; pending.set(i, res); ws.send(JSON.stringify({ id: i, method, params })) })
+  await call('Profiler.enable')
+  await call('Profiler.setSamplingInterval', { interval: 50 })
+  await call('Profiler.start')
+  await work()
+  const { result } = await call('Profiler.stop')
+  ws.close()
+  const prof = result.profile
+  fs.writeFileSync(path.join(ROOT, 'target/isolate.cpuprofile'), JSON.stringify(prof))
+  const self = new Map()
+  const byId = new Map(prof.nodes.map((nd) => [nd.id, nd]))
+  const counts = new Map()
+  for (const sid of prof.samples) counts.set(sid, (counts.get(sid) || 0) + 1)
+  let total = 0
+  for (const [nid, c] of counts) {
+    const nd = byId.get(nid)
+    const name = `${nd.callFrame.functionName || '(anonymous)'} ${nd.callFrame.url.split('/').pop()}:${nd.callFrame.lineNumber}`
+    self.set(name, (self.get(name) || 0) + c)
+    total += c
+  }
+  for (const [name, c] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`${(100 * c / total).toFixed(1).padStart(5)}%  ${name}`)
 }
 
 // ---- main ----------------------------------------------------------------------------------------
@@ -1234,12 +1279,27 @@ function report(R) {
       ['callback', 'app/callback_warm', 'callback (warm caches), RS256 in Rust', 'id_token'],
       ['callback_runtime_crypto', null, 'callback (warm caches), without the RS256 check (the Worker has WebCrypto make it)', null],
       ['webcrypto_rs256', null, 'the RS256 check by WebCrypto (JS, key imported once)', null],
+      ['url_parse', null, 'the edge\'s first step: the request URL parsed (`url`)', null],
+      ['url_decide', null, 'the same, and its route decided', null],
+      ['origin_plain', null, 'protected request forwarded to an origin (`BACKEND` a URL, claim headers), no assertion', 'hmac'],
+      ['origin_assertion', null, 'the same with the signed identity assertion, reused while fresh', 'origin_plain'],
+      ['webcrypto_sign_rs256', null, 'signing a new assertion: RS256 by WebCrypto (JS, key imported once)', null],
     ]
     for (const [op, nat, label, ref] of rows) {
       const w = W[op]?.ns, n = nat ? ns(nat) : NaN
+      if (!Number.isFinite(w)) continue
       p(`| ${label} | ${t(w)} | ${nat ? t(n) : ''} | ${nat ? fmt(w / n, 2) : ''} | ${ref ? fmt(w / W[ref].ns, 2) : ''} |`)
     }
     p()
+    if (W.origin_assertion && W.origin_plain && W.webcrypto_sign_rs256) {
+      const extra = W.origin_assertion.ns - W.origin_plain.ns, sign = W.webcrypto_sign_rs256.ns
+      p(`**The identity assertion on the origin path.** With \`IDENTITY_ASSERTION_KEYS\` set, every request forwarded to an origin carries`)
+      p(`\`Vipps-Login-Assertion\`, a short-lived RS256 JWT. An isolate signs it once per session and reuses it while more than half its`)
+      p(`lifetime (\`IDENTITY_ASSERTION_TTL\`, default 60 s) is left, so a reused assertion costs ${t(extra)} in wasm per request`)
+      p(`(${t(W.origin_assertion.ns)} against ${t(W.origin_plain.ns)} without one), and a new one ${t(sign)} of WebCrypto signing (RSA-2048), at most once`)
+      p(`per session, isolate and 30 s: a user clicking every second for 30 s costs ${t(extra + sign / 30)} more per request on average.`)
+      p()
+    }
   } else if (R.wasmCoreError) {
     p(`The wasm-in-workerd measurement failed: ${R.wasmCoreError}`)
     p()

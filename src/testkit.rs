@@ -601,7 +601,7 @@ pub mod bench {
     ];
 
     /// [`VARS`] with `extra` added (or replacing a var of the same name).
-    fn config_with(extra: &[(&str, &str)]) -> Config {
+    pub fn config_with(extra: &[(&str, &str)]) -> Config {
         let vars: HashMap<&str, &str> = VARS.iter().chain(extra).copied().collect();
         Config::from_lookup(&|k| vars.get(k).map(|v| v.to_string())).expect("bench config")
     }

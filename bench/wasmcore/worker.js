@@ -1,7 +1,7 @@
 // Drives the wasm core (bench/wasmcore) inside workerd: POST /setup (JWKS), POST /token (token
 // response), then GET /run?op=...&n=... runs the Worker's handler n times in one request.
 import wasmModule from './pkg/bench_wasm_core_bg.wasm'
-import { initSync, setup, set_token, run } from './pkg/bench_wasm_core.js'
+import { initSync, setup, set_token, setup_origin, run } from './pkg/bench_wasm_core.js'
 
 initSync({ module: wasmModule })
 
@@ -20,6 +20,17 @@ async function webcryptoRs256(n) {
   return ok
 }
 
+// The identity assertion's signature as the Worker makes it for the origin (src/edge/js.rs,
+// edge_sign_rs256): WebCrypto RS256 with our PKCS#8 key, imported once; a JWT-sized input.
+let signer = null
+async function webcryptoSignRs256(n) {
+  const key = await crypto.subtle.importKey('pkcs8', signer.der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['sign'])
+  const data = new TextEncoder().encode('x'.repeat(signer.len))
+  let ok = 0
+  for (let k = 0; k < n; k++) ok += (await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, data.slice())).byteLength === 256 ? 1 : 0
+  return ok
+}
+
 export default {
   async fetch(request) {
     const url = new URL(request.url)
@@ -33,8 +44,15 @@ export default {
       rsa.token = JSON.parse(body).id_token
       return Response.json({ status: set_token(body) })
     }
+    if (url.pathname === '/origin') {
+      const { pem } = await request.json()
+      const b64 = pem.replace(/-----[^-]+-----/g, '').replace(/\s/g, '')
+      signer = { der: Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), len: 600 }
+      return Response.json({ ok: setup_origin(pem) })
+    }
     if (url.pathname === '/run') {
       const n = Number(url.searchParams.get('n') || 1)
+      if (url.searchParams.get('op') === 'webcrypto_sign_rs256') return Response.json({ ok: await webcryptoSignRs256(n), n })
       if (url.searchParams.get('op') === 'webcrypto_rs256') return Response.json({ ok: await webcryptoRs256(n), n })
       return Response.json({ ok: run(url.searchParams.get('op') || 'noop', n), n })
     }

@@ -11,15 +11,26 @@ use worker::{web_sys, Env};
 /// Name of the static assets binding.
 pub const ASSETS_BINDING: &str = "ASSETS";
 
-/// The request as the core sees it: exactly the headers the route's spec names, read in one
-/// trip across the wasm boundary, and the body when the spec reads one, capped. Also returns
-/// a forward to an origin reads the names of the others itself.
-pub async fn incoming(req: &web_sys::Request, spec: &Spec, method: String, url: url::Url) -> worker::Result<IncomingRequest> {
-    let read = super::js::headers(req, spec.headers, false);
+/// The request as the core sees it: exactly the headers the route's spec names (`hot`, read with
+/// the request line, and any others in one more trip across the wasm boundary), and the body
+/// when the spec reads one, capped. A forward to an origin reads the names of the others itself.
+pub async fn incoming(
+    req: &web_sys::Request,
+    spec: &Spec,
+    method: String,
+    url: url::Url,
+    hot: Vec<(&'static str, String)>,
+) -> worker::Result<IncomingRequest> {
+    let more: Vec<&str> = spec.headers.iter().copied().filter(|n| !super::js::HOT_HEADERS.contains(n)).collect();
+    let mut values: Vec<(String, String)> =
+        hot.into_iter().filter(|(n, _)| spec.headers.contains(n)).map(|(n, v)| (n.to_string(), v)).collect();
+    if !more.is_empty() {
+        values.extend(super::js::headers(req, &more, false).values);
+    }
     // The core has always seen the method as `worker::Method` spells it (upper case; a method
     // it does not know reads as GET); kept. A forward sends the client's own method.
     let method = worker::Method::from(method).to_string();
-    let mut inc = IncomingRequest { method, url, headers: read.values, body: None };
+    let mut inc = IncomingRequest { method, url, headers: values, body: None };
     if let (Some(cap), "POST") = (spec.body_cap, inc.method.as_str()) {
         inc.body = Some(read_body(req, cap).await?);
     }
@@ -61,7 +72,7 @@ pub async fn forward(
 ) -> Result<web_sys::Response, String> {
     if matches!(config.backend, Backend::Assets) {
         let url = (plan.path.as_str() != inc.url.path()).then(|| forward::target_url(&inc.url, false, &plan.path, inc.url.query()));
-        return super::js::assets(env.as_ref(), ASSETS_BINDING, req, url.as_ref().map(url::Url::as_str)).await.map_err(|e| js_error(&e));
+        return super::js::assets(env.as_ref(), req, url.as_ref().map(url::Url::as_str)).await.map_err(|e| js_error(&e));
     }
     let url = match &config.backend {
         Backend::Proxy(base) => forward::target_url(base, true, &plan.path, inc.url.query()),

@@ -12,8 +12,22 @@ use wasm_bindgen::prelude::*;
 use worker::web_sys;
 
 #[wasm_bindgen(inline_js = r#"
+export function edge_var(env, name) {
+  const v = env[name]
+  const t = typeof v
+  return t === 'string' || t === 'number' || t === 'boolean' ? String(v) : undefined
+}
+// The headers a gated route reads (`HOT_HEADERS` in Rust: keep the two in step), read with the
+// request line so the hot path crosses once for all of it.
+const HOT = 'cookie,accept,sec-fetch-mode,accept-language,origin,access-control-request-method,authorization'.split(',')
 export function edge_head(req) {
-  return req.method + '\n' + req.url
+  let out = req.method + '\n' + req.url + '\n'
+  const h = req.headers
+  for (const n of HOT) {
+    const v = h.get(n)
+    out += (v === null ? '-' : '+' + v) + '\n'
+  }
+  return out
 }
 export function edge_headers(from, wanted, names) {
   const headers = from.headers
@@ -30,8 +44,8 @@ export function edge_headers(from, wanted, names) {
   }
   return out
 }
-export function edge_assets(env, binding, req, url) {
-  return env[binding].fetch(url ? new Request(url, req) : req)
+export function edge_assets(env, req, url) {
+  return env.ASSETS.fetch(url ? new Request(url, req) : req)
 }
 export function edge_reply(status, headers, body) {
   const h = new Headers()
@@ -178,13 +192,14 @@ export function edge_personal(resp, cacheControl, vary, cookies) {
 }
 "#)]
 extern "C" {
-    /// `METHOD\nURL`
+    fn edge_var(env: &JsValue, name: &str) -> Option<String>;
+    /// `METHOD\nURL\n`, then `+value\n` or `-\n` per name of [`HOT_HEADERS`].
     fn edge_head(req: &web_sys::Request) -> String;
     /// `name,name,...,\n` (when `names`), then `+value\n` or `-\n` per name in `wanted`
     /// (comma-separated).
     fn edge_headers(from: &JsValue, wanted: &str, names: bool) -> String;
     #[wasm_bindgen(catch)]
-    fn edge_assets(env: &JsValue, binding: &str, req: &web_sys::Request, url: Option<&str>) -> Result<js_sys::Promise, JsValue>;
+    fn edge_assets(env: &JsValue, req: &web_sys::Request, url: Option<&str>) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn edge_reply(status: u16, headers: &str, body: &str) -> Result<web_sys::Response, JsValue>;
     #[wasm_bindgen(catch)]
@@ -222,13 +237,31 @@ extern "C" {
     fn edge_personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cookies: &str) -> Result<web_sys::Response, JsValue>;
 }
 
-/// The request's method and URL (as received).
-pub fn head(req: &web_sys::Request) -> (String, String) {
+/// A var or secret of `env` as text: a string, or a number or boolean as JavaScript writes it.
+pub fn var(env: &JsValue, name: &str) -> Option<String> {
+    edge_var(env, name)
+}
+
+/// The headers the gated routes read (their specs' names), read with the request line in one
+/// trip; the JS side names them in the same order (`HOT`).
+pub const HOT_HEADERS: [&str; 7] =
+    ["cookie", "accept", "sec-fetch-mode", "accept-language", "origin", "access-control-request-method", "authorization"];
+
+/// The request line and the [`HOT_HEADERS`] present.
+pub struct Head {
+    pub method: String,
+    pub url: String,
+    pub hot: Vec<(&'static str, String)>,
+}
+
+/// The request's method and URL (as received), and the values of [`HOT_HEADERS`].
+pub fn head(req: &web_sys::Request) -> Head {
     let s = edge_head(req);
-    match s.split_once('\n') {
-        Some((m, u)) => (m.to_string(), u.to_string()),
-        None => (s, String::new()),
-    }
+    let mut lines = s.split('\n');
+    let method = lines.next().unwrap_or_default().to_string();
+    let url = lines.next().unwrap_or_default().to_string();
+    let hot = HOT_HEADERS.iter().zip(lines).filter_map(|(&n, l)| l.strip_prefix('+').map(|v| (n, v.to_string()))).collect();
+    Head { method, url, hot }
 }
 
 /// Values of the headers named in `wanted` (lower case), in that order, with the names of all
@@ -252,10 +285,10 @@ pub fn headers(from: &JsValue, wanted: &[&str], names: bool) -> ReadHeaders {
     ReadHeaders { names, values }
 }
 
-/// Sends `req` to the static assets binding `binding` as the client sent it, at `url` when the
-/// path differs.
-pub async fn assets(env: &JsValue, binding: &str, req: &web_sys::Request, url: Option<&str>) -> Result<web_sys::Response, JsValue> {
-    let promise = edge_assets(env, binding, req, url)?;
+/// Sends `req` to the static assets binding (`ASSETS`, named in the JS) as the client sent it,
+/// at `url` when the path differs.
+pub async fn assets(env: &JsValue, req: &web_sys::Request, url: Option<&str>) -> Result<web_sys::Response, JsValue> {
+    let promise = edge_assets(env, req, url)?;
     worker::wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
 }
 
@@ -410,4 +443,16 @@ pub async fn kv_delete(env: &JsValue, binding: &str, key: &str) -> Result<(), St
         worker::wasm_bindgen_futures::JsFuture::from(promise).await
     };
     run.await.map(|_| ()).map_err(|e| super::convert::js_error(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The JS half of this module names the hot headers and the assets binding itself; they must
+    /// be the ones the Rust half expects.
+    #[test]
+    fn the_js_names_what_rust_expects() {
+        let src = include_str!("js.rs");
+        assert!(src.contains(&format!("const HOT = '{}'.split(',')", super::HOT_HEADERS.join(","))));
+        assert!(src.contains(&format!("env.{}.fetch(", super::super::ASSETS_BINDING)));
+    }
 }

@@ -22,16 +22,11 @@ thread_local! {
     static APP: RefCell<Option<Rc<App>>> = const { RefCell::new(None) };
 }
 
-/// Reads a var or secret as a string; numbers and booleans from `[vars]` are accepted too.
+/// Reads a var or secret as a string; numbers and booleans from `[vars]` are accepted too
+/// (as JavaScript spells them: the runtime formats the number, so no float formatting code is in
+/// the wasm).
 fn env_string(env: &Env, name: &str) -> Option<String> {
-    let v = js_sys::Reflect::get(env.as_ref(), &wasm_bindgen::JsValue::from_str(name)).ok()?;
-    if let Some(s) = v.as_string() {
-        Some(s)
-    } else if let Some(n) = v.as_f64() {
-        Some(format!("{n}"))
-    } else {
-        v.as_bool().map(|b| b.to_string())
-    }
+    js::var(env.as_ref(), name)
 }
 
 /// The isolate's `App`, with configuration parsed once.
@@ -49,21 +44,22 @@ fn edge_error(platform: &EdgePlatform<'_>, code: Code, detail: String) -> worker
     convert::response(respond::error(platform, &Error::new(code, detail), false, None))
 }
 
-/// The hot path crosses the JS/wasm boundary a fixed few times (see [`js`]): the request line,
-/// the headers its route's spec names, and on a forward the request itself, passed on with its
-/// headers edited inside the runtime.
+/// The hot path crosses the JS/wasm boundary a fixed few times (see [`js`]): the request line
+/// with the headers a gated route reads (one string), and on a forward the request itself,
+/// passed on with its headers edited inside the runtime.
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
     let app = app(&env);
     let platform = EdgePlatform { env: &env };
-    let (method, url) = js::head(&req);
+    let head = js::head(&req);
+    let (method, url) = (head.method, head.url);
     let url = match url::Url::parse(&url) {
         Ok(u) => u,
         Err(e) => return edge_error(&platform, Code::RequestInvalid, e.to_string()),
     };
     let decision = app.decide(url.path());
     let spec = decision.as_ref().map(|d| d.spec()).unwrap_or(crate::router::Route::NotFound.spec());
-    let inc = match convert::incoming(&req, spec, method, url).await {
+    let inc = match convert::incoming(&req, spec, method, url, head.hot).await {
         Ok(i) => i,
         Err(e) => return edge_error(&platform, Code::RequestInvalid, e.to_string()),
     };

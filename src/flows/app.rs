@@ -231,7 +231,7 @@ async fn token<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
             let key = handoff_key(handoff);
             let raw = p.kv_get(&key).await.map_err(|e| Error::new(Code::LoginStoreFailed, format!("KV: {}", e.0)))?;
             let h: Handoff = raw
-                .and_then(|r| serde_json::from_str(&r).ok())
+                .and_then(|r| serde_json::from_slice(r.as_bytes()).ok())
                 .ok_or_else(|| Error::new(Code::AppHandoffUnknown, "no such hand-off (redeemed already, or never issued)"))?;
             if p.now() >= h.t.saturating_add(HANDOFF_TTL) {
                 stored_tx_forget(p, &key).await;

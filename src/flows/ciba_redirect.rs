@@ -118,7 +118,7 @@ async fn finish<P: Platform>(ctx: &Ctx<'_, P>, params: CallbackParams) -> Result
     let login = Handle::log_id(auth_req_id);
     let key = kv_key(auth_req_id);
     let stored = p.kv_get(&key).await.map_err(|e| Error::new(Code::CibaStoreFailed, format!("reading login {login}: {}", e.0)))?;
-    let started: Started = match stored.as_deref().map(serde_json::from_str::<Started>) {
+    let started: Started = match stored.as_deref().map(|s| serde_json::from_slice::<Started>(s.as_bytes())) {
         Some(Ok(s)) => s,
         _ => return Err(Error::new(Code::CibaUnknownLogin, format!("login={login} was not started here"))),
     };

@@ -45,7 +45,7 @@ impl Discovery {
 
 /// Parses and validates a discovery document fetched from `discovery_url`.
 pub fn parse(discovery_url: &Url, body: &str) -> Result<Discovery, Error> {
-    let d: Document = serde_json::from_str(body)
+    let d: Document = serde_json::from_slice(body.as_bytes())
         .map_err(|e| Error::new(Code::DiscoveryInvalid, format!("not a discovery document: {}", e.classify_str())))?;
     // OpenID Connect Discovery §4.3: the issuer must be the one whose well-known URL we fetched.
     let expected = format!("{}/.well-known/openid-configuration", d.issuer.trim_end_matches('/'));

@@ -94,7 +94,7 @@ impl DocCache {
         let url = config.vipps.discovery_url.as_str();
         let mut kv_readable = true;
         let mut kv_doc = |r: Result<Option<String>, crate::platform::StoreError>, url: &str| match r {
-            Ok(raw) => raw.and_then(|raw| serde_json::from_str::<CachedDoc>(&raw).ok()).filter(|d| d.url == url),
+            Ok(raw) => raw.and_then(|raw| serde_json::from_slice::<CachedDoc>(raw.as_bytes()).ok()).filter(|d| d.url == url),
             Err(_) => {
                 kv_readable = false;
                 None
@@ -144,7 +144,7 @@ impl DocCache {
         if !force {
             match p.kv_get(&key).await {
                 Ok(Some(raw)) => {
-                    let stored = serde_json::from_str::<CachedDoc>(&raw).ok().filter(|d| d.url == url);
+                    let stored = serde_json::from_slice::<CachedDoc>(raw.as_bytes()).ok().filter(|d| d.url == url);
                     if let Some(m) = stored.and_then(|doc| parse(&doc.body).ok().map(|v| Memo { doc, value: Rc::new(v) })) {
                         if m.doc.is_fresh(now) {
                             memo.set(Some(m.clone()));

@@ -345,6 +345,11 @@ mod tests {
         assert_eq!(code_of(with(|c| c["sub"] = json!(42))), Code::IdTokenMalformed);
         assert_eq!(code_of(with(|c| c["exp"] = json!("tomorrow"))), Code::IdTokenMalformed);
         assert_eq!(code_of(with(|c| c["aud"] = json!({"a": 1}))), Code::IdTokenMalformed);
+        assert_eq!(code_of(with(|c| c["aud"] = json!(5))), Code::IdTokenMalformed);
+        assert_eq!(code_of(with(|c| c["aud"] = json!(true))), Code::IdTokenMalformed);
+        assert_eq!(code_of(with(|c| c["aud"] = json!(["client-1", 5]))), Code::IdTokenMalformed);
+        assert_eq!(code_of(with(|c| c["aud"] = json!([["client-1"]]))), Code::IdTokenMalformed);
+        assert_eq!(code_of(with(|c| c["aud"] = json!(null))), Code::IdTokenAudience, "null reads as absent, as before");
         assert_eq!(code_of(with(|c| c["nonce"] = json!(["n-123456789"]))), Code::IdTokenMalformed);
     }
 
@@ -395,6 +400,20 @@ mod tests {
         enc["use"] = json!("enc");
         let mut hs = jwk(&keys()[1], "public:hs");
         hs["alg"] = json!("HS256");
+        // Members of the wrong JSON type skip the key (a private part in any form too); null
+        // reads as absent.
+        let mut typed: Vec<Value> = Vec::new();
+        for (member, value) in [("kid", json!(5)), ("use", json!(["sig"])), ("alg", json!({"a": 1})), ("n", json!(7)), ("e", json!(true)), ("d", json!(1)), ("p", json!({}))] {
+            let mut k = jwk(&keys()[1], "public:typed");
+            k[member] = value;
+            typed.push(k);
+        }
+        let mut null_use = jwk(&keys()[1], "public:null-use");
+        null_use["use"] = Value::Null;
+        null_use["d"] = Value::Null;
+        typed.extend([null_use, jwk(&keys()[0], "public:k0")]);
+        let set = super::super::jwks::parse(&json!({"keys": typed}).to_string()).unwrap();
+        assert_eq!(set.keys.iter().map(|k| k.kid.as_deref()).collect::<Vec<_>>(), [Some("public:null-use"), Some("public:k0")]);
         let set = super::super::jwks::parse(&json!({"keys": [
             {"kty": "oct", "k": "c2VjcmV0", "kid": "public:k0"},
             {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "kid": "ec"},
@@ -495,6 +514,17 @@ mod tests {
             other_curve["crv"] = json!("P-384");
             let mut wrong_alg = ec_jwk(&ec_key(0), "hs");
             wrong_alg["alg"] = json!("HS256");
+            let mut typed: Vec<Value> = [("kid", json!(1)), ("crv", json!(256)), ("x", json!([1])), ("y", json!(null)), ("use", json!(false)), ("d", json!(0))]
+                .into_iter()
+                .map(|(member, value)| {
+                    let mut k = ec_jwk(&ec_key(0), "typed");
+                    k[member] = value;
+                    k
+                })
+                .collect();
+            typed.extend([jwk(&keys()[0], "public:k0"), ec_jwk(&ec_key(0), "fine")]);
+            let ok = super::super::super::jwks::parse(&json!({"keys": typed}).to_string()).unwrap();
+            assert_eq!(ok.ec_keys.iter().map(|k| k.kid.as_deref()).collect::<Vec<_>>(), [Some("fine")], "a wrongly typed member skips the key");
             let set = super::super::super::jwks::parse(&json!({"keys": [
                 jwk(&keys()[0], "public:k0"), private, other_curve, wrong_alg,
                 {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "kid": "short"},

@@ -45,43 +45,43 @@ struct RawSet {
     keys: Vec<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct RawKey {
-    kty: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default, rename = "use")]
-    use_: Option<String>,
-    #[serde(default)]
-    alg: Option<String>,
-    #[serde(default)]
-    n: Option<String>,
-    #[serde(default)]
-    e: Option<String>,
-    #[serde(default)]
-    d: Option<serde_json::Value>,
-    #[serde(default)]
-    p: Option<serde_json::Value>,
+type RawKey = serde_json::Map<String, serde_json::Value>;
+
+/// A string member of a JWK: `Ok(None)` when absent or null, `Err(())` when of another type
+/// (the key is then skipped, as a strictly typed parse would). Read by hand rather than through
+/// a derived `Deserialize` from the `Value`, whose code costs the wasm kilobytes.
+fn member<'a>(key: &'a RawKey, name: &str) -> Result<Option<&'a str>, ()> {
+    match key.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(()),
+    }
 }
 
-fn usable(raw: RawKey) -> Option<VerifyingKey> {
-    if raw.kty != "RSA"
-        || raw.use_.as_deref().is_some_and(|u| u != "sig")
-        || raw.alg.as_deref().is_some_and(|a| a != "RS256")
-        || raw.d.is_some()
-        || raw.p.is_some()
-        || raw.kid.as_ref().is_some_and(|k| k.len() > 256)
+/// Whether a private part (`d`, `p`, ...) is present, in any form.
+fn has(key: &RawKey, name: &str) -> bool {
+    key.get(name).is_some_and(|v| !v.is_null())
+}
+
+fn usable(raw: &RawKey) -> Option<VerifyingKey> {
+    let [kty, kid, use_, alg, n, e] = ["kty", "kid", "use", "alg", "n", "e"].map(|m| member(raw, m));
+    let (kty, kid, use_, alg, n_b64, e_b64) = (kty.ok()??, kid.ok()?, use_.ok()?, alg.ok()?, n.ok()??, e.ok()??);
+    if kty != "RSA"
+        || use_.is_some_and(|u| u != "sig")
+        || alg.is_some_and(|a| a != "RS256")
+        || has(raw, "d")
+        || has(raw, "p")
+        || kid.is_some_and(|k| k.len() > 256)
     {
         return None;
     }
-    let (n_b64, e_b64) = (raw.n?, raw.e?);
-    let n = crate::util::b64url_decode(&n_b64)?;
-    let e = crate::util::b64url_decode(&e_b64)?;
+    let n = crate::util::b64url_decode(n_b64)?;
+    let e = crate::util::b64url_decode(e_b64)?;
     // RFC 7518 §3.3: RS256 keys are at least 2048 bits; 4096 is the most we accept.
     if !(2048..=4096).contains(&bits(&n)) || !(2..=33).contains(&bits(&e)) || e.last().is_none_or(|b| b & 1 == 0) {
         return None;
     }
-    Some(VerifyingKey { kid: raw.kid, n_b64, e_b64 })
+    Some(VerifyingKey { kid: kid.map(str::to_string), n_b64: n_b64.to_string(), e_b64: e_b64.to_string() })
 }
 
 /// The bit length of a big-endian unsigned integer.
@@ -93,62 +93,45 @@ fn bits(be: &[u8]) -> usize {
     }
 }
 
-#[derive(Deserialize)]
-struct RawEcKey {
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    crv: Option<String>,
-    #[serde(default, rename = "use")]
-    use_: Option<String>,
-    #[serde(default)]
-    alg: Option<String>,
-    #[serde(default)]
-    x: Option<String>,
-    #[serde(default)]
-    y: Option<String>,
-    #[serde(default)]
-    d: Option<serde_json::Value>,
-}
-
 /// An ES256 key: `kty` EC, `crv` P-256, `use` absent or `sig`, `alg` absent or `ES256`, no
 /// private part, 32-byte coordinates (whether the point is on the curve is the runtime's
 /// import to say: a key off the curve never verifies anything).
-fn usable_ec(raw: RawEcKey) -> Option<EcVerifyingKey> {
-    if raw.crv.as_deref() != Some("P-256")
-        || raw.use_.as_deref().is_some_and(|u| u != "sig")
-        || raw.alg.as_deref().is_some_and(|a| a != "ES256")
-        || raw.d.is_some()
-        || raw.kid.as_ref().is_some_and(|k| k.len() > 256)
+fn usable_ec(raw: &RawKey) -> Option<EcVerifyingKey> {
+    let [kid, crv, use_, alg, x, y] = ["kid", "crv", "use", "alg", "x", "y"].map(|m| member(raw, m));
+    let (kid, crv, use_, alg, x_b64, y_b64) = (kid.ok()?, crv.ok()?, use_.ok()?, alg.ok()?, x.ok()??, y.ok()??);
+    if crv != Some("P-256")
+        || use_.is_some_and(|u| u != "sig")
+        || alg.is_some_and(|a| a != "ES256")
+        || has(raw, "d")
+        || kid.is_some_and(|k| k.len() > 256)
     {
         return None;
     }
-    let (x_b64, y_b64) = (raw.x?, raw.y?);
-    let x = crate::util::b64url_decode(&x_b64)?;
-    let y = crate::util::b64url_decode(&y_b64)?;
+    let x = crate::util::b64url_decode(x_b64)?;
+    let y = crate::util::b64url_decode(y_b64)?;
     if x.len() != 32 || y.len() != 32 {
         return None;
     }
-    Some(EcVerifyingKey { kid: raw.kid, x_b64, y_b64 })
+    Some(EcVerifyingKey { kid: kid.map(str::to_string), x_b64: x_b64.to_string(), y_b64: y_b64.to_string() })
 }
 
 /// Parses a JWKS body. A set with no usable key is an error: nothing could ever verify.
 pub fn parse(body: &str) -> Result<Jwks, Error> {
     let set: RawSet =
-        serde_json::from_str(body).map_err(|_| Error::new(Code::JwksInvalid, "not a JWK set"))?;
+        serde_json::from_slice(body.as_bytes()).map_err(|_| Error::new(Code::JwksInvalid, "not a JWK set"))?;
     let ec_keys: Vec<EcVerifyingKey> = set
         .keys
         .iter()
-        .filter(|v| v.get("kty").and_then(|k| k.as_str()) == Some("EC"))
-        .filter_map(|v| serde_json::from_value::<RawEcKey>(v.clone()).ok())
+        .filter_map(serde_json::Value::as_object)
+        .filter(|k| k.get("kty").and_then(|k| k.as_str()) == Some("EC"))
         .filter_map(usable_ec)
         .take(MAX_KEYS)
         .collect();
     let keys: Vec<VerifyingKey> = set
         .keys
-        .into_iter()
-        .filter(|v| v.get("kty").and_then(|k| k.as_str()) == Some("RSA"))
-        .filter_map(|v| serde_json::from_value::<RawKey>(v).ok())
+        .iter()
+        .filter_map(serde_json::Value::as_object)
+        .filter(|k| k.get("kty").and_then(|k| k.as_str()) == Some("RSA"))
         .filter_map(usable)
         .take(MAX_KEYS)
         .collect();

@@ -125,7 +125,7 @@ pub async fn put<P: Platform>(
 pub async fn peek<P: Platform>(p: &P, config: &Config, state: &str) -> Result<StoredLogin, Error> {
     let raw = p.kv_get(&key(state)).await.map_err(|e| Error::new(Code::LoginStoreFailed, format!("KV: {}", e.0)))?;
     let raw = raw.ok_or_else(|| Error::new(Code::StoredStateUnknown, "no stored login for this state (used, expired or never started)"))?;
-    let r: Record = serde_json::from_str(&raw).map_err(|_| Error::new(Code::StoredStateUnknown, "stored login unreadable"))?;
+    let r: Record = serde_json::from_slice(raw.as_bytes()).map_err(|_| Error::new(Code::StoredStateUnknown, "stored login unreadable"))?;
     let now = p.now();
     if now >= r.t.saturating_add(config.session.login_timeout) || r.t > now.saturating_add(60) {
         return Err(Error::new(Code::StateExpired, "stored login older than LOGIN_TIMEOUT"));

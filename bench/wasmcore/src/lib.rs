@@ -25,6 +25,8 @@ struct State {
     callback: IncomingRequest,
     session: String,
     keys: Option<jwks::Jwks>,
+    /// The origin path (`BACKEND` a URL): with a signed identity assertion, and without.
+    origin: Option<(App, App)>,
 }
 
 thread_local! {
@@ -52,6 +54,7 @@ pub fn setup(jwks_json: String, now: f64) -> String {
             callback,
             session: String::new(),
             keys: None,
+            origin: None,
         })
     });
     serde_json::json!({"nonce": nonce, "issuer": ISSUER, "client_id": CLIENT_ID, "sub": SUB, "access_token": ACCESS_TOKEN}).to_string()
@@ -68,6 +71,27 @@ pub fn set_token(token_response: String) -> u16 {
         st.session = cookie_pair(&r, "__Host-vipps-session").unwrap_or_default();
         st.keys = jwks::parse(&st.p.idp.jwks.borrow().to_string()).ok();
         r.status
+    })
+}
+
+/// The origin path: `BACKEND` an origin URL, with `IDENTITY_ASSERTION_KEYS` (`pem`, from Node)
+/// and without. Returns 1 when both forward the session's request as expected.
+#[wasm_bindgen]
+pub fn setup_origin(pem: String) -> u32 {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let st = s.as_mut().expect("setup first");
+        let origin = [("BACKEND", "https://origin.example/app"), ("IDENTITY_HEADERS", "email,name")];
+        let signed = App::new(Ok(bench::config_with(&[origin[0], origin[1], ("IDENTITY_ASSERTION_KEYS", pem.as_str())])));
+        let plain = App::new(Ok(bench::config_with(&origin)));
+        let req = bench::get(ACCEPT, "/private/", &st.session);
+        let ok = |app: &App, assertion: bool| {
+            matches!(block_on(app.handle(&st.p, &req)), Outcome::Forward(f)
+                if f.user.is_some() && f.identity.iter().any(|(k, _)| k == "vipps-login-assertion") == assertion)
+        };
+        let both = ok(&signed, true) && ok(&plain, false);
+        st.origin = Some((signed, plain));
+        both as u32
     })
 }
 
@@ -144,6 +168,30 @@ pub fn run(op: String, n: u32) -> u32 {
                 };
                 for _ in 0..n {
                     ok += block_on(id_token::verify(&st.p, &token, keys, &expected)).is_ok() as u32;
+                }
+            }
+            "origin_assertion" | "origin_plain" => {
+                // A protected request forwarded to an origin: with the signed assertion (reused
+                // while fresh, as every request after the session's first in an isolate), and
+                // without one.
+                let (signed, plain) = st.origin.as_ref().expect("setup_origin first");
+                let app = if op == "origin_assertion" { signed } else { plain };
+                let req = bench::get(ACCEPT, "/private/", &st.session);
+                for _ in 0..n {
+                    ok += matches!(block_on(app.handle(&st.p, &req)), Outcome::Forward(f) if f.user.is_some()) as u32;
+                }
+            }
+            "url_decide" => {
+                // The edge's first step on every request: the URL the runtime hands over, parsed,
+                // and its route decided.
+                for _ in 0..n {
+                    let url = url::Url::parse(std::hint::black_box("http://127.0.0.1:8787/private/")).unwrap();
+                    ok += st.app.decide(url.path()).is_some() as u32;
+                }
+            }
+            "url_parse" => {
+                for _ in 0..n {
+                    ok += url::Url::parse(std::hint::black_box("http://127.0.0.1:8787/private/")).is_ok() as u32;
                 }
             }
             "hmac" => {
