@@ -86,12 +86,13 @@ impl Session {
     /// Builds the session from userinfo, keeping only the configured claims.
     /// `sid` is a fresh random id (from the caller's randomness).
     pub fn from_userinfo(config: &Config, sub: &str, sid: String, userinfo: &Map<String, Value>, now: u64) -> Session {
-        let claims = config
-            .session
-            .claims
-            .iter()
-            .filter_map(|name| userinfo.get(name).map(|v| (name.clone(), v.clone())))
-            .collect();
+        // Inserted one by one: collecting into the map would sort, and bring a sort into the wasm.
+        let mut claims = Map::new();
+        for name in &config.session.claims {
+            if let Some(v) = userinfo.get(name) {
+                claims.insert(name.clone(), v.clone());
+            }
+        }
         Session(Payload {
             sub: sub.to_string(),
             iat: now,
