@@ -29,8 +29,8 @@ pub struct RunningServer {
 /// Binds `listen` and starts the worker threads. The issuer's host is the bound address
 /// (loopback when bound to an unspecified address).
 pub fn start(listen: &str, config: SimConfig, key: SigningKey) -> Result<RunningServer, String> {
-    let server =
-        tiny_http::Server::http(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = sockets::nodelay_listener(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let server = tiny_http::Server::from_listener(listener, None).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let bound = server.server_addr().to_ip().ok_or("not an IP listener")?;
     let ip = match bound.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
