@@ -1128,6 +1128,14 @@ function report(R) {
     p('the JWKS and fetches userinfo (the session carries name and email); @hono/oidc-auth (oauth4webapi 2.x) does not check')
     p('the ID token\'s signature (it relies on TLS to the token endpoint), fetches no userinfo, and fetches discovery again')
     p('at every login start and every callback, since it keeps it for one request only (section 3).')
+    p()
+    const cpuA = med(lg.a, (r) => r.cpuMsPerLogin), perA = med(lg.a, (r) => r.perSec)
+    p(`What bounds the rate is the round trip, not the Worker: at ${fmt(perA, 0)} logins/s, (a)'s ${fmt(cpuA, 2)} ms of workerd CPU per login`)
+    p(`keep the serving core ${fmt(perA * cpuA / 10, 0)}% busy, while each login is four sequential requests from the client and`)
+    p('two subrequests to the simulator, and the client and the simulator share the other core. (a)\'s callback has one round trip more than')
+    p('@hono/oidc-auth\'s (userinfo after the token). Runs before 2026-12-02 showed (a) at 1.7x: the simulator then answered every')
+    p('other keep-alive request about 40 ms late (Nagle\'s algorithm against the client\'s delayed ACK), a stall no real provider')
+    p('has, which fell more often on @hono/oidc-auth\'s extra discovery fetches. The simulator now sets `TCP_NODELAY`.')
   }
   p()
 
