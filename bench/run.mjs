@@ -25,7 +25,9 @@
 // workerd runs on the last CPU, BENCH_SERVER_CPU, and wrk, the simulator and this process on CPU 0,
 // BENCH_LOAD_CPU), BENCH_ISOLATE_REPS (7), BENCH_ISOLATE_N (20000) and BENCH_ISOLATE_TARGETS (a,b,c; with
 // BENCH_ONLY=isolate) for the in-isolate loop,
-// BENCH_ONLY=isolate|wasmcore|report (one part alone, for tuning).
+// BENCH_ONLY=isolate|wasmcore|report (one part alone, for tuning), and with BENCH_ONLY=isolate,
+// BENCH_PROFILE=a|b|c (V8's sampling profile of that target's loop instead of the timing: functions
+// by self time, and target/isolate.cpuprofile for DevTools; a wasm built with names reads best).
 
 import { spawn, spawnSync, execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'
