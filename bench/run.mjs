@@ -699,7 +699,6 @@ export default {
 async function profileIsolate(port, work) {
   const { default: WebSocket } = await import(path.join(ROOT, 'node_modules/ws/index.js'))
   const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()
-  if (env.BENCH_PROFILE_LIST) console.log(JSON.stringify(list, null, 1))
   const target = list.find((t) => /core:user/.test(t.id + t.title + t.url)) ?? list.find((t) => !/entry|assets|router/.test(t.title)) ?? list[0]
   const ws = new WebSocket(target.webSocketDebuggerUrl)
   await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej) })

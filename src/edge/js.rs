@@ -237,7 +237,8 @@ extern "C" {
     fn edge_personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cookies: &str) -> Result<web_sys::Response, JsValue>;
 }
 
-/// A var or secret of `env` as text: a string, or a number or boolean as JavaScript writes it.
+/// A var or secret of `env` as text: a string, or a number or boolean as JavaScript writes it
+/// (the runtime formats the number, so no float formatting code is in the wasm).
 pub fn var(env: &JsValue, name: &str) -> Option<String> {
     edge_var(env, name)
 }

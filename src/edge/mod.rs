@@ -22,18 +22,12 @@ thread_local! {
     static APP: RefCell<Option<Rc<App>>> = const { RefCell::new(None) };
 }
 
-/// Reads a var or secret as a string; numbers and booleans from `[vars]` are accepted too
-/// (as JavaScript spells them: the runtime formats the number, so no float formatting code is in
-/// the wasm).
-fn env_string(env: &Env, name: &str) -> Option<String> {
-    js::var(env.as_ref(), name)
-}
-
-/// The isolate's `App`, with configuration parsed once.
+/// The isolate's `App`, with configuration parsed once. Vars and secrets are read as text;
+/// numbers and booleans from `[vars]` as JavaScript spells them ([`js::var`]).
 fn app(env: &Env) -> Rc<App> {
     APP.with(|cell| {
         cell.borrow_mut()
-            .get_or_insert_with(|| Rc::new(App::from_lookup(&|k| env_string(env, k))))
+            .get_or_insert_with(|| Rc::new(App::from_lookup(&|k| js::var(env.as_ref(), k))))
             .clone()
     })
 }
@@ -51,15 +45,14 @@ fn edge_error(platform: &EdgePlatform<'_>, code: Code, detail: String) -> worker
 async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
     let app = app(&env);
     let platform = EdgePlatform { env: &env };
-    let head = js::head(&req);
-    let (method, url) = (head.method, head.url);
+    let js::Head { method, url, hot } = js::head(&req);
     let url = match url::Url::parse(&url) {
         Ok(u) => u,
         Err(e) => return edge_error(&platform, Code::RequestInvalid, e.to_string()),
     };
     let decision = app.decide(url.path());
     let spec = decision.as_ref().map(|d| d.spec()).unwrap_or(crate::router::Route::NotFound.spec());
-    let inc = match convert::incoming(&req, spec, method, url, head.hot).await {
+    let inc = match convert::incoming(&req, spec, method, url, hot).await {
         Ok(i) => i,
         Err(e) => return edge_error(&platform, Code::RequestInvalid, e.to_string()),
     };
