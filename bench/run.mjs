@@ -672,6 +672,7 @@ export default {
       const w = servers[k]
       const c0 = w.cpu()
       const r = await fetch(`${w.base}/?n=${n}`, { headers: { 'x-bench-cookie': cookies[k] || '' } })
+        .catch((e) => { throw new Error(`isolate ${k}, ${n} calls: ${e.message} (${e.cause?.code ?? e.cause?.message ?? e.cause})`) })
       const j = await r.json()
       const cpu = w.cpu() - c0
       if (j.ok !== n) throw new Error(`isolate ${k}: ${j.ok} of ${n} calls answered 200`)

@@ -63,6 +63,12 @@ impl<K: Eq + Hash, V: Clone> BoundedCache<K, V> {
     {
         self.map.borrow().get(key).cloned()
     }
+    pub fn len(&self) -> usize {
+        self.map.borrow().len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     pub fn put(&self, key: K, value: V) {
         let mut map = self.map.borrow_mut();
         if map.len() >= self.bound && !map.contains_key(&key) {

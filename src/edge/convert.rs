@@ -20,7 +20,22 @@ pub async fn incoming(
     method: String,
     url: url::Url,
     hot: Vec<(&'static str, String)>,
-) -> worker::Result<IncomingRequest> {
+) -> Result<IncomingRequest, String> {
+    let mut inc = incoming_head(req, spec, method, url, hot);
+    if let (Some(cap), "POST") = (spec.body_cap, inc.method.as_str()) {
+        inc.body = Some(read_body(req, cap).await?);
+    }
+    Ok(inc)
+}
+
+/// As [`incoming`], without the body.
+pub fn incoming_head(
+    req: &web_sys::Request,
+    spec: &Spec,
+    method: String,
+    url: url::Url,
+    hot: Vec<(&'static str, String)>,
+) -> IncomingRequest {
     let more: Vec<&str> = spec.headers.iter().copied().filter(|n| !super::js::HOT_HEADERS.contains(n)).collect();
     let mut values: Vec<(String, String)> =
         hot.into_iter().filter(|(n, _)| spec.headers.contains(n)).map(|(n, v)| (n.to_string(), v)).collect();
@@ -30,28 +45,24 @@ pub async fn incoming(
     // The core has always seen the method as `worker::Method` spells it (upper case; a method
     // it does not know reads as GET); kept. A forward sends the client's own method.
     let method = worker::Method::from(method).to_string();
-    let mut inc = IncomingRequest { method, url, headers: values, body: None };
-    if let (Some(cap), "POST") = (spec.body_cap, inc.method.as_str()) {
-        inc.body = Some(read_body(req, cap).await?);
-    }
-    Ok(inc)
+    IncomingRequest { method, url, headers: values, body: None }
 }
 
 /// Reads a request body for the core, at most `cap + 1` bytes: the core sees that it was too
 /// large without the edge buffering a hostile multi-megabyte upload.
-async fn read_body(req: &web_sys::Request, cap: usize) -> worker::Result<Vec<u8>> {
+async fn read_body(req: &web_sys::Request, cap: usize) -> Result<Vec<u8>, String> {
     let declared = super::js::headers(req, &["content-length"], false).values.pop().and_then(|(_, v)| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > cap) {
         return Ok(vec![0; cap + 1]);
     }
-    super::js::body(req, cap).await.map_err(worker::Error::RustError)
+    super::js::body(req, cap).await
 }
 
-pub fn response(reply: Reply) -> worker::Result<web_sys::Response> {
+pub fn response(reply: Reply) -> Result<web_sys::Response, String> {
     match super::js::reply(reply.status, &reply.headers, &reply.body) {
         Some(Ok(r)) => Ok(r),
-        Some(Err(e)) => Err(worker::Error::RustError(js_error(&e))),
-        None => Err(worker::Error::RustError("a header value with a line break".into())),
+        Some(Err(e)) => Err(js_error(&e)),
+        None => Err("a header value with a line break".into()),
     }
 }
 
@@ -63,16 +74,13 @@ pub fn response(reply: Reply) -> worker::Result<web_sys::Response> {
 /// The static assets get the request as the client sent it, at the canonical path: the assets
 /// server reads no cookie or identity header (only what selects and validates a file:
 /// conditionals, ranges, encodings), so editing them would be work for nothing on the hot path.
-pub async fn forward(
-    env: &Env,
-    config: &Config,
-    req: &web_sys::Request,
-    inc: &IncomingRequest,
-    plan: &Forward,
-) -> Result<web_sys::Response, String> {
+///
+/// Returns the backend's promise unawaited: the answer's own edits are chained to it in JS
+/// ([`super::js::finish`]).
+pub fn forward(env: &Env, config: &Config, req: &web_sys::Request, inc: &IncomingRequest, plan: &Forward) -> Result<js_sys::Promise, String> {
     if matches!(config.backend, Backend::Assets) {
         let url = (plan.path.as_str() != inc.url.path()).then(|| forward::target_url(&inc.url, false, &plan.path, inc.url.query()));
-        return super::js::assets(env.as_ref(), req, url.as_ref().map(url::Url::as_str)).await.map_err(|e| js_error(&e));
+        return super::js::assets(env.as_ref(), req, url.as_ref().map(url::Url::as_str)).map_err(|e| js_error(&e));
     }
     let url = match &config.backend {
         Backend::Proxy(base) => forward::target_url(base, true, &plan.path, inc.url.query()),
@@ -81,7 +89,7 @@ pub async fn forward(
     let read = super::js::headers(req, &["cookie", "authorization"], true);
     let value = |name: &str| read.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let edits = forward::header_edits(read.names.iter().map(String::as_str), value("cookie"), value("authorization"), &plan.identity);
-    super::js::forward(env.as_ref(), None, req, url.as_str(), &edits).await.map_err(|e| js_error(&e))
+    super::js::forward(env.as_ref(), None, req, url.as_str(), &edits).map_err(|e| js_error(&e))
 }
 
 pub(super) fn js_error(e: &wasm_bindgen::JsValue) -> String {
@@ -89,22 +97,6 @@ pub(super) fn js_error(e: &wasm_bindgen::JsValue) -> String {
         Some(err) => String::from(err.message()),
         None => e.as_string().unwrap_or_else(|| "the backend did not answer".into()),
     }
-}
-
-/// Applies the forward plan to the backend's answer: a personal answer (the request carried a
-/// session, or gets a session cookie) is marked private with `Vary: Cookie` so no shared cache
-/// serves it to someone else. Backend headers may be immutable, so the response is rebuilt
-/// around a copy of them (inside the runtime).
-pub fn finish_forward(resp: web_sys::Response, plan: &Forward) -> worker::Result<web_sys::Response> {
-    if !plan.is_personal() {
-        return Ok(resp);
-    }
-    let read = super::js::headers(&resp, &["cache-control", "vary"], false);
-    let (cache_control, vary) = forward::personal_cache_headers(
-        read.values.iter().find(|(k, _)| k == "cache-control").map(|(_, v)| v.as_str()),
-        read.values.iter().find(|(k, _)| k == "vary").map(|(_, v)| v.as_str()),
-    );
-    super::js::personal(&resp, &cache_control, &vary, &plan.set_cookies).map_err(|e| worker::Error::RustError(js_error(&e)))
 }
 
 /// A file of the static assets through the `ASSETS` binding (an operator's page template):

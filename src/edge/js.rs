@@ -183,12 +183,32 @@ export async function edge_sign_rs256(id, der, data) {
   const key = await signKey(id, der)
   return new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, data))
 }
-export function edge_personal(resp, cacheControl, vary, cookies) {
-  const r = new Response(resp.body, resp)
-  r.headers.set('cache-control', cacheControl)
-  r.headers.set('vary', vary)
-  if (cookies) for (const c of cookies.split('\n')) r.headers.append('set-cookie', c)
-  return r
+// A promise resolved after `ms` milliseconds; `edge_sleep_cancel` clears its timer.
+export function edge_sleep(ms) {
+  let id
+  const p = new Promise((resolve) => { id = setTimeout(resolve, ms) })
+  p.timer = id
+  return p
+}
+export function edge_sleep_cancel(p) {
+  clearTimeout(p.timer)
+}
+// The answer of a forward, chained to the backend's promise: as it is, or, for a personal answer
+// (`cookies` a string, maybe empty), rebuilt (a fetched response's headers are immutable) with the
+// Cache-Control and Vary that `fix` (Rust) derives from the backend's, and the Set-Cookies.
+// When the backend does not answer, `fail` (Rust) makes the error page.
+export function edge_finish(sent, cookies, fix, fail, req, env) {
+  return sent.then((resp) => {
+    if (cookies === undefined) return resp
+    const h = resp.headers
+    const cv = fix(h.get('cache-control') ?? undefined, h.get('vary') ?? undefined)
+    const i = cv.indexOf('\n')
+    const r = new Response(resp.body, resp)
+    r.headers.set('cache-control', cv.slice(0, i))
+    r.headers.set('vary', cv.slice(i + 1))
+    if (cookies) for (const c of cookies.split('\n')) r.headers.append('set-cookie', c)
+    return r
+  }, (e) => fail(req, env, e))
 }
 "#)]
 extern "C" {
@@ -233,8 +253,9 @@ extern "C" {
     fn edge_es256(x: &str, y: &str, data: &[u8], sig: &[u8]) -> js_sys::Promise;
     fn edge_rs256_key(id: &str, der: &[u8]) -> js_sys::Promise;
     fn edge_sign_rs256(id: &str, der: &[u8], data: &[u8]) -> js_sys::Promise;
-    #[wasm_bindgen(catch)]
-    fn edge_personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cookies: &str) -> Result<web_sys::Response, JsValue>;
+    fn edge_sleep(ms: f64) -> js_sys::Promise;
+    fn edge_sleep_cancel(p: &js_sys::Promise);
+    fn edge_finish(sent: &js_sys::Promise, cookies: Option<&str>, fix: &JsValue, fail: &JsValue, req: &web_sys::Request, env: &JsValue) -> JsValue;
 }
 
 /// A var or secret of `env` as text: a string, or a number or boolean as JavaScript writes it
@@ -288,21 +309,20 @@ pub fn headers(from: &JsValue, wanted: &[&str], names: bool) -> ReadHeaders {
 
 /// Sends `req` to the static assets binding (`ASSETS`, named in the JS) as the client sent it,
 /// at `url` when the path differs.
-pub async fn assets(env: &JsValue, req: &web_sys::Request, url: Option<&str>) -> Result<web_sys::Response, JsValue> {
-    let promise = edge_assets(env, req, url)?;
-    worker::wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
+pub fn assets(env: &JsValue, req: &web_sys::Request, url: Option<&str>) -> Result<js_sys::Promise, JsValue> {
+    edge_assets(env, req, url)
 }
 
 /// Sends `req` on to `url` with its headers edited: to the binding `binding` of `env`, or
 /// with the global `fetch` when `None`. Method and body as the client sent them; redirects
 /// are returned, not followed.
-pub async fn forward(
+pub fn forward(
     env: &JsValue,
     binding: Option<&str>,
     req: &web_sys::Request,
     url: &str,
     edits: &crate::policy::forward::HeaderEdits,
-) -> Result<web_sys::Response, JsValue> {
+) -> Result<js_sys::Promise, JsValue> {
     let del = edits.delete.join(",");
     let mut append = String::new();
     for (k, v) in &edits.append {
@@ -311,14 +331,15 @@ pub async fn forward(
         append.push_str(v);
         append.push('\n');
     }
-    let promise = edge_forward(env, binding, req, url, &del, &append)?;
-    worker::wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
+    edge_forward(env, binding, req, url, &del, &append)
 }
 
-/// The backend's answer with `Cache-Control`, `Vary` set and `Set-Cookie`s appended (headers
-/// of a fetched response are immutable: the runtime copies them into a new one).
-pub fn personal(resp: &web_sys::Response, cache_control: &str, vary: &str, cookies: &[String]) -> Result<web_sys::Response, JsValue> {
-    edge_personal(resp, cache_control, vary, &cookies.join("\n"))
+/// The answer of a forward: the backend's promise `sent` with, for a personal answer (`cookies`
+/// given: the `Set-Cookie`s, one per line), `Cache-Control` and `Vary` set by `fix` and the
+/// cookies appended, and `fail`'s answer when the backend does not answer. All in JS, after
+/// this call returns: the answer does not cross back into wasm.
+pub fn finish(sent: &js_sys::Promise, cookies: Option<&str>, fix: &JsValue, fail: &JsValue, req: &web_sys::Request, env: &JsValue) -> JsValue {
+    edge_finish(sent, cookies, fix, fail, req, env)
 }
 
 /// An RS256 signature check with the runtime's WebCrypto (the key imported once per isolate):
@@ -349,6 +370,33 @@ pub async fn rs256_key(id: &str, der: &[u8]) -> Result<(String, String), String>
 pub async fn sign_rs256(id: &str, der: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
     let v = worker::wasm_bindgen_futures::JsFuture::from(edge_sign_rs256(id, der, data)).await.map_err(|e| super::convert::js_error(&e))?;
     Ok(js_sys::Uint8Array::new(&v).to_vec())
+}
+
+/// A timer: ready after `ms` milliseconds; dropped before, it clears its timer.
+///
+/// Not `worker::Delay`: that keeps the waker of its first poll, and the fetch handler's first
+/// poll is a no-op one ([`super::fetch`]); a promise's future keeps the waker of its latest.
+pub fn sleep(ms: u64) -> Sleep {
+    let promise = edge_sleep(ms as f64);
+    Sleep { wait: worker::wasm_bindgen_futures::JsFuture::from(promise.clone()), promise }
+}
+
+pub struct Sleep {
+    promise: js_sys::Promise,
+    wait: worker::wasm_bindgen_futures::JsFuture,
+}
+
+impl std::future::Future for Sleep {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::pin::Pin::new(&mut self.wait).poll(cx).map(|_| ())
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        edge_sleep_cancel(&self.promise);
+    }
 }
 
 /// Headers as `name\nvalue\n` pairs for the JS side; `None` when a name or value holds CR or

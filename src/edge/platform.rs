@@ -4,8 +4,7 @@
 use crate::http::{InboundResponse, OutboundRequest};
 use crate::platform::{FetchError, Level, Platform, StoreError};
 use futures_util::future::{select, Either};
-use std::time::Duration;
-use worker::{AbortController, Delay, Env};
+use worker::{AbortController, Env};
 
 /// Name of the KV binding that caches discovery and JWKS and records revocations.
 pub const KV_BINDING: &str = "VIPPS_CACHE";
@@ -62,7 +61,7 @@ impl Platform for EdgePlatform<'_> {
         let controller = AbortController::default();
         let signal = controller.signal();
         let work = std::pin::pin!(self.fetch_inner(req, &signal));
-        let timeout = std::pin::pin!(Delay::from(Duration::from_millis(timeout_ms)));
+        let timeout = std::pin::pin!(super::js::sleep(timeout_ms));
         match select(work, timeout).await {
             Either::Left((result, _)) => result,
             Either::Right(_) => {
@@ -73,7 +72,7 @@ impl Platform for EdgePlatform<'_> {
     }
 
     async fn sleep(&self, ms: u64) {
-        Delay::from(Duration::from_millis(ms)).await;
+        super::js::sleep(ms).await;
     }
 
     async fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {

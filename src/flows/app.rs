@@ -288,7 +288,7 @@ async fn logout<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Reply, Error> {
 /// The request's session: the cookie's, else (when app logins are on and the route reads
 /// `Authorization`) a bearer session's. Revocations are checked for both.
 pub async fn current_session<P: Platform>(ctx: &Ctx<'_, P>) -> CurrentSession {
-    let current = ctx.state.revocations.current_session(ctx.p, ctx.config, &ctx.req.cookie_header()).await;
+    let current = ctx.state.revocations.current_session(ctx.p, ctx.config, &ctx.req.cookie_header(), &ctx.state.sessions).await;
     if current.session.is_some() || !ctx.config.apps.apps_enabled() {
         return current;
     }

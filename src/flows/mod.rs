@@ -40,6 +40,8 @@ use crate::upstream::Budget;
 pub struct IsolateState {
     pub docs: DocCache,
     pub revocations: Revocations,
+    /// Session cookies this isolate verified lately.
+    pub sessions: crate::session::user::VerifiedSessions,
     pub exchanges: Exchanges,
     pub assertions: Assertions,
     /// Operators' page templates, read at first use.

@@ -10,6 +10,7 @@
 
 use super::cookie;
 use super::revocation::Revocations;
+use super::user::VerifiedSessions;
 use super::Session;
 use crate::config::Config;
 use crate::memo::BoundedCache;
@@ -57,30 +58,49 @@ impl Refused {
 /// The session a token carries, when its MAC verifies and it has not expired (revocations are
 /// checked by [`Bearers::current`]).
 pub fn verify(config: &Config, token: &str, now: u64) -> Result<Session, Refused> {
+    unexpired(verified(config, token)?, now)
+}
+
+/// The session a token carries, when its MAC verifies (whatever its times).
+fn verified(config: &Config, token: &str) -> Result<Session, Refused> {
     let signed = token.strip_prefix(BEARER_PREFIX).ok_or(Refused::Malformed)?;
     let (payload, _) = cookie::verify(config.session.keys.session.iter(), BEARER_NAME, signed).ok_or(Refused::Signature)?;
-    let s = Session::from_verified_payload(&payload).ok_or(Refused::Malformed)?;
+    Session::from_verified_payload(&payload).ok_or(Refused::Malformed)
+}
+
+fn unexpired(s: Session, now: u64) -> Result<Session, Refused> {
     if now >= s.exp() || s.iat() > now.saturating_add(60) {
         return Err(Refused::Expired);
     }
     Ok(s)
 }
 
-/// When this isolate last asked KV about each bearer session.
+/// When this isolate last asked KV about each bearer session, and the tokens it verified lately
+/// (an app sends the same token with every request: its MAC and decode are done once per
+/// isolate; see [`VerifiedSessions`]).
 pub struct Bearers {
     checked: BoundedCache<String, u64>,
+    verified: VerifiedSessions,
 }
 
 impl Default for Bearers {
     fn default() -> Self {
-        Bearers { checked: BoundedCache::new(10_000) }
+        Bearers { checked: BoundedCache::new(10_000), verified: VerifiedSessions::default() }
     }
 }
 
 impl Bearers {
     /// The valid, not-ended session of a bearer token.
     pub async fn current<P: Platform>(&self, p: &P, config: &Config, revocations: &Revocations, token: &str) -> Result<Session, Refused> {
-        let s = verify(config, token, p.now())?;
+        let s = match self.verified.get(token) {
+            Some(s) => s,
+            None => {
+                let s = verified(config, token)?;
+                self.verified.keep(token, &s);
+                s
+            }
+        };
+        let s = unexpired(s, p.now())?;
         let sid = s.sid().to_string();
         let (kept, asked) = revocations.still_valid(p, config, s, self.checked.get(&sid)).await;
         if let Some(t) = asked {
@@ -126,6 +146,30 @@ mod tests {
         let t = issue(&c, &s);
         let as_cookie = format!("{}={}", crate::session::user::SESSION_COOKIE, t.trim_start_matches(BEARER_PREFIX));
         assert!(Session::from_cookie_header(&c, &as_cookie, 1001).is_none());
+    }
+
+    /// A token this isolate verified before is still refused once it expires, and a changed
+    /// byte is verified afresh (and refused), never answered from what was kept.
+    #[test]
+    fn kept_tokens_still_expire_and_forgeries_are_not_kept() {
+        let c = parse(&[]).unwrap();
+        let p = crate::testkit::FakePlatform::default();
+        p.now.set(1000);
+        let bearers = Bearers::default();
+        let revocations = Revocations::default();
+        let s = session(&c, 1000);
+        let t = issue(&c, &s);
+        for _ in 0..2 {
+            assert_eq!(crate::testkit::block_on(bearers.current(&p, &c, &revocations, &t)), Ok(s.clone()));
+        }
+        assert_eq!(bearers.verified.get(&t), Some(s.clone()));
+        let forged = t.replacen("vel_v1.", "vel_v1.e", 1);
+        assert_eq!(crate::testkit::block_on(bearers.current(&p, &c, &revocations, &forged)), Err(Refused::Signature));
+        assert_eq!(bearers.verified.get(&forged), None);
+        p.now.set(1000 + 3600);
+        assert_eq!(crate::testkit::block_on(bearers.current(&p, &c, &revocations, &t)), Err(Refused::Expired));
+        p.now.set(900);
+        assert_eq!(crate::testkit::block_on(bearers.current(&p, &c, &revocations, &t)), Err(Refused::Expired), "issued in the future");
     }
 
     #[test]

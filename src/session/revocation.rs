@@ -8,7 +8,7 @@
 //! check: two KV reads per session per `SESSION_RECHECK`, after which the cookie is re-issued
 //! with the check time, so the hot path stays free of KV in between.
 
-use super::user::{clear_session_cookie, Session};
+use super::user::{clear_session_cookie, Session, VerifiedSessions};
 use crate::config::Config;
 use crate::consent::sub_handle;
 use crate::memo::BoundedCache;
@@ -136,9 +136,9 @@ impl Revocations {
     /// The request's valid session. When revocations end sessions, a session issued before its
     /// user's latest revocation is ended (and its cookie cleared). Memory is asked on every
     /// request; KV at most once per `SESSION_RECHECK` per session.
-    pub async fn current_session<P: Platform>(&self, p: &P, config: &Config, cookie_header: &str) -> CurrentSession {
+    pub async fn current_session<P: Platform>(&self, p: &P, config: &Config, cookie_header: &str, verified: &VerifiedSessions) -> CurrentSession {
         let now = p.now();
-        let Some(s) = Session::from_cookie_header(config, cookie_header, now) else {
+        let Some(s) = Session::from_cookie_header_in(config, cookie_header, now, verified) else {
             return CurrentSession::none();
         };
         let mut reissue = false;

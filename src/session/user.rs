@@ -2,6 +2,7 @@
 
 use super::cookie;
 use crate::config::Config;
+use crate::memo::BoundedCache;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -25,6 +26,38 @@ pub fn clear_session_cookie(config: &Config) -> String {
 }
 /// Browsers accept 4096 bytes per cookie, name and attributes included.
 pub const MAX_COOKIE_BYTES: usize = 4000;
+
+/// Signed values (session cookies, bearer tokens) this isolate has verified lately, with the
+/// session each holds: a browser sends the same cookie with every request until it is
+/// re-issued, so its MAC and decode are done once per isolate, not once per request. Only
+/// values whose MAC verified are kept (nobody can fill this without the session keys), keyed by
+/// the whole value (a changed byte is another key, verified afresh); the times are checked on
+/// every use, and revocations on the session as before. The keys cannot change within an
+/// isolate (configuration is read once). Bounded: cleared when full.
+pub struct VerifiedSessions(BoundedCache<String, Session>);
+
+/// Values kept at most.
+const MAX_VERIFIED: usize = 256;
+
+impl Default for VerifiedSessions {
+    fn default() -> Self {
+        VerifiedSessions(BoundedCache::new(MAX_VERIFIED))
+    }
+}
+
+impl VerifiedSessions {
+    pub(crate) fn get(&self, value: &str) -> Option<Session> {
+        self.0.get(value)
+    }
+
+    /// Keeps a verified value (not one longer than a browser keeps a cookie: nothing bigger is
+    /// ours).
+    pub(crate) fn keep(&self, value: &str, s: &Session) {
+        if value.len() <= MAX_COOKIE_BYTES {
+            self.0.put(value.to_string(), s.clone());
+        }
+    }
+}
 
 /// A logged-in user: made from a verified login ([`Session::from_userinfo`]) or from a cookie
 /// whose MAC and expiry checked out ([`Session::from_cookie_header`]), never otherwise.
@@ -153,12 +186,36 @@ impl Session {
     /// The valid session in a `Cookie` header, if any.
     pub fn from_cookie_header(config: &Config, cookie_header: &str, now: u64) -> Option<Session> {
         let name = cookie_name(config);
+        cookie::values(cookie_header, name).into_iter().find_map(|v| Session::from_cookie_value(config, name, v)?.valid_at(config, now))
+    }
+
+    /// As [`Session::from_cookie_header`], with the values this isolate verified lately taken
+    /// from `verified` (the MAC and the decode are done once per value; the times on every call).
+    pub fn from_cookie_header_in(config: &Config, cookie_header: &str, now: u64, verified: &VerifiedSessions) -> Option<Session> {
+        let name = cookie_name(config);
         cookie::values(cookie_header, name).into_iter().find_map(|v| {
-            let (payload, _) = cookie::verify(config.session.keys.session.iter(), name, v)?;
-            let s: Payload = serde_json::from_slice(&payload).ok()?;
-            let s = Session(s);
-            (now < s.ends_at(config) && s.0.iat <= now.saturating_add(60) && !s.0.sub.is_empty()).then_some(s)
+            let s = match verified.get(v) {
+                Some(s) => s,
+                None => {
+                    let s = Session::from_cookie_value(config, name, v)?;
+                    verified.keep(v, &s);
+                    s
+                }
+            };
+            s.valid_at(config, now)
         })
+    }
+
+    /// The session a cookie value holds, if its MAC verifies (whatever its times).
+    fn from_cookie_value(config: &Config, name: &str, value: &str) -> Option<Session> {
+        let (payload, _) = cookie::verify(config.session.keys.session.iter(), name, value)?;
+        Session::from_verified_payload(&payload)
+    }
+
+    /// This session, if it is valid at `now`: not ended, not issued in the future (a minute of
+    /// clock skew allowed).
+    fn valid_at(self, config: &Config, now: u64) -> Option<Session> {
+        (now < self.ends_at(config) && self.0.iat <= now.saturating_add(60)).then_some(self)
     }
 
     pub fn sub(&self) -> &str {
@@ -351,6 +408,51 @@ mod tests {
         let old = Session::from_cookie_header(&c, &format!("{SESSION_COOKIE}={v}"), 1001).unwrap();
         assert_eq!((old.acr(), old.auth_time(), old.stepped_up()), (None, 1000, false));
         assert!(old.to_json().get("acr").is_none());
+    }
+
+    /// The isolate's cache of verified cookies answers exactly as verifying afresh does, at every
+    /// time and for every value (times checked on each use; only verified values kept).
+    #[test]
+    fn verified_cookies_answer_as_a_fresh_verification() {
+        let c = parse(&[("SESSION_IDLE_TIMEOUT", "600")]).unwrap();
+        let seen = VerifiedSessions::default();
+        let s = Session::from_userinfo(&c, "u1", "sid-1".into(), &userinfo(), 1000);
+        let hv = cookie_value(&s.to_set_cookie(&c).0);
+        let (name, v) = hv.split("; ").nth(1).unwrap().split_once('=').unwrap();
+        assert_eq!(name, SESSION_COOKIE);
+        let forged = [
+            hv.replacen("v1.", "v1.e", 1),
+            hv.replacen(v, &v[..v.len() - 1], 1),
+            format!("{hv}A"),
+            hv.replacen(SESSION_COOKIE, SHARED_SESSION_COOKIE, 1),
+        ];
+        // Before, at and after the idle end (1600), the absolute end, far later, and before the
+        // login; each twice (the second time from the cache).
+        for now in [1000, 1001, 1599, 1600, 1000 + c.session.ttl, 1_000_000, 940, 939] {
+            for _ in 0..2 {
+                assert_eq!(Session::from_cookie_header_in(&c, &hv, now, &seen), Session::from_cookie_header(&c, &hv, now), "at {now}");
+                for f in &forged {
+                    assert_eq!(Session::from_cookie_header_in(&c, f, now, &seen), None, "{f} at {now}");
+                }
+            }
+        }
+        assert!(Session::from_cookie_header_in(&c, &hv, 1001, &seen).is_some());
+        assert!(Session::from_cookie_header_in(&c, &hv, 1600, &seen).is_none(), "the idle end holds for a kept value");
+        assert!(Session::from_cookie_header_in(&c, &hv, 939, &seen).is_none(), "issued in the future");
+        assert_eq!(seen.0.len(), 1, "only the verified value is kept");
+        // Bounded: a flood of verified values clears the cache instead of growing it.
+        for i in 0..(MAX_VERIFIED as u64 + 10) {
+            let s = Session::from_userinfo(&c, "u1", format!("sid-{i}"), &userinfo(), 1000);
+            let h = cookie_value(&s.to_set_cookie(&c).0);
+            assert!(Session::from_cookie_header_in(&c, &h, 1001, &seen).is_some());
+            assert!(seen.0.len() <= MAX_VERIFIED);
+        }
+        // A value longer than any cookie of ours is verified, never kept.
+        let big = VerifiedSessions::default();
+        let payload: Vec<u8> = [b' '; 4000].iter().chain(br#"{"sub":"u1","iat":1000,"exp":9999}"#).copied().collect();
+        let long = format!("{SESSION_COOKIE}={}", cookie::sign(c.session.keys.session.first(), SESSION_COOKIE, &payload));
+        assert!(Session::from_cookie_header_in(&c, &long, 1001, &big).is_some());
+        assert_eq!(big.0.len(), 0);
     }
 
     #[test]
