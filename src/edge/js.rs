@@ -197,11 +197,20 @@ export function edge_sleep_cancel(p) {
 // (`cookies` a string, maybe empty), rebuilt (a fetched response's headers are immutable) with the
 // Cache-Control and Vary that `fix` (Rust) derives from the backend's, and the Set-Cookies.
 // When the backend does not answer, `fail` (Rust) makes the error page.
+// `fix` is a pure function of the two headers, so its answers are kept (a site has a few pairs).
+const fixed = new Map()
 export function edge_finish(sent, cookies, fix, fail, req, env) {
   return sent.then((resp) => {
     if (cookies === undefined) return resp
     const h = resp.headers
-    const cv = fix(h.get('cache-control') ?? undefined, h.get('vary') ?? undefined)
+    const cc = h.get('cache-control'), vary = h.get('vary')
+    const key = (cc ?? '\u0000') + '\n' + (vary ?? '\u0000')
+    let cv = fixed.get(key)
+    if (cv === undefined) {
+      cv = fix(cc ?? undefined, vary ?? undefined)
+      if (fixed.size >= 64) fixed.clear()
+      fixed.set(key, cv)
+    }
     const i = cv.indexOf('\n')
     const r = new Response(resp.body, resp)
     r.headers.set('cache-control', cv.slice(0, i))

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::memo::BoundedCache;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::rc::Rc;
 
 /// The session cookie's name: host-only by default (`__Host-` forbids a `Domain`)...
 pub const SESSION_COOKIE: &str = "__Host-vipps-session";
@@ -62,7 +63,7 @@ impl VerifiedSessions {
 /// A logged-in user: made from a verified login ([`Session::from_userinfo`]) or from a cookie
 /// whose MAC and expiry checked out ([`Session::from_cookie_header`]), never otherwise.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Session(Payload);
+pub struct Session(Rc<Payload>);
 
 /// What the cookie holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,7 +127,7 @@ impl Session {
                 claims.insert(name.clone(), v.clone());
             }
         }
-        Session(Payload {
+        Session(Rc::new(Payload {
             sub: sub.to_string(),
             iat: now,
             exp: now.saturating_add(config.session.ttl),
@@ -138,12 +139,12 @@ impl Session {
             acr: None,
             at: 0,
             su: false,
-        })
+        }))
     }
 
     /// The same session with the claims the login hook added.
     pub fn with_app_claims(mut self, app: crate::hook::AppClaims) -> Session {
-        self.0.app = app.into_map();
+        self.payload().app = app.into_map();
         self
     }
 
@@ -162,7 +163,7 @@ impl Session {
     /// end of the session (its absolute expiry or its idle end, whichever comes first).
     pub fn to_set_cookie_at(&self, config: &Config, now: u64) -> (String, usize) {
         let max_age = self.ends_at(config).saturating_sub(now).max(1);
-        let mut s = self.0.clone();
+        let mut s = (*self.0).clone();
         let mut dropped = 0;
         loop {
             let payload = serde_json::to_vec(&s).unwrap_or_default();
@@ -218,6 +219,12 @@ impl Session {
         (now < self.ends_at(config) && self.0.iat <= now.saturating_add(60)).then_some(self)
     }
 
+    /// The payload to change: shared with the copies of this session (the isolate's verified
+    /// cookies hold one), so copied first when it is.
+    fn payload(&mut self) -> &mut Payload {
+        Rc::make_mut(&mut self.0)
+    }
+
     pub fn sub(&self) -> &str {
         &self.0.sub
     }
@@ -226,8 +233,8 @@ impl Session {
     /// when short and visible ASCII), its `auth_time` (when plausible: not after the login), and
     /// whether the login asked for `step_up`.
     pub fn with_login(mut self, acr: Option<&str>, auth_time: Option<i64>, step_up: bool) -> Session {
-        self.0.acr = acr.filter(|a| !a.is_empty() && a.len() <= MAX_ACR && a.bytes().all(|b| b.is_ascii_graphic())).map(str::to_string);
-        self.0.at = match auth_time {
+        self.payload().acr = acr.filter(|a| !a.is_empty() && a.len() <= MAX_ACR && a.bytes().all(|b| b.is_ascii_graphic())).map(str::to_string);
+        self.payload().at = match auth_time {
             // Ahead of the login (a Vipps clock ahead of ours): at the login.
             Some(t) if t > self.0.iat as i64 => 0,
             Some(t) if t >= UNKNOWN_AUTH_TIME as i64 => t as u64,
@@ -235,7 +242,7 @@ impl Session {
             // with a maximum age (0 would read as "at the login", the old cookies' meaning).
             _ => UNKNOWN_AUTH_TIME,
         };
-        self.0.su = step_up;
+        self.payload().su = step_up;
         self
     }
     /// The `acr` of the login, if the ID token had one.
@@ -285,7 +292,7 @@ impl Session {
 
     /// The same session, active at `now`.
     pub fn refreshed(mut self, now: u64) -> Session {
-        self.0.seen = now;
+        self.payload().seen = now;
         self
     }
 
@@ -296,24 +303,24 @@ impl Session {
 
     /// The same session, known not to be revoked at `now`.
     pub fn checked(mut self, now: u64) -> Session {
-        self.0.chk = now;
+        self.payload().chk = now;
         self
     }
 
     /// The signed payload of a bearer session ([`super::bearer`]): the cookie's own fields.
     pub(crate) fn to_payload(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.0).unwrap_or_default()
+        serde_json::to_vec(&*self.0).unwrap_or_default()
     }
 
     /// A session from a payload whose MAC the caller verified (expiry is the caller's to check).
     pub(crate) fn from_verified_payload(bytes: &[u8]) -> Option<Session> {
         let p: Payload = serde_json::from_slice(bytes).ok()?;
-        (!p.sub.is_empty()).then_some(Session(p))
+        (!p.sub.is_empty()).then_some(Session(Rc::new(p)))
     }
 
     /// The same session, ending at `exp` at the latest.
     pub(crate) fn ending_by(mut self, exp: u64) -> Session {
-        self.0.exp = self.0.exp.min(exp);
+        self.payload().exp = self.0.exp.min(exp);
         self
     }
 
