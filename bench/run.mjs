@@ -189,7 +189,7 @@ class Jar {
 async function req(url, { jar, method = 'GET', body, headers = {} } = {}) {
   const h = { accept: 'text/html,application/xhtml+xml', ...headers }
   if (jar && jar.c.size) h.cookie = jar.header()
-  if (body) h['content-type'] = 'application/x-www-form-urlencoded'
+  if (body && !h['content-type']) h['content-type'] = 'application/x-www-form-urlencoded'
   const res = await fetch(url, { method, body, headers: h, redirect: 'manual' })
   if (jar) jar.absorb(res)
   const text = await res.text()
@@ -238,7 +238,13 @@ const TARGETS = {
   a: { label: '(a) vipps-edge-login', short: 'vipps-edge-login' },
   b: { label: '(b) no-op Rust Worker', short: 'no-op' },
   c: { label: '(c) @hono/oidc-auth', short: '@hono/oidc-auth' },
+  // In the isolate only: (a) with a native app's bearer session instead of the cookie.
+  ab: { label: '(a) with a bearer session', short: 'vipps-edge-login, bearer' },
 }
+
+// Native-app logins (app_to_app_v2) are on in (a), so a bearer session can be measured too.
+const APP_URI = 'benchapp://login/done'
+const APP_VERIFIER = 'bench-app-verifier-0123456789-bench-app-verifier-0123'
 
 function workerVars(key, port, sim) {
   const base = `http://127.0.0.1:${port}`
@@ -249,6 +255,8 @@ function workerVars(key, port, sim) {
       VIPPS_CLIENT_SECRET: CLIENT_SECRET,
       VIPPS_REDIRECT_URI: `${base}/auth/callback`,
       SESSION_SECRET,
+      LOGIN_FLOWS: 'app_to_app_v2',
+      APP_URIS: APP_URI,
     }
   }
   if (key === 'c') {
@@ -370,6 +378,32 @@ async function login(key, w, sim) {
   const name = key === 'a' ? '__Host-vipps-session' : 'oidc-auth'
   if (![302, 303].includes(cb.status) || !jar.c.has(name)) throw new Error(`${key} callback: ${cb.status} ${cb.text.slice(0, 500)}`)
   return { cookie: `${name}=${jar.c.get(name)}`, total: t3 - t0, start: t1 - t0, callback: t3 - t2 }
+}
+
+/** A native app's login at (a) (app_to_app_v2, as tests/apps.rs makes it): start, the
+ *  simulator's approval, the Worker's callback handing off to the app, the app redeeming the
+ *  hand-off with its PKCE verifier. Returns the bearer token. */
+async function appToken(w, sim) {
+  const challenge = crypto.createHash('sha256').update(APP_VERIFIER).digest('base64url')
+  const json = { 'content-type': 'application/json', accept: 'application/json' }
+  const start = await req(`${w.base}/auth/app/start`, {
+    method: 'POST', headers: json, body: JSON.stringify({ app_uri: APP_URI, code_challenge: challenge, code_challenge_method: 'S256' }),
+  })
+  if (start.status !== 200) throw new Error(`app start: ${start.status} ${start.text.slice(0, 300)}`)
+  const page = await req(JSON.parse(start.text).authorize_url)
+  if (page.status !== 200) throw new Error(`app authorize page: ${page.status} ${page.text.slice(0, 300)}`)
+  const { req: reqId, user } = simPage(page.text)
+  const conf = await req(`${sim.base}/access-management-1.0/access/oauth2/auth/confirm`, {
+    method: 'POST', body: new URLSearchParams({ req: reqId, user }).toString(),
+  })
+  if (![302, 303].includes(conf.status)) throw new Error(`app confirm: ${conf.status} ${conf.text.slice(0, 300)}`)
+  const cb = await req(conf.location)
+  const handoff = cb.location?.startsWith(`${APP_URI}?`) ? new URLSearchParams(cb.location.slice(APP_URI.length + 1)).get('handoff') : null
+  if (cb.status !== 303 || !handoff) throw new Error(`app callback: ${cb.status} ${cb.location} ${cb.text.slice(0, 300)}`)
+  const t = await req(`${w.base}/auth/app/token`, { method: 'POST', headers: json, body: JSON.stringify({ handoff, code_verifier: APP_VERIFIER }) })
+  const token = t.status === 200 ? JSON.parse(t.text).access_token : null
+  if (!token?.startsWith('vel_')) throw new Error(`app token: ${t.status} ${t.text.slice(0, 300)}`)
+  return token
 }
 
 /** A new session cookie for (a); retried, since a kept-alive connection the server closed after
@@ -592,7 +626,7 @@ async function wasmCore(R, compatibilityDate) {
     // The origin path, with our own identity-assertion key (PKCS#8 PEM, as IDENTITY_ASSERTION_KEYS takes it).
     const ownKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' })
     if ((await post('/origin', JSON.stringify({ pem: ownKey }))).ok !== 1) throw new Error('wasmcore: the origin path did not forward with (and without) an assertion')
-    const ops = { protected: 20000, hmac: 20000, url_decide: 20000, url_parse: 20000, origin_plain: 20000, origin_assertion: 20000, webcrypto_sign_rs256: 1000, login_start: 5000, callback: 400, id_token: 400, callback_runtime_crypto: 2000, webcrypto_rs256: 2000 }
+    const ops = { protected: 20000, protected_first: 20000, hmac: 20000, url_decide: 20000, url_parse: 20000, origin_plain: 20000, origin_assertion: 20000, webcrypto_sign_rs256: 1000, login_start: 5000, callback: 400, id_token: 400, callback_runtime_crypto: 2000, webcrypto_rs256: 2000 }
     const run = async (op, n) => {
       const c0 = w.cpu()
       const r = await fetch(`${w.base}/run?op=${op}&n=${n}`)
@@ -629,9 +663,9 @@ async function isolateHot(R, bundle, keys, cookies, sim) {
   const servers = {}
   try {
     for (const k of targets) {
-      const src = k === 'none' ? bundle.b : bundle[k]
+      const src = k === 'none' ? bundle.b : k === 'ab' ? bundle.a : bundle[k]
       const port = await freePort()
-      const vars = k === 'none' ? {} : { ...src.toml.vars, ...workerVars(k, port, sim) }
+      const vars = k === 'none' ? {} : { ...src.toml.vars, ...workerVars(k === 'ab' ? 'a' : k, port, sim) }
       const entry = k === 'c' ? 'object' : k === 'none' ? 'none' : 'entrypoint'
       const harness = `// generated by bench/run.mjs
 import target from './${src.main}'
@@ -645,7 +679,9 @@ export default {
     const n = Number(new URL(request.url).searchParams.get('n') || 0)
     const env = { ...VARS, ASSETS: new Fetcher() }
     const inner = new Request('http://127.0.0.1:${port}${PROTECTED}', {
-      headers: { accept: 'text/html,application/xhtml+xml', cookie: request.headers.get('x-bench-cookie') || '' },
+      headers: request.headers.has('x-bench-bearer')
+        ? { accept: 'application/json', authorization: 'Bearer ' + request.headers.get('x-bench-bearer') }
+        : { accept: 'text/html,application/xhtml+xml', cookie: request.headers.get('x-bench-cookie') || '' },
     })
     const kind = '${entry}'
     const worker = kind === 'entrypoint' ? new target(ctx, env) : target
@@ -671,7 +707,7 @@ export default {
     const run = async (k, n) => {
       const w = servers[k]
       const c0 = w.cpu()
-      const r = await fetch(`${w.base}/?n=${n}`, { headers: { 'x-bench-cookie': cookies[k] || '' } })
+      const r = await fetch(`${w.base}/?n=${n}`, { headers: k === 'ab' ? { 'x-bench-bearer': cookies.ab } : { 'x-bench-cookie': cookies[k] || '' } })
         .catch((e) => { throw new Error(`isolate ${k}, ${n} calls: ${e.message} (${e.cause?.code ?? e.cause?.message ?? e.cause})`) })
       const j = await r.json()
       const cpu = w.cpu() - c0
@@ -784,9 +820,10 @@ async function main() {
     for (const k of ['a', 'c']) {
       const d = await startDirect(k, bundle[k], port[k], sim)
       cookies[k] = (await login(k, d, sim)).cookie
+      if (k === 'a') cookies.ab = await appToken(d, sim)
       await stopGroup(d.child)
     }
-    await isolateHot(R, bundle, (env.BENCH_ISOLATE_TARGETS || KEYS.join(',')).split(','), cookies, sim)
+    await isolateHot(R, bundle, (env.BENCH_ISOLATE_TARGETS || [...KEYS, 'ab'].join(',')).split(','), cookies, sim)
     console.log(JSON.stringify(R.isolate))
     await stopGroup(sim.child)
     return
@@ -892,12 +929,18 @@ async function main() {
   }
   R.simTotals = await sim.stats()
   cookies.a = await freshLogin(D.a, sim) // fresh (SESSION_RECHECK): the isolate runs come next
+  try {
+    cookies.ab = await appToken(D.a, sim) // a native app's bearer session, as fresh
+  } catch (e) {
+    R.bearerError = String(e.message || e)
+    log(`no bearer session for the isolate runs: ${R.bearerError}`)
+  }
   for (const k of KEYS) await stopGroup(D[k].child)
 
   // 1b. The hot path inside the isolate: each Worker's own CPU per protected request.
   log('the hot path inside the isolate (fetch handler in a loop, ASSETS stubbed)')
   try {
-    await isolateHot(R, bundle, hot, cookies, sim)
+    await isolateHot(R, bundle, cookies.ab && hot.includes('a') ? [...hot, 'ab'] : hot, cookies, sim)
   } catch (e) {
     R.isolateError = String(e.message || e)
     log(`isolate hot path failed: ${R.isolateError}`)
@@ -1029,11 +1072,15 @@ function report(R) {
   const rpsSpAB = spread(ratioSeries(hot.a, hot.b, (r) => r.rps))
   const isoAB = I?.a?.length && I?.b?.length ? spread(I.a.map((v, i) => v / I.b[i])) : null
   const isoAC = I?.a?.length && I?.c?.length ? spread(I.a.map((v, i) => v / I.c[i])) : null
+  const isoBearerB = I?.ab?.length && I?.b?.length ? spread(I.ab.map((v, i) => v / I.b[i])) : null
+  const isoBearerC = I?.ab?.length && I?.c?.length ? spread(I.ab.map((v, i) => v / I.c[i])) : null
   p(`| Through workerd: CPU per request within 2% of the no-op Worker's (the primary through-workerd figure) | **${fmt(cpuAB.m, 3)}x** the no-op's workerd CPU per request (${spreadText(cpuAB)}) | ${met(cpuAB.m <= 1.02)}${cpuAB.m > 1.02 ? ` by ${fmt((cpuAB.m - 1.02) * 100, 1)} points` : ''}; spread ${met(cpuAB.dev < 5)} (under ±5%) |`)
   p(`| Through workerd: median throughput at least 0.98x the no-op Worker's | **${fmt(rpsAB, 3)}x** its requests/s (${spreadText(rpsSpAB)}); ${fmt(devAB, 2)}x under wrangler dev | ${met(rpsAB >= 0.98)} |`)
   if (hasC) p(`| Through workerd, against @hono/oidc-auth (no target; context) | ${fmt(cpuAC.m, 3)}x its CPU per request (${spreadText(cpuAC)}); ${fmt(rpsAC, 3)}x its requests/s; ${fmt(devAC, 2)}x under wrangler dev | — |`)
   p(`| Inside the isolate: CPU per protected request at most 1.2x the no-op Rust Worker's | ${isoAB ? `**${fmt(isoAB.m, 2)}x** (${fmt(iso('a') / 1000, 1)} against ${fmt(iso('b') / 1000, 1)} µs; ${spreadText(isoAB, 2)})` : 'not measured'} | ${met(isoAB ? isoAB.m <= 1.2 : null)} |`)
   p(`| Inside the isolate: at most 0.75x @hono/oidc-auth's | ${isoAC ? `**${fmt(isoAC.m, 2)}x** (${fmt(iso('a') / 1000, 1)} against ${fmt(iso('c') / 1000, 1)} µs; ${spreadText(isoAC, 2)})` : 'not measured'} | ${met(isoAC ? isoAC.m <= 0.75 : null)} |`)
+  p(`| Inside the isolate, with a native app's bearer session: at most 1.2x the no-op Rust Worker's | ${isoBearerB ? `**${fmt(isoBearerB.m, 2)}x** (${fmt(iso('ab') / 1000, 1)} against ${fmt(iso('b') / 1000, 1)} µs; ${spreadText(isoBearerB, 2)})` : `not measured${R.bearerError ? ` (${R.bearerError})` : ''}`} | ${met(isoBearerB ? isoBearerB.m <= 1.2 : null)} |`)
+  p(`| Inside the isolate, with a bearer session: at most 0.75x @hono/oidc-auth's (with its cookie) | ${isoBearerC ? `**${fmt(isoBearerC.m, 2)}x** (${fmt(iso('ab') / 1000, 1)} against ${fmt(iso('c') / 1000, 1)} µs; ${spreadText(isoBearerC, 2)})` : 'not measured'} | ${met(isoBearerC ? isoBearerC.m <= 0.75 : null)} |`)
   p(`| Zero KV operations and zero subrequests on the hot path | ${fmtInt(hotSimA)} simulator requests during ${fmtInt(hotReqsA)} protected requests in workerd; ${C ? `${C.per_protected_request.subrequests} subrequests, ${C.per_protected_request.kv_get} KV reads, ${C.per_protected_request.kv_put} KV writes per request counted in the core` : 'KV not counted'} | ${met(hotSimA === 0 && hotKV0)} |`)
   p(`| Exactly two subrequests to Vipps per login (token, userinfo) with warm caches | per login in workerd: token ${fmtN(subA.t)}, userinfo ${fmtN(subA.u)}, discovery ${fmtN(subA.d)}, JWKS ${fmtN(subA.j)}${C ? `; in the core ${fmtN(C.per_login_warm.subrequests)}` : ''} | ${met(twoSub && (!C || C.per_login_warm.subrequests === 2))} |`)
   p(`| No KV write per login on the default browser flow | ${C ? `${fmtN(C.per_login_warm.kv_put)} KV writes and ${fmtN(C.per_login_warm.kv_get)} KV reads per warm login (core); the login state is a signed cookie` : 'n/a'} | ${met(C ? C.per_login_warm.kv_put === 0 : null)} |`)
@@ -1053,7 +1100,7 @@ function report(R) {
     const dAB = median(hot.a.map((r, i) => r.cpuUsPerReq - hot.b[i].cpuUsPerReq))
     const dAC = hasC ? median(hot.a.map((r, i) => r.cpuUsPerReq - hot.c[i].cpuUsPerReq)) : NaN
     const wc = R.wasmCore?.protected?.ns
-    p(`**Hot path.** Through local workerd, (a) costs ${fmtInt(dAB)} µs more workerd CPU per request than the no-op (${fmtInt(cpuA)} against ${fmtInt(cpuB)} µs, medians of per-repetition differences)${hasC ? ` and ${fmtInt(dAC)} µs ${dAC >= 0 ? 'more' : 'less'} than @hono/oidc-auth (${fmtInt(cpuC)} µs)` : ''}; the no-op's ${fmtInt(cpuB)} µs is essentially workerd's own HTTP and asset pipeline, the same for all three. wrk and the simulator run pinned to one core and the serving workerd to the other (\`taskset\`${OPT.pin ? '' : '; not pinned in this run'}), and the ratios are per repetition, so the spread stated with each target is the noise of this harness on this machine; the "detectable change" is the smallest difference between two such runs' medians that exceeds it (95%).${Number.isFinite(iso('a')) ? ` Called in a loop inside the isolate (section 1), (a)'s fetch handler costs ${fmt(iso('a') / 1000, 0)} µs against the no-op's ${fmt(iso('b') / 1000, 0)} µs${hasC ? ` and @hono/oidc-auth's ${fmt(iso('c') / 1000, 0)} µs` : ''}${Number.isFinite(wc) ? `; the core's own work (routing, cookie lookup, one HMAC-SHA256 over the cookie, JSON decode) is ${fmt(wc / 1000, 0)} µs of it in wasm (section 5), and the rest the edge adapter (\`src/edge\`), which crosses the JS/wasm boundary a fixed few times per request: the request line with the headers a gated route reads (one string), the forward (the runtime applies the core's header edits to its own copy of the request's headers), and for a personal answer its Cache-Control and Vary` : ''}.` : ''} The HMAC itself, the floor of the check, is ${R.wasmCore ? fmt(R.wasmCore.hmac.ns / 1000, 0) : '?'} µs. Each run of (a) starts with a fresh login: wrk does not take the cookie the Worker re-issues, and a session older than SESSION_RECHECK (240 s) would make every request look in KV for revocations (a browser does that once per 240 s).`)
+    p(`**Hot path.** Through local workerd, (a) costs ${fmtInt(dAB)} µs more workerd CPU per request than the no-op (${fmtInt(cpuA)} against ${fmtInt(cpuB)} µs, medians of per-repetition differences)${hasC ? ` and ${fmtInt(dAC)} µs ${dAC >= 0 ? 'more' : 'less'} than @hono/oidc-auth (${fmtInt(cpuC)} µs)` : ''}; the no-op's ${fmtInt(cpuB)} µs is essentially workerd's own HTTP and asset pipeline, the same for all three. wrk and the simulator run pinned to one core and the serving workerd to the other (\`taskset\`${OPT.pin ? '' : '; not pinned in this run'}), and the ratios are per repetition, so the spread stated with each target is the noise of this harness on this machine; the "detectable change" is the smallest difference between two such runs' medians that exceeds it (95%).${Number.isFinite(iso('a')) ? ` Called in a loop inside the isolate (section 1), (a)'s fetch handler costs ${fmt(iso('a') / 1000, 0)} µs against the no-op's ${fmt(iso('b') / 1000, 0)} µs${hasC ? ` and @hono/oidc-auth's ${fmt(iso('c') / 1000, 0)} µs` : ''}${Number.isFinite(wc) ? `; the core's own work (routing, the session lookup, the revocation check in memory) is ${fmt(wc / 1000, 0)} µs of it in wasm (section 5), and the rest the edge adapter (\`src/edge\`), which crosses the JS/wasm boundary a fixed few times per request: the request line with the headers a gated route reads (one string), the forward (the backend's promise, returned unawaited, with a personal answer's Cache-Control, Vary and cookies set in JS when it answers)` : ''}.` : ''} A cookie's HMAC-SHA256 (${R.wasmCore ? fmt(R.wasmCore.hmac.ns / 1000, 0) : '?'} µs) and decode are paid on its first request in an isolate${R.wasmCore?.protected_first ? ` (${fmt(R.wasmCore.protected_first.ns / 1000, 0)} µs for the whole core then)` : ''}; the isolate keeps the sessions of values it verified, so a browser's later requests with the same cookie skip both (times and revocations are checked every time). Each run of (a) starts with a fresh login: wrk does not take the cookie the Worker re-issues, and a session older than SESSION_RECHECK (240 s) would make every request look in KV for revocations (a browser does that once per 240 s).`)
     p()
   }
   if (wasmGzip >= 300000) {
@@ -1092,22 +1139,26 @@ function report(R) {
     p(`imports the Worker and calls its fetch handler ${fmtInt(R.isolateN ?? 20000)} times within one request, with the same cookie (fresh: see above) and the ASSETS`)
     p('binding stubbed by a fixed Response of the same page; the figure is the workerd process\'s CPU for the calls, less an')
     p(`empty request, per call, median of ${I.a?.length ?? 7} (interleaved). "Harness alone" returns the stub's page without a Worker.`)
+    p('"(a) with a bearer session" is (a) in an isolate of its own, called with `Authorization: Bearer` and the token of a native')
+    p('app\'s login (app_to_app_v2 against the simulator) instead of the cookie. The same cookie or token on every call is what a')
+    p('browser or an app sends between re-issues: these are the steady-state figures (a value\'s first request in an isolate adds')
+    p('its HMAC and decode, section 5).')
     p()
     p('| | CPU per request | less the harness | (a)\'s CPU-bound throughput relative to this |')
     p('|---|---:|---:|---:|')
-    for (const k of [...Object.keys(hot), 'none']) {
+    for (const k of [...Object.keys(hot), 'ab', 'none']) {
       if (!I[k]) continue
       p(`| ${k === 'none' ? 'harness alone' : TARGETS[k].label} | ${fmt(iso(k) / 1000, 1)} µs | ${k === 'none' ? '' : fmt((iso(k) - iso('none')) / 1000, 1) + ' µs'} | ${k === 'a' || k === 'none' ? '' : fmt(isoRatio('a', k), 2)} |`)
     }
     p()
-    p(`Per repetition (µs): ${[...Object.keys(hot), 'none'].filter((k) => I[k]).map((k) => `${k === 'none' ? 'harness' : k} ${I[k].map((v) => fmt(v / 1000, 1)).join(' / ')}`).join('; ')}.`)
+    p(`Per repetition (µs): ${[...Object.keys(hot), 'ab', 'none'].filter((k) => I[k]).map((k) => `${k === 'none' ? 'harness' : k} ${I[k].map((v) => fmt(v / 1000, 1)).join(' / ')}`).join('; ')}.`)
     p()
   } else if (R.isolateError) {
     p(`The in-isolate measurement failed: ${R.isolateError}`)
     p()
   }
   const errs = [...Object.values(hot), ...Object.values(dev)].flat().reduce((s, r) => s + r.errors, 0)
-  p(`Ratios are medians of the per-repetition ratios. Errors and non-2xx/3xx answers during the runs: ${errs}. Before the runs, each target was checked to answer 200 with the members page (and (a) and (c) to refuse it without a session). The core's part of the hot path (routing, cookie lookup, one HMAC-SHA256, JSON decode) costs ${t(ns('app/protected_request'))} natively${R.wasmCore ? ` and ${t(R.wasmCore.protected.ns)} in wasm in workerd` : ''} (section 5)${I ? `; with the edge adapter, (a)'s handler spends ${fmt((iso('a') - iso('b')) / 1000, 1)} µs more than (b)'s when called in a loop, and ${fmtInt(median(hot.a.map((r, i) => r.cpuUsPerReq - hot.b[i].cpuUsPerReq)))} µs more per request served through workerd (the CPU/request column), against the ${fmtInt(med(hot.b, (r) => r.cpuUsPerReq))} µs workerd itself spends per request here (HTTP, the entry worker, the asset router and the asset worker)` : ''}.`)
+  p(`Ratios are medians of the per-repetition ratios. Errors and non-2xx/3xx answers during the runs: ${errs}. Before the runs, each target was checked to answer 200 with the members page (and (a) and (c) to refuse it without a session). The core's part of the hot path (routing, the session lookup of a cookie verified before, the revocation check) costs ${t(ns('app/protected_request'))} natively${R.wasmCore ? ` and ${t(R.wasmCore.protected.ns)} in wasm in workerd` : ''}, and on a cookie's first request in an isolate (one HMAC-SHA256, JSON decode) ${t(ns('app/protected_request_first'))}${R.wasmCore?.protected_first ? ` and ${t(R.wasmCore.protected_first.ns)}` : ''} (section 5)${I ? `; with the edge adapter, (a)'s handler spends ${fmt((iso('a') - iso('b')) / 1000, 1)} µs more than (b)'s when called in a loop, and ${fmtInt(median(hot.a.map((r, i) => r.cpuUsPerReq - hot.b[i].cpuUsPerReq)))} µs more per request served through workerd (the CPU/request column), against the ${fmtInt(med(hot.b, (r) => r.cpuUsPerReq))} µs workerd itself spends per request here (HTTP, the entry worker, the asset router and the asset worker)` : ''}.`)
   p()
 
   p('## 2. Login round trip')
@@ -1283,7 +1334,8 @@ function report(R) {
     p('|---|---:|---:|---:|---:|')
     const rows = [
       ['hmac', H, 'reference: HMAC-SHA256 over the session cookie', null],
-      ['protected', 'app/protected_request', 'protected request (hot path)', 'hmac'],
+      ['protected', 'app/protected_request', 'protected request (hot path; a cookie the isolate verified before)', 'hmac'],
+      ['protected_first', 'app/protected_request_first', 'the same, the cookie\'s first request in the isolate (its HMAC and decode)', 'hmac'],
       ['login_start', 'app/login_start', 'login start', null],
       ['id_token', 'id_token/verify_rs256_2048', 'ID-token verify (RS256, 2048)', null],
       ['callback', 'app/callback_warm', 'callback (warm caches), RS256 in Rust', 'id_token'],

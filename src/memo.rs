@@ -63,6 +63,9 @@ impl<K: Eq + Hash, V: Clone> BoundedCache<K, V> {
     {
         self.map.borrow().get(key).cloned()
     }
+    pub fn clear(&self) {
+        self.map.borrow_mut().clear();
+    }
     pub fn len(&self) -> usize {
         self.map.borrow().len()
     }

@@ -51,6 +51,11 @@ impl VerifiedSessions {
         self.0.get(value)
     }
 
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn forget(&self) {
+        self.0.clear();
+    }
+
     /// Keeps a verified value (not one longer than a browser keeps a cookie: nothing bigger is
     /// ours).
     pub(crate) fn keep(&self, value: &str, s: &Session) {

@@ -115,6 +115,18 @@ pub fn run(op: String, n: u32) -> u32 {
                     ) as u32;
                 }
             }
+            "protected_first" => {
+                // The same request with a cookie this isolate has not verified yet: its HMAC
+                // and decode on every call.
+                let req = bench::get(ACCEPT, "/private/", &st.session);
+                for _ in 0..n {
+                    st.app.forget_verified_sessions();
+                    ok += matches!(
+                        block_on(st.app.handle(&st.p, &req)),
+                        Outcome::Forward(vipps_edge_login::policy::forward::Forward { user: Some(_), .. })
+                    ) as u32;
+                }
+            }
             "callback" => {
                 for _ in 0..n {
                     // A whole exchange each time, not the replay of a double-submitted callback.
