@@ -719,7 +719,7 @@ export default {
       await profileIsolate(servers[env.BENCH_PROFILE].inspectorPort, () => run(env.BENCH_PROFILE, N))
       return
     }
-    for (let rep = 0; rep < Number(env.BENCH_ISOLATE_REPS || 7); rep++) {
+    for (let rep = 0; rep < Number(env.BENCH_ISOLATE_REPS || 11); rep++) {
       for (const k of rotate(targets, rep)) {
         const base = median([await run(k, 0), await run(k, 0), await run(k, 0)])
         R.isolate[k].push((((await run(k, N)) - base) / N) * 1e9)

@@ -1,8 +1,13 @@
 //! The hot path's few trips across the JS/wasm boundary, each one call that moves one string:
 //! the request line, the headers a route's spec names (with the names of all headers, for the
-//! forward), the forward itself (the runtime copies the client's headers; only the edits the
-//! core decided cross), and the personal answer's headers. Calling `web_sys` getters one value
-//! at a time costs a crossing and a string copy each; this costs one per step.
+//! forward), and the forward itself (the runtime copies the client's headers; only the edits the
+//! core decided cross), whose answer is finished in JS ([`finish`]: a personal answer's headers
+//! are set there, without a trip back into wasm). Calling `web_sys` getters one value at a time
+//! costs a crossing and a string copy each; this costs one per step.
+//!
+//! Every future here keeps the waker of its latest poll (a promise's `JsFuture` does; [`sleep`]
+//! is one): the fetch handler polls its answer once with a no-op waker before it hands an
+//! unfinished one to the executor ([`super::fetch`]).
 //!
 //! Encoding: fields are separated by `\n`, which a URL, a method, a header name or a header
 //! value cannot contain (the Fetch standard forbids CR and LF in values); a header value read
