@@ -250,6 +250,30 @@ fn app_to_app_v2_hands_a_bearer_session_to_the_app_that_started_it() {
     assert_eq!(r.status, 401, "another isolate learns it from KV");
 }
 
+/// An app's logout ends its bearer session even when browser logouts only clear the cookie
+/// (`SESSION_END_ON_LOGOUT=false`): the token is refused here at once and elsewhere at the next
+/// check, as the README promises.
+#[test]
+fn an_app_logout_ends_the_bearer_session_whatever_session_end_on_logout_says() {
+    let mut vars = APPS.to_vec();
+    vars.push(("SESSION_END_ON_LOGOUT", "false"));
+    let app = app_with(&vars);
+    let other_isolate = app_with(&vars);
+    let p = FakePlatform::default();
+    let q = app_login(&app, &p, json!({}));
+    let r = callback(&app, &p, &mut Jar::default(), &format!("code=c&state={}", q["state"]));
+    let ok = app_token(&app, &p, json!({"handoff": handoff_from(&r), "code_verifier": VERIFIER}));
+    let token = serde_json::from_str::<Value>(&ok.body).unwrap()["access_token"].as_str().unwrap().to_string();
+    for a in [&app, &other_isolate] {
+        assert!(matches!(bearer_get(a, &p, "https://shop.example/api/orders", &token), Outcome::Forward(_)));
+    }
+    let out = reply(block_on(app.handle(&p, &post("https://shop.example/auth/app/logout", &[("authorization", &format!("Bearer {token}"))], None))));
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert_eq!(reply(bearer_get(&app, &p, "https://shop.example/api/orders", &token)).status, 401, "ended here at once");
+    p.advance(241);
+    assert_eq!(reply(bearer_get(&other_isolate, &p, "https://shop.example/api/orders", &token)).status, 401, "and elsewhere at the next check");
+}
+
 #[test]
 fn bearer_sessions_expire_and_end_with_consent_revocation() {
     let secret = "0123456789abcdef0123456789abcdef";

@@ -188,6 +188,10 @@ export async function edge_sign_rs256(id, der, data) {
   const key = await signKey(id, der)
   return new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, data))
 }
+// The last resort when even the error page could not be made.
+export function edge_bare_500() {
+  return new Response(null, { status: 500 })
+}
 // A promise resolved after `ms` milliseconds; `edge_sleep_cancel` clears its timer.
 export function edge_sleep(ms) {
   let id
@@ -267,6 +271,7 @@ extern "C" {
     fn edge_es256(x: &str, y: &str, data: &[u8], sig: &[u8]) -> js_sys::Promise;
     fn edge_rs256_key(id: &str, der: &[u8]) -> js_sys::Promise;
     fn edge_sign_rs256(id: &str, der: &[u8], data: &[u8]) -> js_sys::Promise;
+    fn edge_bare_500() -> JsValue;
     fn edge_sleep(ms: f64) -> js_sys::Promise;
     fn edge_sleep_cancel(p: &js_sys::Promise);
     fn edge_finish(sent: &js_sys::Promise, cookies: Option<&str>, fix: &JsValue, fail: &JsValue, req: &web_sys::Request, env: &JsValue) -> JsValue;
@@ -384,6 +389,11 @@ pub async fn rs256_key(id: &str, der: &[u8]) -> Result<(String, String), String>
 pub async fn sign_rs256(id: &str, der: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
     let v = worker::wasm_bindgen_futures::JsFuture::from(edge_sign_rs256(id, der, data)).await.map_err(|e| super::convert::js_error(&e))?;
     Ok(js_sys::Uint8Array::new(&v).to_vec())
+}
+
+/// An empty `500`, for when even the error page could not be made (nothing is left to fail).
+pub fn bare_500() -> JsValue {
+    edge_bare_500()
 }
 
 /// A timer: ready after `ms` milliseconds; dropped before, it clears its timer.

@@ -83,8 +83,8 @@ async fn answer(req: web_sys::Request, env: Env) -> JsValue {
     match serve(&req, &env).await {
         Ok(v) => v,
         // Whatever the runtime cannot take becomes the 500 of the one error mapping (and,
-        // should even that fail, the runtime's own 500).
-        Err(e) => edge_error(&EdgePlatform { env: &env }, Code::Internal, e).unwrap_or(JsValue::UNDEFINED),
+        // should even that fail, a bare 500).
+        Err(e) => edge_error(&EdgePlatform { env: &env }, Code::Internal, e).unwrap_or_else(|_| js::bare_500()),
     }
 }
 
@@ -136,6 +136,6 @@ async fn backend_failed(req: web_sys::Request, env: Env, detail: String) -> JsVa
     };
     match convert::response(reply) {
         Ok(r) => r.into(),
-        Err(e) => edge_error(&platform, Code::Internal, e).unwrap_or(JsValue::UNDEFINED),
+        Err(e) => edge_error(&platform, Code::Internal, e).unwrap_or_else(|_| js::bare_500()),
     }
 }

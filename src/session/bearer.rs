@@ -92,11 +92,11 @@ impl Default for Bearers {
 impl Bearers {
     /// The valid, not-ended session of a bearer token.
     pub async fn current<P: Platform>(&self, p: &P, config: &Config, revocations: &Revocations, token: &str) -> Result<Session, Refused> {
-        let s = match self.verified.get(token) {
+        let s = match self.verified.get(BEARER_NAME, token) {
             Some(s) => s,
             None => {
                 let s = verified(config, token)?;
-                self.verified.keep(token, &s);
+                self.verified.keep(BEARER_NAME, token, &s);
                 s
             }
         };
@@ -162,10 +162,11 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(crate::testkit::block_on(bearers.current(&p, &c, &revocations, &t)), Ok(s.clone()));
         }
-        assert_eq!(bearers.verified.get(&t), Some(s.clone()));
+        assert_eq!(bearers.verified.get(BEARER_NAME, &t), Some(s.clone()));
+        assert_eq!(bearers.verified.get(crate::session::user::SESSION_COOKIE, &t), None, "a bearer is not a cookie");
         let forged = t.replacen("vel_v1.", "vel_v1.e", 1);
         assert_eq!(crate::testkit::block_on(bearers.current(&p, &c, &revocations, &forged)), Err(Refused::Signature));
-        assert_eq!(bearers.verified.get(&forged), None);
+        assert_eq!(bearers.verified.get(BEARER_NAME, &forged), None);
         p.now.set(1000 + 3600);
         assert_eq!(crate::testkit::block_on(bearers.current(&p, &c, &revocations, &t)), Err(Refused::Expired));
         p.now.set(900);

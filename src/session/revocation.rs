@@ -109,7 +109,9 @@ impl Revocations {
             Some(t) => s.checked(t),
             None => s,
         };
-        match self.check(p, config, s, now).await {
+        // A bearer session's logout is the app's only way to end it: its id is checked whatever
+        // SESSION_END_ON_LOGOUT says (that switch is about browser sessions).
+        match self.check(p, config, s, now, true).await {
             Checked::Ended => (None, None),
             Checked::Kept(s) => (Some(s), None),
             Checked::Rechecked(s) => (Some(s), Some(now)),
@@ -142,7 +144,7 @@ impl Revocations {
             return CurrentSession::none();
         };
         let mut reissue = false;
-        let s = match self.check(p, config, s, now).await {
+        let s = match self.check(p, config, s, now, config.session.end_on_logout).await {
             Checked::Ended => {
                 return CurrentSession { session: None, set_cookie: Some(clear_session_cookie(config)) };
             }
@@ -166,12 +168,13 @@ impl Revocations {
         CurrentSession { session: Some(s), set_cookie: Some(set_cookie) }
     }
 
-    /// The revocation check: memory on every request, KV once per `SESSION_RECHECK`.
-    async fn check<P: Platform>(&self, p: &P, config: &Config, s: Session, now: u64) -> Checked {
+    /// The revocation check: memory on every request, KV once per `SESSION_RECHECK`. `by_id`:
+    /// whether the session's own logout is looked for.
+    async fn check<P: Platform>(&self, p: &P, config: &Config, s: Session, now: u64, by_id: bool) -> Checked {
         // Per-user records: consent revocations (when they end sessions) and "log out
         // everywhere" (when logouts end sessions for good).
         let by_user = config.checks_revocations() || config.session.end_on_logout;
-        let by_sid = config.session.end_on_logout && !s.sid().is_empty();
+        let by_sid = by_id && !s.sid().is_empty();
         if !by_user && !by_sid {
             return Checked::Kept(s);
         }

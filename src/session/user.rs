@@ -34,8 +34,9 @@ pub const MAX_COOKIE_BYTES: usize = 4000;
 /// values whose MAC verified are kept (nobody can fill this without the session keys), keyed by
 /// the whole value (a changed byte is another key, verified afresh); the times are checked on
 /// every use, and revocations on the session as before. The keys cannot change within an
-/// isolate (configuration is read once). Bounded: cleared when full.
-pub struct VerifiedSessions(BoundedCache<String, Session>);
+/// isolate (configuration is read once). Each entry remembers the name its MAC covered, and is
+/// found only under that name. Bounded: cleared when full.
+pub struct VerifiedSessions(BoundedCache<String, (&'static str, Session)>);
 
 /// Values kept at most.
 const MAX_VERIFIED: usize = 256;
@@ -47,8 +48,9 @@ impl Default for VerifiedSessions {
 }
 
 impl VerifiedSessions {
-    pub(crate) fn get(&self, value: &str) -> Option<Session> {
-        self.0.get(value)
+    /// The session of `value`, verified before under the name `name`.
+    pub(crate) fn get(&self, name: &str, value: &str) -> Option<Session> {
+        self.0.get(value).and_then(|(n, s)| (n == name).then_some(s))
     }
 
     #[cfg(any(test, feature = "testkit"))]
@@ -58,9 +60,9 @@ impl VerifiedSessions {
 
     /// Keeps a verified value (not one longer than a browser keeps a cookie: nothing bigger is
     /// ours).
-    pub(crate) fn keep(&self, value: &str, s: &Session) {
+    pub(crate) fn keep(&self, name: &'static str, value: &str, s: &Session) {
         if value.len() <= MAX_COOKIE_BYTES {
-            self.0.put(value.to_string(), s.clone());
+            self.0.put(value.to_string(), (name, s.clone()));
         }
     }
 }
@@ -200,11 +202,11 @@ impl Session {
     pub fn from_cookie_header_in(config: &Config, cookie_header: &str, now: u64, verified: &VerifiedSessions) -> Option<Session> {
         let name = cookie_name(config);
         cookie::values(cookie_header, name).into_iter().find_map(|v| {
-            let s = match verified.get(v) {
+            let s = match verified.get(name, v) {
                 Some(s) => s,
                 None => {
                     let s = Session::from_cookie_value(config, name, v)?;
-                    verified.keep(v, &s);
+                    verified.keep(name, v, &s);
                     s
                 }
             };
@@ -452,6 +454,10 @@ mod tests {
         assert!(Session::from_cookie_header_in(&c, &hv, 1600, &seen).is_none(), "the idle end holds for a kept value");
         assert!(Session::from_cookie_header_in(&c, &hv, 939, &seen).is_none(), "issued in the future");
         assert_eq!(seen.0.len(), 1, "only the verified value is kept");
+        // Kept under the name its MAC covered, and found under no other.
+        assert!(seen.get(SESSION_COOKIE, v).is_some());
+        assert!(seen.get(SHARED_SESSION_COOKIE, v).is_none());
+        assert!(seen.get("vipps-edge-login bearer session", v).is_none());
         // Bounded: a flood of verified values clears the cache instead of growing it.
         for i in 0..(MAX_VERIFIED as u64 + 10) {
             let s = Session::from_userinfo(&c, "u1", format!("sid-{i}"), &userinfo(), 1000);
