@@ -1297,8 +1297,9 @@ function report(R) {
   const H = 'reference/hmac_sha256_over_session_cookie', RS = 'reference/rs256_signature_check_only'
   const refs = [
     ['session/verify', H, 'one HMAC-SHA256 over the cookie'],
-    ['app/protected_request', H, 'one HMAC-SHA256 over the cookie'],
-    ['app/protected_request_bearer', H, 'a native app\'s request with its bearer session: one HMAC-SHA256 over the token'],
+    ['app/protected_request', H, 'a cookie the isolate verified before: no HMAC, the kept session (times and revocations checked)'],
+    ['app/protected_request_first', H, 'the same cookie\'s first request in an isolate: one HMAC-SHA256 over the cookie, its decode'],
+    ['app/protected_request_bearer', H, 'a native app\'s request with its bearer session (a token verified before)'],
     ['session/issue', H, 'one HMAC-SHA256 over the cookie'],
     ['id_token/verify_rs256_2048', RS, 'the bare RS256 check: one RSA-2048 public operation and a SHA-256'],
     ['app/callback_warm', RS, 'the bare RS256 check'],
