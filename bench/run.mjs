@@ -707,7 +707,10 @@ export default {
     const run = async (k, n) => {
       const w = servers[k]
       const c0 = w.cpu()
-      const r = await fetch(`${w.base}/?n=${n}`, { headers: k === 'ab' ? { 'x-bench-bearer': cookies.ab } : { 'x-bench-cookie': cookies[k] || '' } })
+      const send = () => fetch(`${w.base}/?n=${n}`, { headers: k === 'ab' ? { 'x-bench-bearer': cookies.ab } : { 'x-bench-cookie': cookies[k] || '' } })
+      // Once more on a network error: Node's fetch may reuse a kept-alive connection workerd has
+      // closed while the other servers started (the request is idempotent).
+      const r = await send().catch(() => sleep(100).then(send))
         .catch((e) => { throw new Error(`isolate ${k}, ${n} calls: ${e.message} (${e.cause?.code ?? e.cause?.message ?? e.cause})`) })
       const j = await r.json()
       const cpu = w.cpu() - c0
