@@ -92,15 +92,7 @@ impl Default for Bearers {
 impl Bearers {
     /// The valid, not-ended session of a bearer token.
     pub async fn current<P: Platform>(&self, p: &P, config: &Config, revocations: &Revocations, token: &str) -> Result<Session, Refused> {
-        let s = match self.verified.get(BEARER_NAME, token) {
-            Some(s) => s,
-            None => {
-                let s = verified(config, token)?;
-                self.verified.keep(BEARER_NAME, token, &s);
-                s
-            }
-        };
-        let s = unexpired(s, p.now())?;
+        let s = unexpired(self.verified.get_or_verify(BEARER_NAME, token, || verified(config, token))?, p.now())?;
         let sid = s.sid().to_string();
         let (kept, asked) = revocations.still_valid(p, config, s, self.checked.get(&sid)).await;
         if let Some(t) = asked {

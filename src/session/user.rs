@@ -58,12 +58,18 @@ impl VerifiedSessions {
         self.0.clear();
     }
 
-    /// Keeps a verified value (not one longer than a browser keeps a cookie: nothing bigger is
-    /// ours).
-    pub(crate) fn keep(&self, name: &'static str, value: &str, s: &Session) {
+    /// The session of `value` signed under `name`: kept from before, or made by `verify` (which
+    /// checks its MAC) and kept when it verifies (not when it is longer than a browser keeps a
+    /// cookie: nothing bigger is ours).
+    pub(crate) fn get_or_verify<E>(&self, name: &'static str, value: &str, verify: impl FnOnce() -> Result<Session, E>) -> Result<Session, E> {
+        if let Some(s) = self.get(name, value) {
+            return Ok(s);
+        }
+        let s = verify()?;
         if value.len() <= MAX_COOKIE_BYTES {
             self.0.put(value.to_string(), (name, s.clone()));
         }
+        Ok(s)
     }
 }
 
@@ -202,15 +208,7 @@ impl Session {
     pub fn from_cookie_header_in(config: &Config, cookie_header: &str, now: u64, verified: &VerifiedSessions) -> Option<Session> {
         let name = cookie_name(config);
         cookie::values(cookie_header, name).into_iter().find_map(|v| {
-            let s = match verified.get(name, v) {
-                Some(s) => s,
-                None => {
-                    let s = Session::from_cookie_value(config, name, v)?;
-                    verified.keep(name, v, &s);
-                    s
-                }
-            };
-            s.valid_at(config, now)
+            verified.get_or_verify(name, v, || Session::from_cookie_value(config, name, v).ok_or(())).ok()?.valid_at(config, now)
         })
     }
 
